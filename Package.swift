@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// The LSTM's activations are vectorised by the compiler. On x86-64 the Model target is built for
+// x86-64-v3 (Haswell, 2013, and later: AVX2 + FMA), which roughly halves their cost; set
+// VERTAC_PORTABLE=1 to build for any x86-64 CPU instead. ARM64 always has FMA.
+let portable = ProcessInfo.processInfo.environment["VERTAC_PORTABLE"] == "1"
+var modelSettings: [SwiftSetting] = []
+#if arch(x86_64)
+if !portable { modelSettings = [.unsafeFlags(["-target-cpu", "haswell"]), .define("VERTAC_FMA")] }
+#elseif arch(arm64)
+modelSettings = [.define("VERTAC_FMA")]
+#endif
+
+let package = Package(
+    name: "VerTac",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vertac-train", targets: ["Trainer"]),
+        .executable(name: "vertac-serve", targets: ["Serve"]),
+        .executable(name: "vertac-edge", targets: ["Edge"]),
+        .library(name: "Model", targets: ["Model"]),
+        .library(name: "Inference", targets: ["Inference"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(
+            name: "Model",
+            dependencies: ["CBLAS", "CHDF5"],
+            swiftSettings: modelSettings
+        ),
+        .target(name: "Inference", dependencies: ["Model"]),
+        .executableTarget(
+            name: "Trainer",
+            dependencies: ["Model", "Inference", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "Serve",
+            dependencies: ["Model", "Inference", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "Edge",
+            dependencies: ["Inference", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "ModelTests", dependencies: ["Model"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

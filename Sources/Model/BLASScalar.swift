@@ -1,0 +1,91 @@
+import CBLAS
+
+/// A floating-point type the numeric core runs on: `Float` in production, `Double` for
+/// finite-difference gradient checks.
+///
+/// Every matrix product goes through BLAS (`cblas_sgemm` / `cblas_dgemm`); the element-wise
+/// activations are the only other hot loops.
+public protocol BLASScalar: BinaryFloatingPoint, Sendable {
+    /// `C = alpha · op(A) · op(B) + beta · C` in row-major storage.
+    static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int,
+        b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
+    )
+    /// One LSTM cell update for one sequence, in place.
+    ///
+    /// On entry `gates` holds the pre-activations `[4H]` (order i, f, g, o); on return the
+    /// activated gates, `cell = f ⊙ cellPrev + i ⊙ g`, `tanhCell = tanh(cell)` and
+    /// `hidden = o ⊙ tanhCell`.
+    static func lstmCell(gates: UnsafeMutablePointer<Self>, cellPrev: UnsafePointer<Self>,
+                         cell: UnsafeMutablePointer<Self>, tanhCell: UnsafeMutablePointer<Self>,
+                         hidden: UnsafeMutablePointer<Self>, units: Int)
+    /// The value as a `Double` (for loss reporting and tests).
+    var doubleValue: Double { get }
+}
+
+@inline(__always)
+private func trans(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
+
+extension Float: BLASScalar {
+    @inline(__always)
+    public static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(CblasRowMajor, trans(transA), trans(transB), Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inline(__always)
+    public static func lstmCell(gates: UnsafeMutablePointer<Float>, cellPrev: UnsafePointer<Float>,
+                                cell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>,
+                                hidden: UnsafeMutablePointer<Float>, units: Int) {
+        FastMath.lstmCell(gates: gates, cellPrev: cellPrev, cell: cell, tanhCell: tanhCell, hidden: hidden, units: units)
+    }
+
+    public var doubleValue: Double { Double(self) }
+}
+
+extension Double: BLASScalar {
+    @inline(__always)
+    public static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int,
+        b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        cblas_dgemm(CblasRowMajor, trans(transA), trans(transB), Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    public static func lstmCell(gates row: UnsafeMutablePointer<Double>, cellPrev: UnsafePointer<Double>,
+                                cell: UnsafeMutablePointer<Double>, tanhCell: UnsafeMutablePointer<Double>,
+                                hidden: UnsafeMutablePointer<Double>, units H: Int) {
+        for j in 0..<H {
+            let i = 1 / (1 + (-row[j]).exponential), f = 1 / (1 + (-row[H + j]).exponential)
+            let g = row[2 * H + j].hyperbolicTangent, o = 1 / (1 + (-row[3 * H + j]).exponential)
+            (row[j], row[H + j], row[2 * H + j], row[3 * H + j]) = (i, f, g, o)
+            let c = f * cellPrev[j] + i * g
+            cell[j] = c
+            tanhCell[j] = c.hyperbolicTangent
+            hidden[j] = o * tanhCell[j]
+        }
+    }
+
+    public var doubleValue: Double { self }
+}
+
+/// Controls how many threads OpenBLAS itself uses.
+///
+/// VerTac parallelises over windows itself (one BLAS call per shard), so OpenBLAS runs
+/// single-threaded: its own threading costs more than it gains on the small products of an LSTM step.
+public enum BLASThreads {
+    /// Sets the OpenBLAS thread count.
+    public static func set(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
+    /// The OpenBLAS thread count in force.
+    public static var current: Int { Int(openblas_get_num_threads()) }
+}

@@ -1,0 +1,43 @@
+/// Why a model file could not be read or written.
+public struct ModelFileError: Error, CustomStringConvertible, Equatable {
+    enum Kind: Equatable {
+        case notHDF5
+        case notVerTac(found: String)
+        case unsupportedVersion(Int)
+        case missing(String)
+        case shape(String, expected: [Int], found: [Int])
+        case type(String, expected: String, found: String)
+        case invalid(String, reason: String)
+        case io(String)
+    }
+
+    let kind: Kind
+    /// The file concerned.
+    public let path: String
+
+    init(_ kind: Kind, path: String) {
+        self.kind = kind
+        self.path = path
+    }
+
+    public var description: String {
+        switch kind {
+        case .notHDF5:
+            return "\(path): not an HDF5 file (missing, truncated or another format)"
+        case .notVerTac(let found):
+            return "\(path): not a VerTac model (format attribute is \(found), expected \"vertac-lstm-ae\")"
+        case .unsupportedVersion(let v):
+            return "\(path): unsupported format_version \(v) (this build reads version \(ModelFile.formatVersion))"
+        case .missing(let name):
+            return "\(path): missing \(name)"
+        case let .shape(name, expected, found):
+            return "\(path): \(name) has shape \(found), expected \(expected)"
+        case let .type(name, expected, found):
+            return "\(path): \(name) is \(found), expected \(expected)"
+        case let .invalid(name, reason):
+            return "\(path): \(name): \(reason)"
+        case .io(let what):
+            return "\(path): \(what)"
+        }
+    }
+}

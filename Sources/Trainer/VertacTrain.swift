@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct VertacTrain: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "vertac-train",
+        abstract: "Train, calibrate and benchmark VerTac's LSTM autoencoder.",
+        version: version,
+        subcommands: [Bench.self]
+    )
+}
