@@ -48,7 +48,7 @@ let package = Package(
             name: "Edge",
             dependencies: ["Inference", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "ModelTests", dependencies: ["Model"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "CHDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
     ],
     swiftLanguageModes: [.v6]

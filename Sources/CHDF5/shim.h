@@ -14,6 +14,7 @@ static inline hid_t vt_H5T_C_S1(void) { return H5T_C_S1; }
 static inline size_t vt_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 static inline unsigned vt_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 static inline unsigned vt_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
+static inline unsigned vt_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline hid_t vt_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t vt_H5S_ALL(void) { return H5S_ALL; }
 static inline hid_t vt_H5E_DEFAULT(void) { return H5E_DEFAULT; }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages VerTac builds and tests against, when any is missing.
+set -euo pipefail
+packages=(libopenblas-dev libhdf5-dev libpq-dev libsqlite3-dev postgresql pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q "${packages[@]}"

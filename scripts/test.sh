@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test command (README; CI runs exactly this through .ci/run): installs what is missing,
+# starts a throwaway PostgreSQL cluster, builds, runs `swift test`, and stops the cluster on
+# exit, also on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+VERTAC_PG_DIR=""
+cleanup() { [ -n "$VERTAC_PG_DIR" ] && scripts/pg-throwaway.sh stop "$VERTAC_PG_DIR"; }
+trap cleanup EXIT
+eval "$(scripts/pg-throwaway.sh start)"
+export VERTAC_TEST_DATABASE_URL
+
+swift build --build-tests
+swift test "$@"
