@@ -54,16 +54,35 @@ final class AutoencoderCore<S: BLASScalar>: @unchecked Sendable {
         dEncoded = Buffer(capacity * hidden)
     }
 
+    /// Transposed recurrent weights `[H, 4H]` of encoder and decoder, for single-window passes.
+    private var transposedHH: (encoder: Buffer<S>, decoder: Buffer<S>)?
+
+    /// Keeps transposed copies of the recurrent weights of `p` for single-window passes; the
+    /// caller must pass the same parameters to every later ``forward(_:windows:count:training:)``.
+    func cacheTransposedWeights(_ p: UnsafePointer<S>) {
+        let H = hidden, G = 4 * hidden
+        func transpose(_ w: UnsafePointer<S>) -> Buffer<S> {
+            let t = Buffer<S>(G * H)
+            for r in 0..<G { for c in 0..<H { t[c * G + r] = w[r * H + c] } }
+            return t
+        }
+        transposedHH = (transpose(p + o.encWHH), transpose(p + o.decWHH))
+    }
+
     private func encoderWeights(_ p: UnsafePointer<S>) -> LSTMWeights<S> {
-        LSTMWeights(weightHH: p + o.encWHH, biasIH: p + o.encBIH, biasHH: p + o.encBHH)
+        LSTMWeights(weightHH: p + o.encWHH, biasIH: p + o.encBIH, biasHH: p + o.encBHH,
+                    weightHHTransposed: transposedHH.map { UnsafePointer($0.encoder.pointer) })
     }
 
     private func decoderWeights(_ p: UnsafePointer<S>) -> LSTMWeights<S> {
-        LSTMWeights(weightHH: p + o.decWHH, biasIH: p + o.decBIH, biasHH: p + o.decBHH)
+        LSTMWeights(weightHH: p + o.decWHH, biasIH: p + o.decBIH, biasHH: p + o.decBHH,
+                    weightHHTransposed: transposedHH.map { UnsafePointer($0.decoder.pointer) })
     }
 
     /// Reconstructs `n` windows given batch-major as `[n, T, D]` (scaled values).
-    func forward(_ p: UnsafePointer<S>, windows x: UnsafePointer<S>, count n: Int) {
+    ///
+    /// - Parameter training: keep what ``backward(_:grads:inputGradient:)`` needs.
+    func forward(_ p: UnsafePointer<S>, windows x: UnsafePointer<S>, count n: Int, training: Bool = true) {
         precondition(n > 0 && n <= capacity, "batch exceeds workspace capacity")
         count = n
         let T = window, D = sensors, H = hidden, G = 4 * hidden
@@ -82,13 +101,13 @@ final class AutoencoderCore<S: BLASScalar>: @unchecked Sendable {
                alpha: 1, a: input.pointer, lda: D, b: p + o.encWIH, ldb: D,
                beta: 0, c: encProjection.pointer, ldc: G)
         encoder.forward(InputProjection(base: encProjection.pointer, strideBatch: G, strideTime: n * G),
-                        encoderWeights(p), count: n)
+                        encoderWeights(p), count: n, keepActivations: training)
         // Decoder input projection once per window.
         S.gemm(transA: false, transB: true, m: n, n: G, k: H,
                alpha: 1, a: encoder.hidden(at: T), lda: H, b: p + o.decWIH, ldb: H,
                beta: 0, c: decProjection.pointer, ldc: G)
         decoder.forward(InputProjection(base: decProjection.pointer, strideBatch: G, strideTime: 0),
-                        decoderWeights(p), count: n)
+                        decoderWeights(p), count: n, keepActivations: training)
         // Dense per step: x̂ = out · Wᵀ + b.
         let rows = T * n
         for r in 0..<rows { (output.pointer + r * D).update(from: p + o.outB, count: D) }

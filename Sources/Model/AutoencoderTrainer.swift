@@ -92,7 +92,7 @@ public final class AutoencoderTrainer: @unchecked Sendable {
                 let params = p.baseAddress!
                 parallelFor(ranges.count) { i in
                     let r = ranges[i], core = cores[i]
-                    core.forward(params, windows: windows + r.lowerBound * stride, count: r.count)
+                    core.forward(params, windows: windows + r.lowerBound * stride, count: r.count, training: backward)
                     sums[i] = core.loss(loss, total: total)
                     if backward {
                         grads[i].zero()

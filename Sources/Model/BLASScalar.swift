@@ -13,12 +13,14 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable {
         b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
     )
-    /// One LSTM cell update for one sequence, in place.
+    /// One LSTM cell update for one sequence.
     ///
-    /// On entry `gates` holds the pre-activations `[4H]` (order i, f, g, o); on return the
-    /// activated gates, `cell = f ⊙ cellPrev + i ⊙ g`, `tanhCell = tanh(cell)` and
+    /// The gate pre-activations `[4H]` (order i, f, g, o) are `input + bias`, plus `gates` when
+    /// `recurrent` (the product h_{t−1}·W_hhᵀ already written there). On return `gates` holds
+    /// the activated gates, `cell = f ⊙ cellPrev + i ⊙ g`, `tanhCell = tanh(cell)` and
     /// `hidden = o ⊙ tanhCell`.
-    static func lstmCell(gates: UnsafeMutablePointer<Self>, cellPrev: UnsafePointer<Self>,
+    static func lstmCell(gates: UnsafeMutablePointer<Self>, recurrent: Bool, input: UnsafePointer<Self>,
+                         bias: UnsafePointer<Self>, cellPrev: UnsafePointer<Self>,
                          cell: UnsafeMutablePointer<Self>, tanhCell: UnsafeMutablePointer<Self>,
                          hidden: UnsafeMutablePointer<Self>, units: Int)
     /// The value as a `Double` (for loss reporting and tests).
@@ -36,15 +38,24 @@ extension Float: BLASScalar {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        // One row (a single window): a matrix–vector product, which OpenBLAS does far faster
+        // than its general small-matrix kernel.
+        if m == 1 && !transA && !transB {
+            cblas_sgemv(CblasRowMajor, CblasTrans,
+                        Int32(k), Int32(n), alpha, b, Int32(ldb), a, 1, beta, c, 1)
+            return
+        }
         cblas_sgemm(CblasRowMajor, trans(transA), trans(transB), Int32(m), Int32(n), Int32(k),
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     @inline(__always)
-    public static func lstmCell(gates: UnsafeMutablePointer<Float>, cellPrev: UnsafePointer<Float>,
+    public static func lstmCell(gates: UnsafeMutablePointer<Float>, recurrent: Bool, input: UnsafePointer<Float>,
+                                bias: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
                                 cell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>,
                                 hidden: UnsafeMutablePointer<Float>, units: Int) {
-        FastMath.lstmCell(gates: gates, cellPrev: cellPrev, cell: cell, tanhCell: tanhCell, hidden: hidden, units: units)
+        FastMath.lstmCell(gates: gates, recurrent: recurrent, input: input, bias: bias, cellPrev: cellPrev,
+                          cell: cell, tanhCell: tanhCell, hidden: hidden, units: units)
     }
 
     public var doubleValue: Double { Double(self) }
@@ -62,9 +73,11 @@ extension Double: BLASScalar {
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    public static func lstmCell(gates row: UnsafeMutablePointer<Double>, cellPrev: UnsafePointer<Double>,
+    public static func lstmCell(gates row: UnsafeMutablePointer<Double>, recurrent: Bool, input: UnsafePointer<Double>,
+                                bias: UnsafePointer<Double>, cellPrev: UnsafePointer<Double>,
                                 cell: UnsafeMutablePointer<Double>, tanhCell: UnsafeMutablePointer<Double>,
                                 hidden: UnsafeMutablePointer<Double>, units H: Int) {
+        for k in 0..<(4 * H) { row[k] = (recurrent ? row[k] : 0) + input[k] + bias[k] }
         for j in 0..<H {
             let i = 1 / (1 + (-row[j]).exponential), f = 1 / (1 + (-row[H + j]).exponential)
             let g = row[2 * H + j].hyperbolicTangent, o = 1 / (1 + (-row[3 * H + j]).exponential)

@@ -82,17 +82,25 @@ enum FastMath {
         if i < count { store(tanh(load(src + i, count - i)), dst + i, count - i) }
     }
 
-    /// The LSTM cell for one sequence; see ``BLASScalar/lstmCell(gates:cellPrev:cell:tanhCell:hidden:units:)``.
-    static func lstmCell(gates row: UnsafeMutablePointer<Float>, cellPrev cp: UnsafePointer<Float>,
+    /// The LSTM cell for one sequence; see ``BLASScalar/lstmCell(gates:recurrent:input:bias:cellPrev:cell:tanhCell:hidden:units:)``.
+    static func lstmCell(gates row: UnsafeMutablePointer<Float>, recurrent: Bool, input: UnsafePointer<Float>,
+                         bias: UnsafePointer<Float>, cellPrev cp: UnsafePointer<Float>,
                          cell cn: UnsafeMutablePointer<Float>, tanhCell tc: UnsafeMutablePointer<Float>,
                          hidden hn: UnsafeMutablePointer<Float>, units H: Int) {
         @inline(__always)
+        func pre(_ k: Int, _ n: Int) -> V {
+            let full = n == 8
+            let x = full ? load(input + k) + load(bias + k) : load(input + k, n) + load(bias + k, n)
+            guard recurrent else { return x }
+            return x + (full ? load(row + k) : load(row + k, n))
+        }
+        @inline(__always)
         func block(_ j: Int, _ n: Int) {
             let full = n == 8
-            let i = sigmoid(full ? load(row + j) : load(row + j, n))
-            let f = sigmoid(full ? load(row + H + j) : load(row + H + j, n))
-            let g = tanh(full ? load(row + 2 * H + j) : load(row + 2 * H + j, n))
-            let o = sigmoid(full ? load(row + 3 * H + j) : load(row + 3 * H + j, n))
+            let i = sigmoid(pre(j, n))
+            let f = sigmoid(pre(H + j, n))
+            let g = tanh(pre(2 * H + j, n))
+            let o = sigmoid(pre(3 * H + j, n))
             let c = madd(f, full ? load(cp + j) : load(cp + j, n), i * g)
             let t = tanh(c)
             if full {

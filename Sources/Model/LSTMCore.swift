@@ -17,6 +17,9 @@ struct LSTMWeights<S: BLASScalar> {
     var biasIH: UnsafePointer<S>
     /// `bias_hh_l0`, `[4H]`.
     var biasHH: UnsafePointer<S>
+    /// `weight_hh_l0` transposed, `[H, 4H]`, when the caller keeps one: for a single sequence
+    /// the recurrent product is then a transposed matrix–vector product, OpenBLAS's fastest form.
+    var weightHHTransposed: UnsafePointer<S>? = nil
 }
 
 /// Pointers to one LSTM layer's gradients, same layout as ``LSTMWeights``.
@@ -85,8 +88,10 @@ final class LSTMCore<S: BLASScalar>: @unchecked Sendable {
     ///   - input: where the input projections are read.
     ///   - h0: initial hidden state `[n, H]`, or `nil` for zeros.
     ///   - c0: initial cell state `[n, H]`, or `nil` for zeros.
+    ///   - keepActivations: keep every step's gates and cell states for ``backward``; scoring
+    ///     passes `false` and reuses one step's worth of buffers, which stays in cache.
     func forward(_ input: InputProjection<S>, _ w: LSTMWeights<S>, count n: Int,
-                 h0: UnsafePointer<S>? = nil, c0: UnsafePointer<S>? = nil) {
+                 h0: UnsafePointer<S>? = nil, c0: UnsafePointer<S>? = nil, keepActivations: Bool = true) {
         precondition(n > 0 && n <= capacity, "batch exceeds workspace capacity")
         active = n
         let H = hidden, G = 4 * hidden, nh = n * H
@@ -94,24 +99,30 @@ final class LSTMCore<S: BLASScalar>: @unchecked Sendable {
         if let c0 { cells.pointer.update(from: c0, count: nh) } else { cells.zero(nh) }
         if let h0 { hiddens.pointer.update(from: h0, count: nh) } else { hiddens.zero(nh) }
         for t in 0..<steps {
-            let gt = gates.pointer + t * n * G
-            for b in 0..<n {
-                let src = input.base + b * input.strideBatch + t * input.strideTime
-                let dst = gt + b * G
-                for k in 0..<G { dst[k] = src[k] + biasSum[k] }
-            }
+            // Without backward, step t only needs c_{t−1}: gates and tanh(c) reuse slot 0 and the
+            // cell states alternate between slots 0 and 1.
+            let slot = keepActivations ? t : 0
+            let gt = gates.pointer + slot * n * G
             // h_0 = 0 contributes nothing: skip the product.
-            if t > 0 || h0 != nil {
-                S.gemm(transA: false, transB: true, m: n, n: G, k: H,
-                       alpha: 1, a: hidden(at: t), lda: H, b: w.weightHH, ldb: H,
-                       beta: 1, c: gt, ldc: G)
+            let recurrent = t > 0 || h0 != nil
+            if recurrent {
+                if n == 1, let wT = w.weightHHTransposed {
+                    S.gemm(transA: false, transB: false, m: 1, n: G, k: H,
+                           alpha: 1, a: hidden(at: t), lda: H, b: wT, ldb: G, beta: 0, c: gt, ldc: G)
+                } else {
+                    S.gemm(transA: false, transB: true, m: n, n: G, k: H,
+                           alpha: 1, a: hidden(at: t), lda: H, b: w.weightHH, ldb: H,
+                           beta: 0, c: gt, ldc: G)
+                }
             }
-            let cPrev = cells.pointer + t * nh
-            let cNext = cells.pointer + (t + 1) * nh
-            let tc = tanhCells.pointer + t * nh
+            let cPrev = cells.pointer + (keepActivations ? t : t % 2) * nh
+            let cNext = cells.pointer + (keepActivations ? t + 1 : (t + 1) % 2) * nh
+            let tc = tanhCells.pointer + slot * nh
             let hNext = hidden(at: t + 1)
             for b in 0..<n {
-                S.lstmCell(gates: gt + b * G, cellPrev: cPrev + b * H, cell: cNext + b * H,
+                S.lstmCell(gates: gt + b * G, recurrent: recurrent,
+                           input: input.base + b * input.strideBatch + t * input.strideTime,
+                           bias: biasSum.pointer, cellPrev: cPrev + b * H, cell: cNext + b * H,
                            tanhCell: tc + b * H, hidden: hNext + b * H, units: H)
             }
         }

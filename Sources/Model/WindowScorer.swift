@@ -43,7 +43,7 @@ public final class WindowScorer: @unchecked Sendable {
                 var start = ranges[i].lowerBound
                 while start < ranges[i].upperBound {
                     let n = min(chunk, ranges[i].upperBound - start)
-                    core.forward(params, windows: windows + start * stride, count: n)
+                    core.forward(params, windows: windows + start * stride, count: n, training: false)
                     core.windowErrors(into: errors + start * D)
                     start += n
                 }
@@ -92,6 +92,8 @@ public final class SingleWindowScorer: @unchecked Sendable {
         core = AutoencoderCore(window: model.window, sensors: model.sensors, hidden: model.hidden, capacity: 1)
         params = Buffer(model.parameters.count)
         model.parameters.withUnsafeBufferPointer { params.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        core.cacheTransposedWeights(params.pointer)
+        BLASThreads.set(1)
     }
 
     /// Scores one window `[T, D]` (scaled values).
@@ -99,7 +101,7 @@ public final class SingleWindowScorer: @unchecked Sendable {
     /// - Parameter errors: receives the `D` per-sensor errors.
     /// - Returns: the window score, the mean of the errors.
     public func score(_ window: UnsafePointer<Float>, errors: UnsafeMutablePointer<Float>) -> Float {
-        core.forward(params.pointer, windows: window, count: 1)
+        core.forward(params.pointer, windows: window, count: 1, training: false)
         core.windowErrors(into: errors)
         var s: Float = 0
         for j in 0..<model.sensors { s += errors[j] }

@@ -10,6 +10,11 @@ struct BenchmarkResult {
     var batch256 = 0.0
 }
 
+/// One timed part of the benchmark.
+enum BenchPart: String, CaseIterable {
+    case train32, train256, single, batch256
+}
+
 /// Times training steps and scoring on synthetic sine-wave windows.
 struct ModelBenchmark {
     let window: Int, sensors: Int, hidden: Int, threads: Int, repeats: Int
@@ -32,18 +37,27 @@ struct ModelBenchmark {
         return data
     }
 
-    func run(progress: (String) -> Void) -> BenchmarkResult {
+    func run(only: BenchPart? = nil, progress: (String) -> Void) -> BenchmarkResult {
         var result = BenchmarkResult()
         let model = LSTMAutoencoder(window: window, sensors: sensors, hidden: hidden, seed: 1)
         let data = windows(2048)
-        progress("training, batch 32")
-        result.trainB32 = trainRate(model, data, batch: 32)
-        progress("training, batch 256")
-        result.trainB256 = trainRate(model, data, batch: 256)
-        progress("scoring, one window")
-        (result.singleMedianMicros, result.singleP99Micros) = singleLatency(model, data)
-        progress("scoring, batch 256")
-        result.batch256 = batchRate(model, data, batch: 256)
+        func wanted(_ p: BenchPart) -> Bool { only == nil || only == p }
+        if wanted(.train32) {
+            progress("training, batch 32")
+            result.trainB32 = trainRate(model, data, batch: 32)
+        }
+        if wanted(.train256) {
+            progress("training, batch 256")
+            result.trainB256 = trainRate(model, data, batch: 256)
+        }
+        if wanted(.single) {
+            progress("scoring, one window")
+            (result.singleMedianMicros, result.singleP99Micros) = singleLatency(model, data)
+        }
+        if wanted(.batch256) {
+            progress("scoring, batch 256")
+            result.batch256 = batchRate(model, data, batch: 256)
+        }
         return result
     }
 
