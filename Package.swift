@@ -6,11 +6,13 @@ import Foundation
 // x86-64-v3 (Haswell, 2013, and later: AVX2 + FMA), which roughly halves their cost; set
 // VERTAC_PORTABLE=1 to build for any x86-64 CPU instead. ARM64 always has FMA.
 let portable = ProcessInfo.processInfo.environment["VERTAC_PORTABLE"] == "1"
-var modelSettings: [SwiftSetting] = []
+// The numeric targets are optimised in debug builds too: tests train small models, and an
+// unoptimised LSTM is some fifty times slower.
+var modelSettings: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #if arch(x86_64)
-if !portable { modelSettings = [.unsafeFlags(["-target-cpu", "haswell"]), .define("VERTAC_FMA")] }
+if !portable { modelSettings += [.unsafeFlags(["-target-cpu", "haswell"]), .define("VERTAC_FMA")] }
 #elseif arch(arm64)
-modelSettings = [.define("VERTAC_FMA")]
+modelSettings += [.define("VERTAC_FMA")]
 #endif
 
 let package = Package(
@@ -35,7 +37,7 @@ let package = Package(
             dependencies: ["CBLAS", "CHDF5"],
             swiftSettings: modelSettings
         ),
-        .target(name: "Inference", dependencies: ["Model"]),
+        .target(name: "Inference", dependencies: ["Model"], swiftSettings: modelSettings),
         .executableTarget(
             name: "Trainer",
             dependencies: ["Model", "Inference", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -101,7 +101,7 @@ final class HDF5File {
         try writeAttribute(object, name, fileType: vt_H5T_IEEE_F64LE(), memType: vt_H5T_NATIVE_DOUBLE(), &v)
     }
 
-    private func writeAttribute<T>(_ object: String, _ name: String, fileType: hid_t, memType: hid_t, _ value: inout T) throws {
+    private func writeAttribute<T: BitwiseCopyable>(_ object: String, _ name: String, fileType: hid_t, memType: hid_t, _ value: inout T) throws {
         let obj = H5Oopen(id, object, vt_H5P_DEFAULT())
         guard obj >= 0 else { throw HDF5Failure(operation: "open object", object: object) }
         defer { H5Oclose(obj) }

@@ -151,7 +151,7 @@ struct HDF5FileWriter {
         H5Tclose(t)
     }
 
-    private func attribute<T>(_ object: String, _ name: String, _ ft: hid_t, _ mt: hid_t, _ v: inout T) {
+    private func attribute<T: BitwiseCopyable>(_ object: String, _ name: String, _ ft: hid_t, _ mt: hid_t, _ v: inout T) {
         let o = H5Oopen(f, object, vt_H5P_DEFAULT())
         let s = H5Screate(H5S_SCALAR)
         let a = H5Acreate2(o, name, ft, s, vt_H5P_DEFAULT(), vt_H5P_DEFAULT())
