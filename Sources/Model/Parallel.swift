@@ -1,7 +1,7 @@
 import Dispatch
 
 /// Splits `count` items into at most `parts` contiguous ranges of near-equal size.
-func shardRanges(_ count: Int, parts: Int) -> [Range<Int>] {
+public func shardRanges(_ count: Int, parts: Int) -> [Range<Int>] {
     let parts = max(1, min(parts, count))
     var ranges: [Range<Int>] = []
     var start = 0
@@ -17,7 +17,7 @@ func shardRanges(_ count: Int, parts: Int) -> [Range<Int>] {
 ///
 /// Callers hand each iteration its own workspace and disjoint output ranges; that, not the
 /// type system, is what makes the shared pointers safe here.
-func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
     if n == 1 { body(0); return }
     withoutActuallyEscaping(body) { body in
         let box = UncheckedSendable(body)
