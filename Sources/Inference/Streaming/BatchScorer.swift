@@ -1,0 +1,87 @@
+import Model
+
+/// A window waiting to be scored: its scaled values and what the stream knew when it closed.
+public struct PendingWindow: Sendable {
+    /// The stream it came from (opaque to the scorer).
+    public var stream: String
+    /// `[T, D]` scaled values, oldest row first.
+    public var values: [Float]
+    /// Time of the window's first and last row (seconds, the stream's clock).
+    public var startTime: Double, endTime: Double
+    /// Index of the window's last row in its cycle (0-based).
+    public var endRow: Int
+    /// Per-sensor DTW deviation over the window, or `nil` without a reference cycle.
+    public var dtwDeviation: [Double]?
+
+    public init(stream: String, values: [Float], startTime: Double, endTime: Double, endRow: Int, dtwDeviation: [Double]?) {
+        self.stream = stream
+        self.values = values
+        self.startTime = startTime
+        self.endTime = endTime
+        self.endRow = endRow
+        self.dtwDeviation = dtwDeviation
+    }
+}
+
+/// The scored window: per-sensor errors, ratios and sensor scores (DESIGN.md).
+public struct WindowResult: Sendable, Equatable {
+    public var stream: String
+    public var startTime: Double, endTime: Double
+    public var endRow: Int
+    /// Window score: mean of the per-sensor errors.
+    public var score: Float
+    /// Per-sensor reconstruction error e_j (scaled units).
+    public var errors: [Float]
+    /// r_j = e_j / sensor_threshold_j.
+    public var errorRatios: [Float]
+    /// DTW deviation per sensor (0 without a reference).
+    public var dtwDeviation: [Float]
+    /// d_j = dtw_deviation_j / dtw_threshold_j (0 without a reference).
+    public var dtwRatios: [Float]
+    /// s_j = max(r_j, d_j).
+    public var sensorScores: [Float]
+    /// Whether the window score exceeds the window threshold.
+    public var windowAnomalous: Bool
+}
+
+/// Scores ready windows from many streams in one batched forward pass and turns errors into
+/// ratios against the model's calibrated thresholds.
+public final class BatchScorer: @unchecked Sendable {
+    /// The model file scored with.
+    public let model: ModelFile
+    private let scorer: WindowScorer
+
+    /// - Parameters:
+    ///   - model: a loaded model file (thresholds and, if present, the reference cycle).
+    ///   - threads: worker threads for the forward pass.
+    public init(model: ModelFile, threads: Int = 1) {
+        self.model = model
+        scorer = WindowScorer(model: model.model, threads: threads, chunk: 128)
+    }
+
+    /// Scores `windows` (each `[T, D]` scaled) in one call.
+    public func score(_ windows: [PendingWindow]) -> [WindowResult] {
+        guard !windows.isEmpty else { return [] }
+        let T = model.model.window, D = model.model.sensors
+        var flat = [Float]()
+        flat.reserveCapacity(windows.count * T * D)
+        for w in windows {
+            precondition(w.values.count == T * D, "window of \(w.values.count) values, expected \(T * D)")
+            flat.append(contentsOf: w.values)
+        }
+        let (scores, errors) = scorer.score(flat)
+        let sensorThreshold = model.calibration.sensorThreshold
+        let dtwThreshold = model.reference?.dtwThreshold
+        return windows.enumerated().map { k, w in
+            let e = Array(errors[k * D..<(k + 1) * D])
+            let r = (0..<D).map { e[$0] / max(sensorThreshold[$0], .leastNormalMagnitude) }
+            let dev = w.dtwDeviation.map { $0.map(Float.init) } ?? [Float](repeating: 0, count: D)
+            let d: [Float] = dtwThreshold.map { th in (0..<D).map { dev[$0] / max(th[$0], .leastNormalMagnitude) } }
+                ?? [Float](repeating: 0, count: D)
+            return WindowResult(stream: w.stream, startTime: w.startTime, endTime: w.endTime, endRow: w.endRow,
+                                score: scores[k], errors: e, errorRatios: r, dtwDeviation: dev, dtwRatios: d,
+                                sensorScores: (0..<D).map { max(r[$0], d[$0]) },
+                                windowAnomalous: scores[k] > model.calibration.windowThreshold)
+        }
+    }
+}
