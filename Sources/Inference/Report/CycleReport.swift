@@ -98,7 +98,12 @@ extension CycleReport {
     ///
     /// - Parameter threads: sensors are compared in parallel.
     public static func make(_ input: CycleReportInput, threads: Int = 1) -> CycleReport {
+        var input = input
         let D = input.sensors.count
+        // An aborted cycle ended early: compare it with the same stretch of the reference.
+        if input.aborted && input.values.count < input.reference.count {
+            input.reference = Array(input.reference[0..<input.values.count])
+        }
         precondition(D > 0 && input.values.count % D == 0 && input.reference.count % D == 0, "values are not whole rows")
         let n = input.values.count / D, m = input.reference.count / D
         precondition(n > 0 && m > 0 && input.times.count == n, "empty cycle or times do not match rows")
