@@ -38,9 +38,11 @@ let package = Package(
             swiftSettings: modelSettings
         ),
         .target(name: "Inference", dependencies: ["Model"], swiftSettings: modelSettings),
+        .target(name: "Simulation", dependencies: ["Model"]),
+        .target(name: "TrainerKit", dependencies: ["Model", "Inference"], swiftSettings: modelSettings),
         .executableTarget(
             name: "Trainer",
-            dependencies: ["Model", "Inference", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Model", "Inference", "TrainerKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "Serve",
@@ -48,10 +50,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "Edge",
-            dependencies: ["Inference", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Inference", "Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "ModelTests", dependencies: ["Model", "CHDF5"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TrainerKit", "Simulation"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainerKitTests", dependencies: ["TrainerKit"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -25,11 +25,15 @@ public struct ReferenceCycle: Sendable, Equatable {
     public var length: Int
     /// Per-sensor DTW deviation threshold `[D]`.
     public var dtwThreshold: [Float]
+    /// Band half-width (rows) of the live open-end DTW the thresholds were calibrated with;
+    /// stored as the `band` attribute of `/reference/dtw_threshold`.
+    public var band: Int
 
-    public init(values: [Float], length: Int, dtwThreshold: [Float]) {
+    public init(values: [Float], length: Int, dtwThreshold: [Float], band: Int) {
         self.values = values
         self.length = length
         self.dtwThreshold = dtwThreshold
+        self.band = band
     }
 }
 

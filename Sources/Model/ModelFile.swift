@@ -89,6 +89,7 @@ public struct ModelFile: Sendable, Equatable {
             try f.createGroup("reference")
             try f.writeFloats("reference/cycle", shape: [r.length, D], r.values)
             try f.writeFloats("reference/dtw_threshold", shape: [D], r.dtwThreshold)
+            try f.setAttribute("reference/dtw_threshold", "band", int: r.band)
         }
         let t = training
         try f.writeFloats("training/loss", shape: [t.loss.count], t.loss)

@@ -40,8 +40,12 @@ struct ModelFileReader {
         if file.exists("reference") || file.exists("reference/cycle") {
             let (shape, values) = try floatsAnyLength("reference/cycle", rank: 2)
             guard shape[1] == D else { throw fail(.shape("/reference/cycle", expected: [shape[0], D], found: shape)) }
+            // The band attribute came after format_version 1 was first written: without it, the
+            // default live band (a tenth of the reference, at least 10 rows) applies.
+            let band = (try? int("reference/dtw_threshold", "band")) ?? max(10, shape[0] / 10)
+            guard band > 0 else { throw fail(.invalid("attribute band of /reference/dtw_threshold", reason: "must be positive")) }
             reference = ReferenceCycle(values: values, length: shape[0],
-                                       dtwThreshold: try floats("reference/dtw_threshold", shape: [D]))
+                                       dtwThreshold: try floats("reference/dtw_threshold", shape: [D]), band: band)
         }
         let loss1 = try floatsAnyLength("training/loss", rank: 1).1
         let loss2 = try floatsAnyLength("training/val_loss", rank: 1).1

@@ -10,7 +10,7 @@ import Testing
             model: model, sensors: ["Pressure", "Volume Flow RateRMS", "température"],
             scaler: try! MinMaxScaler(min: [0, 1, 2], max: [1, 2, 4]), loss: .mse,
             calibration: Calibration(sensorThreshold: [0.1, 0.2, 0.3], windowThreshold: 0.2, percentile: 99, method: "percentile"),
-            reference: reference ? ReferenceCycle(values: (0..<30).map(Float.init), length: 10, dtwThreshold: [1, 2, 3]) : nil,
+            reference: reference ? ReferenceCycle(values: (0..<30).map(Float.init), length: 10, dtwThreshold: [1, 2, 3], band: 4) : nil,
             training: TrainingSummary(loss: [0.3, 0.2], validationLoss: [0.35, 0.25], windows: 120, cycles: 4,
                                       epochs: 2, seconds: 1.25, dataSHA256: "abc123"),
             createdAt: "2026-11-22T10:00:00Z", trainerVersion: "test")

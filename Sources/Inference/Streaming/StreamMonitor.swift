@@ -12,8 +12,6 @@ public enum MonitorOutput: Sendable, Equatable {
 public struct MonitorSettings: Sendable, Equatable {
     /// Rows between scored windows.
     public var stride: Int
-    /// Band half-width of the live DTW, in rows.
-    public var dtwWindow: Int
     /// Seconds without data after which a stream's sensors are STALE.
     public var staleAfter: Double
     public var sensor: SensorSettings
@@ -21,10 +19,9 @@ public struct MonitorSettings: Sendable, Equatable {
     public var gracePeriod: Double
     public var sampleTimeout: Double
 
-    public init(stride: Int = 1, dtwWindow: Int = 20, staleAfter: Double = 30, sensor: SensorSettings = .default,
+    public init(stride: Int = 1, staleAfter: Double = 30, sensor: SensorSettings = .default,
                 policy: MaintenancePolicy = .init(), gracePeriod: Double = 10, sampleTimeout: Double = 30) {
         self.stride = stride
-        self.dtwWindow = dtwWindow
         self.staleAfter = staleAfter
         self.sensor = sensor
         self.policy = policy
@@ -65,7 +62,7 @@ public struct StreamMonitor: Sendable {
         if let r = model.reference {
             var ref = r.values
             model.scaler.transform(&ref)
-            dtw = OpenEndDTW(reference: ref, sensors: D, window: settings.dtwWindow)
+            dtw = OpenEndDTW(reference: ref, sensors: D, window: r.band)
         }
         costs = [Double](repeating: 0, count: (T + 1) * D)
         scaled = [Float](repeating: 0, count: D)
