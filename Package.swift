@@ -54,7 +54,7 @@ let package = Package(
         ),
         .testTarget(name: "ModelTests", dependencies: ["Model", "CHDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TrainerKit", "Simulation"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainerKitTests", dependencies: ["TrainerKit"]),
+        .testTarget(name: "TrainerKitTests", dependencies: ["TrainerKit", "Simulation"]),
     ],
     swiftLanguageModes: [.v6]
 )
