@@ -4,12 +4,8 @@ import ArgumentParser
 struct VertacEdge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vertac-edge",
-        abstract: "VerTac's edge client: machine simulator, CSV replay and buffered uploader.",
-        discussion: "Not yet available in this build: the edge client lands with its own issue.",
-        version: "0.1.0"
+        abstract: "VerTac's edge client: machine simulator (streaming to the server lands with the server).",
+        version: "0.1.0",
+        subcommands: [Simulate.self]
     )
-
-    func run() throws {
-        print(Self.helpMessage())
-    }
 }

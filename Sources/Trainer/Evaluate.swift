@@ -8,9 +8,10 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate detection on labelled CSV files (anomaly column), or run the SKAB leaderboard protocol.",
         discussion: """
-        With --model: row r is flagged when the window ending at r has a score above the model's window threshold \
-        or any sensor error above its threshold (the first T−1 rows of a cycle are never flagged). Prints precision, \
-        recall, F1, FAR and MAR per file and overall.
+        With --model: each cycle is replayed through the live pipeline; row r is flagged when the window ending at r \
+        has a sensor score above 1 (reconstruction error or live DTW deviation over its threshold) or a window score \
+        above the window threshold; the first T−1 rows of a cycle are never flagged. Prints precision, recall, F1, \
+        FAR and MAR per file and overall.
         With --protocol skab DIR: every labelled file under DIR/valve1, valve2 and other gets a fresh model on its \
         first 400 rows and is tested on the rest (see README, "SKAB").
         """
@@ -59,8 +60,7 @@ struct Evaluate: ParsableCommand {
             guard let labels = table.anomaly else { throw CSVError(path: path, line: 1, message: "no anomaly column to evaluate against") }
             var predictions: [Float] = []
             for c in try Dataset.split(table, sensors: file.sensors) {
-                let windows = ModelScoring.score(file, values: c.values, rows: c.rows, threads: threads)
-                predictions += ModelScoring.decisions(file, windows: windows, rows: c.rows)
+                predictions += ModelScoring.decisions(file, values: c.values, rows: c.rows, threads: threads)
             }
             let conf = Confusion(labels: labels, predictions: predictions)
             perFile.append((path, conf))

@@ -74,7 +74,7 @@ final class Scratch {
             let table = try CSVTable.read(dir.file(name))
             var predictions: [Float] = []
             for c in try Dataset.split(table, sensors: model.sensors) {
-                predictions += ModelScoring.decisions(model, windows: ModelScoring.score(model, values: c.values, rows: c.rows), rows: c.rows)
+                predictions += ModelScoring.decisions(model, values: c.values, rows: c.rows)
             }
             return Confusion(labels: table.anomaly!, predictions: predictions)
         }
