@@ -98,6 +98,7 @@ struct Evaluate: ParsableCommand {
         print(String(format: "Changepoints (NAB Standard / LowFP / LowFN): VerTac %.2f / %.2f / %.2f", result.nab[0], result.nab[1], result.nab[2]))
         print("  published LSTM-AE 23.51 / 20.11 / 25.91; best Standard 32.42 (MSCRED)")
         print("Settings: window \(s.window), hidden \(s.hidden), score \(s.score.rawValue), smoothing \(s.smoothing), " +
+              "trend limit \(s.trendLimit.map { "\($0)" } ?? "off"), " +
               "threshold \(s.margin) × p\(s.percentile) of training scores, \(s.consecutive) consecutive windows; " +
               String(format: "%.0f s", Date().timeIntervalSince(t0)))
         if let predictions {
@@ -118,6 +119,7 @@ struct SKABOptions: ParsableArguments {
     @Option(name: .customLong("skab-percentile"), help: "SKAB: threshold percentile.") var percentile: Double?
     @Option(name: .customLong("skab-score"), help: "SKAB: window or max-sensor.") var score: String?
     @Option(name: .customLong("skab-epochs"), help: "SKAB: most epochs.") var epochs: Int?
+    @Option(name: .customLong("skab-trend-limit"), help: "SKAB: leave sensors trending in the training rows (|ρ| ≥ this) out of the score; 0 turns it off.") var trendLimit: Double?
 
     var settings: SKABSettings {
         var s = SKABSettings()
@@ -129,6 +131,7 @@ struct SKABOptions: ParsableArguments {
         if let percentile { s.percentile = percentile }
         if let score, let v = SKABSettings.Score(rawValue: score) { s.score = v }
         if let epochs { s.epochs = epochs }
+        if let trendLimit { s.trendLimit = trendLimit > 0 ? trendLimit : nil }
         return s
     }
 }

@@ -23,12 +23,16 @@ public struct SKABSettings: Sendable, Equatable {
     public var percentile = 99.0
     public var margin: Float = 1.5
     /// Rolling mean over this many consecutive window scores before thresholding (1: none).
-    public var smoothing = 1
+    public var smoothing = 10
     /// A row is flagged when the smoothed scores of this many consecutive windows ending at it
     /// all exceed the threshold (the baseline: 10, "the 9 preceding windows").
-    public var consecutive = 10
+    public var consecutive = 1
     /// The score: the window score (mean per-sensor error) or the largest per-sensor error ratio.
     public var score: Score = .window
+    /// Sensors whose training rows trend with time (|Spearman ρ(row, value)| at least this) are
+    /// left out of the score: a trend continues past the training rows, so its growing error says
+    /// nothing about the machine (SKAB's temperatures warm up through each experiment). nil: off.
+    public var trendLimit: Double? = 0.5
 
     public enum Score: String, Sendable, CaseIterable { case window, maxSensor = "max-sensor" }
 
@@ -92,9 +96,10 @@ public enum SKABProtocol {
             let model = result.file
             // Scores over the whole file (the test part's first windows reach back into the training rows).
             let windows = ModelScoring.score(model, values: table.values, rows: table.rows, threads: s.threads)
+            let kept = keptSensors(table.values, rows: s.trainRows, sensors: D, limit: s.trendLimit)
             let raw: [Float] = windows.map { w in
                 switch s.score {
-                case .window: return w.score
+                case .window: return kept.reduce(0) { $0 + w.errors[$1] } / Float(kept.count)
                 case .maxSensor: return w.errors.indices.map { w.errors[$0] / model.calibration.sensorThreshold[$0] * s.margin }.max()!
                 }
             }
@@ -120,6 +125,35 @@ public enum SKABProtocol {
         }
         return SKABResult(files: results, total: results.reduce(Confusion()) { $0 + $1.confusion },
                           nab: nab.normalised, predictions: predictions.map { (file: $0.0, row: $0.1, datetime: $0.2, anomaly: $0.3, prediction: $0.4) })
+    }
+
+    /// Sensors whose first `rows` values do not trend with time (all when `limit` is nil; at least one).
+    static func keptSensors(_ values: [Float], rows: Int, sensors D: Int, limit: Double?) -> [Int] {
+        guard let limit else { return Array(0..<D) }
+        let kept = (0..<D).filter { j in abs(spearman((0..<rows).map { values[$0 * D + j] })) < limit }
+        return kept.isEmpty ? Array(0..<D) : kept
+    }
+
+    /// Spearman rank correlation of a series with its index (ties get their mean rank).
+    static func spearman(_ x: [Float]) -> Double {
+        let n = x.count
+        guard n > 2 else { return 0 }
+        let order = x.indices.sorted { x[$0] < x[$1] }
+        var ranks = [Double](repeating: 0, count: n)
+        var i = 0
+        while i < n {
+            var j = i
+            while j + 1 < n && x[order[j + 1]] == x[order[i]] { j += 1 }
+            for k in i...j { ranks[order[k]] = Double(i + j) / 2 }
+            i = j + 1
+        }
+        let mean = Double(n - 1) / 2
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for k in 0..<n {
+            let a = Double(k) - mean, b = ranks[k] - mean
+            sxy += a * b; sxx += a * a; syy += b * b
+        }
+        return syy == 0 ? 0 : sxy / (sxx * syy).squareRoot()
     }
 
     static func rollingMean(_ x: [Float], _ k: Int) -> [Float] {

@@ -111,6 +111,7 @@ final class Scratch {
         #expect(r.predictions.count == testRows)
         #expect(r.predictions.first?.row == 400 && r.predictions.first?.file == "valve1/0.csv")
         #expect(r.total.tp + r.total.fp + r.total.fn + r.total.tn == testRows)
-        #expect(r.total.f1 > 0.4, "F1 \(r.total.f1) on two files")
+        // Neither "flag nothing" (F1 0) nor "flag everything" (FAR 100 %) passes.
+        #expect(r.total.f1 > 0.25 && r.total.far < 40, "F1 \(r.total.f1), FAR \(r.total.far) on two files")
     }
 }

@@ -22,21 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixtures"))
+from vertac_torch import Autoencoder  # noqa: E402
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-class Autoencoder(nn.Module):
-    def __init__(self, d, h):
-        super().__init__()
-        self.encoder = nn.LSTM(d, h, batch_first=True)
-        self.decoder = nn.LSTM(h, h, batch_first=True)
-        self.output = nn.Linear(h, d)
-
-    def forward(self, x):
-        _, (h, _) = self.encoder(x)
-        z = h[-1].unsqueeze(1).repeat(1, x.shape[1], 1)
-        out, _ = self.decoder(z)
-        return self.output(out)
 
 
 def windows(n, t, d, seed=42):
