@@ -23,12 +23,38 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable {
                          bias: UnsafePointer<Self>, cellPrev: UnsafePointer<Self>,
                          cell: UnsafeMutablePointer<Self>, tanhCell: UnsafeMutablePointer<Self>,
                          hidden: UnsafeMutablePointer<Self>, units: Int)
+    /// Backpropagates one LSTM cell for one sequence.
+    ///
+    /// Given the activated gates, c_{t−1}, tanh(c_t), dL/dh_t (`dh`) and dL/dc_t from the later
+    /// step (`dc`), writes the gate pre-activation gradients to `dGates` and replaces `dc` with
+    /// dL/dc_{t−1}.
+    static func lstmCellBackward(gates: UnsafePointer<Self>, dGates: UnsafeMutablePointer<Self>,
+                                 dh: UnsafePointer<Self>, dc: UnsafeMutablePointer<Self>,
+                                 cellPrev: UnsafePointer<Self>, tanhCell: UnsafePointer<Self>, units: Int)
     /// The value as a `Double` (for loss reporting and tests).
     var doubleValue: Double { get }
 }
 
 @inline(__always)
 private func trans(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
+
+extension BLASScalar {
+    @inline(__always)
+    public static func lstmCellBackward(gates row: UnsafePointer<Self>, dGates drow: UnsafeMutablePointer<Self>,
+                                        dh: UnsafePointer<Self>, dc: UnsafeMutablePointer<Self>,
+                                        cellPrev cp: UnsafePointer<Self>, tanhCell tc: UnsafePointer<Self>, units H: Int) {
+        for j in 0..<H {
+            let i = row[j], f = row[H + j], g = row[2 * H + j], o = row[3 * H + j]
+            let th = tc[j], dhj = dh[j]
+            let dct = dc[j] + dhj * o * (1 - th * th)
+            drow[j] = dct * g * i * (1 - i)
+            drow[H + j] = dct * cp[j] * f * (1 - f)
+            drow[2 * H + j] = dct * i * (1 - g * g)
+            drow[3 * H + j] = dhj * th * o * (1 - o)
+            dc[j] = dct * f
+        }
+    }
+}
 
 extension Float: BLASScalar {
     @inline(__always)
@@ -56,6 +82,13 @@ extension Float: BLASScalar {
                                 hidden: UnsafeMutablePointer<Float>, units: Int) {
         FastMath.lstmCell(gates: gates, recurrent: recurrent, input: input, bias: bias, cellPrev: cellPrev,
                           cell: cell, tanhCell: tanhCell, hidden: hidden, units: units)
+    }
+
+    @inline(__always)
+    public static func lstmCellBackward(gates: UnsafePointer<Float>, dGates: UnsafeMutablePointer<Float>,
+                                        dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>,
+                                        cellPrev: UnsafePointer<Float>, tanhCell: UnsafePointer<Float>, units: Int) {
+        FastMath.lstmCellBackward(gates: gates, dGates: dGates, dh: dh, dc: dc, cellPrev: cellPrev, tanhCell: tanhCell, units: units)
     }
 
     public var doubleValue: Double { Double(self) }

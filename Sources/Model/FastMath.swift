@@ -115,4 +115,34 @@ enum FastMath {
         while j + 8 <= H { block(j, 8); j += 8 }
         if j < H { block(j, H - j) }
     }
+
+    /// The LSTM cell's backward step for one sequence, 8 units at a time; see
+    /// ``BLASScalar/lstmCellBackward(gates:dGates:dh:dc:cellPrev:tanhCell:units:)``.
+    static func lstmCellBackward(gates row: UnsafePointer<Float>, dGates drow: UnsafeMutablePointer<Float>,
+                                 dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>,
+                                 cellPrev cp: UnsafePointer<Float>, tanhCell tc: UnsafePointer<Float>, units H: Int) {
+        var j = 0
+        let one = V(repeating: 1)
+        while j + 8 <= H {
+            let i = load(row + j), f = load(row + H + j), g = load(row + 2 * H + j), o = load(row + 3 * H + j)
+            let th = load(tc + j), dhj = load(dh + j)
+            let dct = load(dc + j) + dhj * o * (one - th * th)
+            store(dct * g * i * (one - i), drow + j)
+            store(dct * load(cp + j) * f * (one - f), drow + H + j)
+            store(dct * i * (one - g * g), drow + 2 * H + j)
+            store(dhj * th * o * (one - o), drow + 3 * H + j)
+            store(dct * f, dc + j)
+            j += 8
+        }
+        for k in j..<H {
+            let i = row[k], f = row[H + k], g = row[2 * H + k], o = row[3 * H + k]
+            let th = tc[k], dhj = dh[k]
+            let dct = dc[k] + dhj * o * (1 - th * th)
+            drow[k] = dct * g * i * (1 - i)
+            drow[H + k] = dct * cp[k] * f * (1 - f)
+            drow[2 * H + k] = dct * i * (1 - g * g)
+            drow[3 * H + k] = dhj * th * o * (1 - o)
+            dc[k] = dct * f
+        }
+    }
 }

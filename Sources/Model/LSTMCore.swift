@@ -151,19 +151,8 @@ final class LSTMCore<S: BLASScalar>: @unchecked Sendable {
             let cPrev = cells.pointer + t * nh
             let tc = tanhCells.pointer + t * nh
             for b in 0..<n {
-                let row = gt + b * G, drow = dgt + b * G
-                let dhb = dh.pointer + b * H, dcb = dc.pointer + b * H
-                let cp = cPrev + b * H, tcb = tc + b * H
-                for j in 0..<H {
-                    let i = row[j], f = row[H + j], g = row[2 * H + j], o = row[3 * H + j]
-                    let th = tcb[j], dhj = dhb[j]
-                    let dct = dcb[j] + dhj * o * (1 - th * th)
-                    drow[j] = dct * g * i * (1 - i)
-                    drow[H + j] = dct * cp[j] * f * (1 - f)
-                    drow[2 * H + j] = dct * i * (1 - g * g)
-                    drow[3 * H + j] = dhj * th * o * (1 - o)
-                    dcb[j] = dct * f
-                }
+                S.lstmCellBackward(gates: gt + b * G, dGates: dgt + b * G, dh: dh.pointer + b * H, dc: dc.pointer + b * H,
+                                   cellPrev: cPrev + b * H, tanhCell: tc + b * H, units: H)
             }
             // dh_{t−1} = dGates_t · W_hh
             S.gemm(transA: false, transB: false, m: n, n: H, k: G,
