@@ -109,11 +109,8 @@ final class AutoencoderCore<S: BLASScalar>: @unchecked Sendable {
         decoder.forward(InputProjection(base: decProjection.pointer, strideBatch: G, strideTime: 0),
                         decoderWeights(p), count: n, keepActivations: training)
         // Dense per step: x̂ = out · Wᵀ + b.
-        let rows = T * n
-        for r in 0..<rows { (output.pointer + r * D).update(from: p + o.outB, count: D) }
-        S.gemm(transA: false, transB: true, m: rows, n: D, k: H,
-               alpha: 1, a: decoder.hidden(at: 1), lda: H, b: p + o.outW, ldb: H,
-               beta: 1, c: output.pointer, ldc: D)
+        DenseKernel<S>.forward(decoder.hidden(at: 1), rows: T * n, inputs: H, outputs: D,
+                               weight: p + o.outW, bias: p + o.outB, into: output.pointer)
     }
 
     /// The loss of the last forward pass, summed over its values; fills ``dOutput`` with the
@@ -130,14 +127,8 @@ final class AutoencoderCore<S: BLASScalar>: @unchecked Sendable {
     func backward(_ p: UnsafePointer<S>, grads g: UnsafeMutablePointer<S>, inputGradient: Bool = false) {
         let n = count, T = window, D = sensors, H = hidden, G = 4 * hidden, rows = T * n
         let decOut = UnsafePointer(decoder.hidden(at: 1))
-        // Dense.
-        S.gemm(transA: true, transB: false, m: D, n: H, k: rows,
-               alpha: 1, a: dOutput.pointer, lda: D, b: decOut, ldb: H,
-               beta: 1, c: g + o.outW, ldc: H)
-        columnSums(dOutput.pointer, rows: rows, columns: D, into: g + o.outB)
-        S.gemm(transA: false, transB: false, m: rows, n: H, k: D,
-               alpha: 1, a: dOutput.pointer, lda: D, b: p + o.outW, ldb: H,
-               beta: 0, c: dDecoderOut.pointer, ldc: H)
+        DenseKernel<S>.backward(dOutput.pointer, x: decOut, rows: rows, inputs: H, outputs: D, weight: p + o.outW,
+                                gradWeight: g + o.outW, gradBias: g + o.outB, gradInput: dDecoderOut.pointer)
         // Decoder.
         decoder.backward(dOutputs: dDecoderOut.pointer, dLast: nil, decoderWeights(p),
                          LSTMGradients(weightHH: g + o.decWHH, biasIH: g + o.decBIH, biasHH: g + o.decBHH))

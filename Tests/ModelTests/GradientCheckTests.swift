@@ -102,3 +102,39 @@ import Testing
         expectClose(dInput, numericGradient(x0, set: { x = $0 }, meanLoss), "\(loss) input")
     }
 }
+
+@Suite struct DenseTests {
+    @Test func denseForwardAndGradients() {
+        let In = 3, Out = 2, rows = 4
+        var layer = Dense<Double>(inputSize: In, outputSize: Out, weight: randomValues(In * Out, seed: 31), bias: [0.5, -0.25])
+        // Forward by hand for the first row.
+        let x = randomValues(rows * In, seed: 32)
+        let y = layer.forward(x)
+        for k in 0..<Out {
+            let expected = layer.bias[k] + (0..<In).reduce(0.0) { $0 + x[$1] * layer.weight[k * In + $1] }
+            #expect(abs(y[k] - expected) < 1e-12)
+        }
+        // Gradients of L = Σ y ⊙ r by central differences.
+        let r = randomValues(rows * Out, seed: 33)
+        let g = layer.backward(r, x: x)
+        func loss(_ l: Dense<Double>, _ x: [Double]) -> Double { zip(l.forward(x), r).reduce(0) { $0 + $1.0 * $1.1 } }
+        let eps = 1e-6
+        for k in 0..<layer.weight.count {
+            var up = layer, down = layer
+            up.weight[k] += eps; down.weight[k] -= eps
+            #expect(abs((loss(up, x) - loss(down, x)) / (2 * eps) - g.weight[k]) < 1e-7)
+        }
+        for k in 0..<Out {
+            var up = layer, down = layer
+            up.bias[k] += eps; down.bias[k] -= eps
+            #expect(abs((loss(up, x) - loss(down, x)) / (2 * eps) - g.bias[k]) < 1e-7)
+        }
+        for k in 0..<x.count {
+            var xu = x, xd = x
+            xu[k] += eps; xd[k] -= eps
+            #expect(abs((loss(layer, xu) - loss(layer, xd)) / (2 * eps) - g.input[k]) < 1e-7)
+        }
+        layer.bias = [0, 0]
+        #expect(layer.forward([0, 0, 0]) == [0, 0])
+    }
+}
