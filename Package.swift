@@ -27,6 +27,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -44,9 +49,20 @@ let package = Package(
             name: "Trainer",
             dependencies: ["Model", "Inference", "TrainerKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .target(
+            name: "ServeKit",
+            dependencies: [
+                "Model", "Inference", "CLibPQ",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "Serve",
-            dependencies: ["Model", "Inference", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ServeKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "Edge",
@@ -56,6 +72,14 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TrainerKit", "Simulation"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainerKitTests", dependencies: ["TrainerKit", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(
+            name: "ServeKitTests",
+            dependencies: [
+                "ServeKit", "Simulation", "TrainerKit",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,15 +1,31 @@
 import ArgumentParser
+import Hummingbird
+import ServeKit
 
 @main
-struct VertacServe: ParsableCommand {
+struct VertacServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vertac-serve",
-        abstract: "VerTac's inference server: live ingestion, scoring, cycle and sensor states, review API.",
-        discussion: "Not yet available in this build: the server lands with its own issue.",
+        abstract: "VerTac's inference server: live ingestion, cycle states and the VerTac live API.",
+        discussion: "In progress: ingestion, cycle control and status are served; scoring, the review API and the dashboard follow.",
         version: "0.1.0"
     )
 
-    func run() throws {
-        print(Self.helpMessage())
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8080
+    @Option(help: "Data directory (the embedded SQLite store lives here).") var dataDir = "./vertac-data"
+    @Option(help: "Model file to score with (.h5).") var model: String?
+    @Option(help: "PostgreSQL URL (not yet supported in this build).") var database: String?
+
+    func validate() throws {
+        guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1–65535") }
+        if database != nil { throw ValidationError("--database (PostgreSQL) is not available in this build yet; the embedded store is used by default") }
+    }
+
+    func run() async throws {
+        var s = ServerSettings()
+        (s.host, s.port, s.dataDirectory, s.modelPath) = (host, port, dataDir, model)
+        let app = try await buildApplication(s)
+        try await app.runService()
     }
 }

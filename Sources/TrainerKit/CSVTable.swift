@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 
 /// One CSV file in VerTac's dialect (DESIGN.md "Data: CSV"), parsed.
 ///

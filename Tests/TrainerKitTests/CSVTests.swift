@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TrainerKit
+import Inference
 
 @Suite struct CSVTests {
     @Test func semicolonDialectWithLabelsAndISOTimes() throws {

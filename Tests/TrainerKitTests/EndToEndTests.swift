@@ -3,6 +3,7 @@ import Model
 import Simulation
 import Testing
 @testable import TrainerKit
+import Inference
 
 /// Writes simulated cycles as CSV in the DESIGN.md dialect (one file, `cycle_id` column).
 func writeCSV(_ cycles: [SimulatedCycle], to path: String, separator: String = ",") throws {

@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Inference
+
+extension RegisterResponse: ResponseEncodable {}
+extension BatchResponse: ResponseEncodable {}
+extension CycleResponse: ResponseEncodable {}
+extension StatusResponse: ResponseEncodable {}
+
+/// Decodes a JSON body, answering 400 with the decoder's reason instead of a bare failure.
+func decodeJSON<T: Decodable>(_ type: T.Type, _ request: Request, _ context: some RequestContext) async throws -> T {
+    let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+    do {
+        return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+    } catch let DecodingError.dataCorrupted(c) {
+        throw APIError.badRequest("malformed JSON: \(c.debugDescription)")
+    } catch let DecodingError.keyNotFound(key, c) {
+        throw APIError.badRequest("missing field \(path(c.codingPath + [key]))")
+    } catch let DecodingError.typeMismatch(t, c) {
+        throw APIError.badRequest("field \(path(c.codingPath)) is not \(t)")
+    } catch let DecodingError.valueNotFound(t, c) {
+        throw APIError.badRequest("field \(path(c.codingPath)) is null, expected \(t)")
+    }
+}
+
+private func path(_ keys: [CodingKey]) -> String {
+    keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+}
+
+/// VerTac's live API as documented (v0.2.0), so existing edge connectors work unchanged.
+struct LiveController<Context: RequestContext>: Sendable {
+    let live: LiveService
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("register") { request, context in
+            try await live.register(try await decodeJSON(RegisterRequest.self, request, context))
+        }
+        group.post("batch") { request, context in
+            try await live.ingest(try await decodeJSON(BatchRequest.self, request, context))
+        }
+        for (path, event) in [("start", CycleEvent.start), ("stop", .stop), ("pause", .pause), ("resume", .resume), ("acknowledge", .acknowledge)] {
+            group.post("cycle/\(path)") { request, context in
+                guard let stream = request.uri.queryParameters.get("stream_id") else {
+                    throw APIError.badRequest("stream_id query parameter is required")
+                }
+                var metadata: [String: String] = [:]
+                if event == .start, let buffer = try? await request.body.collect(upTo: context.maxUploadSize), buffer.readableBytes > 0 {
+                    do {
+                        metadata = try JSONDecoder().decode(CycleStartRequest.self, from: Data(buffer: buffer)).metadata ?? [:]
+                    } catch {
+                        throw APIError.badRequest("malformed JSON: metadata must be an object of strings")
+                    }
+                }
+                return try await live.cycleEvent(event, stream: stream, metadata: metadata)
+            }
+        }
+        group.get("stream/{stream_id}/status") { _, context in
+            try await live.status(try context.parameters.require("stream_id"))
+        }
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import Inference
+
+/// Limits that keep one request from hurting the server.
+public struct IngestLimits: Sendable {
+    public var maxSensors = 1_000
+    public var maxSamplesPerBatch = 100_000
+    public var maxRowsPerBatch = 10_000
+    public init() {}
+}
+
+/// The live side of the server: registered streams, their cycle state machines and ingestion.
+///
+/// Work on one stream is serialised (a batch never overtakes an earlier one or a cycle event);
+/// different streams proceed concurrently. Every acknowledgement is given after the store has
+/// committed the batch.
+public actor LiveService {
+    struct Live {
+        var record: StreamRecord
+        var machine: CycleStateMachine
+        var lastValues: [Float?]
+    }
+
+    let store: any Store
+    let clock: @Sendable () -> Double
+    let limits: IngestLimits
+    private var live: [String: Live] = [:]
+    var liveCount: Int { live.count }
+    private var tails: [String: Task<Void, Never>] = [:]
+
+    public init(store: any Store, limits: IngestLimits = .init(), clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.store = store
+        self.limits = limits
+        self.clock = clock
+    }
+
+    /// Restores every stored stream (state machines included) — called at start.
+    public func restore() async throws {
+        for r in try await store.streams() {
+            let machine = CycleStateMachine(restoring: CycleState(rawValue: r.cycleState) ?? .waitingStart, cycle: r.cycleNumber,
+                                            since: r.stateSince, lastActivity: r.lastActivity)
+            var last = [Float?](repeating: nil, count: r.sensors.count)
+            if let c = r.currentCycleID, let row = try await store.samples(cycle: c).last { last = row.values.map { $0 } }
+            live[r.id] = Live(record: r, machine: machine, lastValues: last)
+        }
+    }
+
+    /// Runs `body` after every earlier piece of work on `stream` has finished.
+    private func serialized<T: Sendable>(_ stream: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let previous = tails[stream]
+        let task = Task<T, Error> {
+            _ = await previous?.value
+            return try await body()
+        }
+        tails[stream] = Task { _ = await task.result }
+        return try await task.value
+    }
+
+    // MARK: Registration
+
+    func register(_ r: RegisterRequest) async throws -> RegisterResponse {
+        guard !r.sensors.isEmpty else { throw APIError.badRequest("a stream needs at least one sensor") }
+        guard r.sensors.count <= limits.maxSensors else {
+            throw APIError(.contentTooLarge, "too_many_sensors", "\(r.sensors.count) sensors; at most \(limits.maxSensors)")
+        }
+        if let n = r.sensor_count, n != r.sensors.count {
+            throw APIError.badRequest("sensor_count is \(n) but \(r.sensors.count) sensors are listed")
+        }
+        var names = Set<String>()
+        for s in r.sensors {
+            let name = s.name.trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else { throw APIError.badRequest("a sensor has an empty name") }
+            guard names.insert(name).inserted else { throw APIError.badRequest("sensor name \"\(name)\" appears twice") }
+        }
+        let now = clock()
+        var machine = CycleStateMachine()
+        _ = try machine.handle(.register, at: now)
+        let record = StreamRecord(
+            id: UUID().uuidString.lowercased(), deviceName: r.device_name, datasetID: UUID().uuidString.lowercased(), registeredAt: now,
+            sensors: r.sensors.map { SensorRecord(sensorID: $0.sensor_id, name: $0.name.trimmingCharacters(in: .whitespaces), type: $0.type, unit: $0.unit) },
+            cycleState: machine.state.rawValue, cycleNumber: 0, stateSince: now, lastActivity: now, currentCycleID: nil,
+            lastTimestamp: nil, filledValues: 0)
+        try await store.saveStream(record)
+        live[record.id] = Live(record: record, machine: machine, lastValues: [Float?](repeating: nil, count: record.sensors.count))
+        return RegisterResponse(stream_id: record.id, dataset_id: record.datasetID, status: "registered")
+    }
+
+    func known(_ stream: String) throws -> Live {
+        guard let s = live[stream] else { throw APIError.notFound("unknown_stream", "no stream \"\(stream)\" is registered") }
+        return s
+    }
+
+    // MARK: Ingestion
+
+    func ingest(_ b: BatchRequest) async throws -> BatchResponse {
+        _ = try known(b.stream_id)
+        return try await serialized(b.stream_id) { try await self.ingestNow(b) }
+    }
+
+    private func ingestNow(_ b: BatchRequest) async throws -> BatchResponse {
+        var s = try known(b.stream_id)
+        let (rows, samples, filled) = try Self.rows(of: b, stream: s.record, lastValues: s.lastValues, limits: limits)
+        // A retry of a committed batch gets its first answer and changes nothing.
+        if let batchID = b.batch_id, let earlier = try await store.acknowledgement(stream: b.stream_id, batchID: batchID) {
+            return BatchResponse(ack_id: earlier.ackID, buffer_status: "ok", samples_received: earlier.samples,
+                                 rows_stored: earlier.rows, duplicate: true)
+        }
+        if let last = s.record.lastTimestamp, let first = rows.first, first.time <= last {
+            throw APIError.conflict("timestamp_backwards",
+                                    "timestamp \(Timestamp.format(first.time)) is not after the stream's last row at \(Timestamp.format(last))")
+        }
+        let now = clock()
+        var machine = s.machine
+        var stored: [SampleRow] = []
+        for var r in rows {
+            let inCycle = machine.sample(at: now) && (machine.state == .active || machine.state == .stopping)
+            r.cycleID = inCycle ? s.record.currentCycleID : nil
+            stored.append(r)
+        }
+        var record = s.record
+        record.lastTimestamp = rows.last?.time ?? record.lastTimestamp
+        record.filledValues += filled
+        record.lastActivity = machine.lastActivity
+        let ack = BatchAck(ackID: UUID().uuidString.lowercased(), samples: samples, rows: rows.count)
+        try await store.commitBatch(stream: record, rows: stored, batchID: b.batch_id, ack: ack)
+        s.record = record
+        s.machine = machine
+        if let lastRow = rows.last { s.lastValues = lastRow.values.map { $0 } }
+        live[b.stream_id] = s
+        return BatchResponse(ack_id: ack.ackID, buffer_status: "ok", samples_received: samples, rows_stored: rows.count, duplicate: false)
+    }
+
+    // MARK: Cycles
+
+    func cycleEvent(_ event: CycleEvent, stream: String, metadata: [String: String]) async throws -> CycleResponse {
+        _ = try known(stream)
+        return try await serialized(stream) { try await self.cycleEventNow(event, stream: stream, metadata: metadata) }
+    }
+
+    private func cycleEventNow(_ event: CycleEvent, stream: String, metadata: [String: String]) async throws -> CycleResponse {
+        var s = try known(stream)
+        let now = clock()
+        var machine = s.machine
+        let transitions: [CycleTransition]
+        do {
+            transitions = try machine.handle(event, at: now)
+        } catch let e as CycleEventError {
+            throw APIError.conflict("invalid_cycle_event", e.description)
+        }
+        var record = s.record
+        for t in transitions {
+            if t.to == .active && event == .start {
+                let cycle = CycleRecord(id: UUID().uuidString.lowercased(), streamID: stream, number: machine.cycle,
+                                        state: CycleState.active.rawValue, startedAt: now, metadata: metadata)
+                try await store.saveCycle(cycle)
+                record.currentCycleID = cycle.id
+            } else if let id = record.currentCycleID, var c = try await store.cycle(id) {
+                c.state = t.to.rawValue
+                if t.to == .stopped || t.to == .aborted { c.endedAt = t.time }
+                try await store.saveCycle(c)
+            }
+        }
+        record.cycleState = machine.state.rawValue
+        record.cycleNumber = machine.cycle
+        record.stateSince = machine.since
+        record.lastActivity = machine.lastActivity
+        try await store.saveStream(record)
+        s.record = record
+        s.machine = machine
+        live[stream] = s
+        return CycleResponse(status: "ok", cycle_id: record.currentCycleID, state: machine.state.rawValue.lowercased(), stream_id: stream)
+    }
+
+    /// Advances every stream's clock (grace periods, sample timeouts).
+    public func tick() async throws {
+        let now = clock()
+        for id in live.keys {
+            guard var s = live[id] else { continue }
+            var machine = s.machine
+            let transitions = machine.tick(at: now)
+            guard !transitions.isEmpty else { continue }
+            if let cid = s.record.currentCycleID, var c = try await store.cycle(cid) {
+                c.state = machine.state.rawValue
+                c.endedAt = now
+                try await store.saveCycle(c)
+            }
+            s.record.cycleState = machine.state.rawValue
+            s.record.stateSince = machine.since
+            s.machine = machine
+            try await store.saveStream(s.record)
+            live[id] = s
+        }
+    }
+
+    // MARK: Status
+
+    func status(_ stream: String) throws -> StatusResponse {
+        let s = try known(stream)
+        return StatusResponse(
+            stream_id: stream, device_name: s.record.deviceName, state: s.machine.state.rawValue, cycle_id: s.record.currentCycleID,
+            cycle_number: s.machine.cycle, state_since: Timestamp.format(s.machine.since),
+            last_sample_at: s.record.lastTimestamp.map(Timestamp.format), samples_filled_forward: s.record.filledValues,
+            sensors: zip(s.record.sensors, s.lastValues).map { .init(name: $0.name, unit: $0.unit, last_value: $1) },
+            model_loaded: false, scoring: "no model loaded: samples are stored and cycles tracked, nothing is scored")
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+
+/// The embedded store: one SQLite database (WAL) in the data directory, through GRDB.
+///
+/// Durability: WAL with `synchronous = FULL`, so a committed batch survives `kill -9` and a
+/// power cut alike. Migrations are ordered, named and applied in one transaction each at open.
+public final class SQLiteStore: Store {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("001_streams_cycles_samples") { db in
+            try db.execute(sql: """
+                CREATE TABLE streams (
+                    id TEXT PRIMARY KEY, device_name TEXT NOT NULL, dataset_id TEXT NOT NULL, registered_at REAL NOT NULL,
+                    sensors TEXT NOT NULL, cycle_state TEXT NOT NULL, cycle_number INTEGER NOT NULL, state_since REAL NOT NULL,
+                    last_activity REAL NOT NULL, current_cycle_id TEXT, last_timestamp REAL, filled_values INTEGER NOT NULL);
+                CREATE TABLE cycles (
+                    id TEXT PRIMARY KEY, stream_id TEXT NOT NULL REFERENCES streams(id), number INTEGER NOT NULL,
+                    state TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL, metadata TEXT NOT NULL, rows INTEGER NOT NULL,
+                    health_score REAL, anomalous INTEGER, severity TEXT, report TEXT, label TEXT);
+                CREATE INDEX cycles_by_stream ON cycles(stream_id, number);
+                CREATE TABLE samples (
+                    stream_id TEXT NOT NULL, t REAL NOT NULL, cycle_id TEXT, vals BLOB NOT NULL, PRIMARY KEY (stream_id, t)
+                ) WITHOUT ROWID;
+                CREATE INDEX samples_by_cycle ON samples(cycle_id, t);
+                CREATE TABLE batches (
+                    stream_id TEXT NOT NULL, batch_id TEXT NOT NULL, ack_id TEXT NOT NULL, samples INTEGER NOT NULL,
+                    rows INTEGER NOT NULL, PRIMARY KEY (stream_id, batch_id)) WITHOUT ROWID;
+                """)
+        }
+        return m
+    }
+
+    /// Names of the migrations applied, in order.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { try Self.migrator.appliedMigrations($0) }
+    }
+
+    public func saveStream(_ s: StreamRecord) async throws {
+        try await pool.write { try Self.upsert(s, $0) }
+    }
+
+    static func upsert(_ s: StreamRecord, _ db: Database) throws {
+        let sensors = String(decoding: try JSONEncoder().encode(s.sensors), as: UTF8.self)
+        try db.execute(sql: """
+            INSERT INTO streams (id, device_name, dataset_id, registered_at, sensors, cycle_state, cycle_number, state_since,
+                                 last_activity, current_cycle_id, last_timestamp, filled_values)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET device_name = excluded.device_name, sensors = excluded.sensors,
+                cycle_state = excluded.cycle_state, cycle_number = excluded.cycle_number, state_since = excluded.state_since,
+                last_activity = excluded.last_activity, current_cycle_id = excluded.current_cycle_id,
+                last_timestamp = excluded.last_timestamp, filled_values = excluded.filled_values
+            """, arguments: [s.id, s.deviceName, s.datasetID, s.registeredAt, sensors, s.cycleState, s.cycleNumber, s.stateSince,
+                             s.lastActivity, s.currentCycleID, s.lastTimestamp, s.filledValues])
+    }
+
+    static func stream(_ row: Row) throws -> StreamRecord {
+        let sensors = try JSONDecoder().decode([SensorRecord].self, from: Data((row["sensors"] as String).utf8))
+        return StreamRecord(id: row["id"], deviceName: row["device_name"], datasetID: row["dataset_id"],
+                            registeredAt: row["registered_at"], sensors: sensors, cycleState: row["cycle_state"],
+                            cycleNumber: row["cycle_number"], stateSince: row["state_since"], lastActivity: row["last_activity"],
+                            currentCycleID: row["current_cycle_id"], lastTimestamp: row["last_timestamp"],
+                            filledValues: row["filled_values"])
+    }
+
+    public func stream(_ id: String) async throws -> StreamRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM streams WHERE id = ?", arguments: [id]).map(Self.stream)
+        }
+    }
+
+    public func streams() async throws -> [StreamRecord] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM streams ORDER BY registered_at, id").map(Self.stream) }
+    }
+
+    public func acknowledgement(stream: String, batchID: String) async throws -> BatchAck? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT ack_id, samples, rows FROM batches WHERE stream_id = ? AND batch_id = ?",
+                             arguments: [stream, batchID])
+                .map { BatchAck(ackID: $0["ack_id"], samples: $0["samples"], rows: $0["rows"]) }
+        }
+    }
+
+    public func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
+        try await pool.write { db in
+            let insert = try db.makeStatement(sql: "INSERT INTO samples (stream_id, t, cycle_id, vals) VALUES (?, ?, ?, ?)")
+            for r in rows {
+                try insert.execute(arguments: [stream.id, r.time, r.cycleID, Self.blob(r.values)])
+            }
+            if let batchID {
+                try db.execute(sql: "INSERT INTO batches (stream_id, batch_id, ack_id, samples, rows) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [stream.id, batchID, ack.ackID, ack.samples, ack.rows])
+            }
+            var perCycle: [String: Int] = [:]
+            for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
+            for (c, n) in perCycle { try db.execute(sql: "UPDATE cycles SET rows = rows + ? WHERE id = ?", arguments: [n, c]) }
+            try Self.upsert(stream, db)
+        }
+    }
+
+    static func blob(_ v: [Float]) -> Data {
+        v.withUnsafeBufferPointer { Data(buffer: $0) }
+    }
+
+    static func floats(_ d: Data) -> [Float] {
+        d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    public func samples(cycle: String) async throws -> [SampleRow] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT t, cycle_id, vals FROM samples WHERE cycle_id = ? ORDER BY t", arguments: [cycle])
+                .map { SampleRow(time: $0["t"], values: Self.floats($0["vals"]), cycleID: $0["cycle_id"]) }
+        }
+    }
+
+    public func saveCycle(_ c: CycleRecord) async throws {
+        let metadata = String(decoding: try JSONEncoder().encode(c.metadata), as: UTF8.self)
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO cycles (id, stream_id, number, state, started_at, ended_at, metadata, rows, health_score, anomalous,
+                                    severity, report, label)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET state = excluded.state, ended_at = excluded.ended_at, rows = excluded.rows,
+                    health_score = excluded.health_score, anomalous = excluded.anomalous, severity = excluded.severity,
+                    report = excluded.report, label = excluded.label, metadata = excluded.metadata
+                """, arguments: [c.id, c.streamID, c.number, c.state, c.startedAt, c.endedAt, metadata, c.rows, c.healthScore,
+                                 c.anomalous, c.severity, c.reportJSON, c.label])
+        }
+    }
+
+    static func cycle(_ row: Row) throws -> CycleRecord {
+        CycleRecord(id: row["id"], streamID: row["stream_id"], number: row["number"], state: row["state"],
+                    startedAt: row["started_at"], endedAt: row["ended_at"],
+                    metadata: try JSONDecoder().decode([String: String].self, from: Data((row["metadata"] as String).utf8)),
+                    rows: row["rows"], healthScore: row["health_score"], anomalous: row["anomalous"], severity: row["severity"],
+                    reportJSON: row["report"], label: row["label"])
+    }
+
+    public func cycle(_ id: String) async throws -> CycleRecord? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM cycles WHERE id = ?", arguments: [id]).map(Self.cycle) }
+    }
+
+    public func cycles(stream: String) async throws -> [CycleRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM cycles WHERE stream_id = ? ORDER BY number DESC", arguments: [stream]).map(Self.cycle)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+/// Where the server keeps everything: one protocol, an embedded SQLite implementation (the
+/// default) and PostgreSQL for production, both held to one contract test suite.
+///
+/// Every write that an acknowledgement depends on is committed before the method returns.
+public protocol Store: Sendable {
+    /// Creates or updates a stream (its cycle state included).
+    func saveStream(_ s: StreamRecord) async throws
+    func stream(_ id: String) async throws -> StreamRecord?
+    func streams() async throws -> [StreamRecord]
+
+    /// The acknowledgement stored for a batch id, if that batch was committed before.
+    func acknowledgement(stream: String, batchID: String) async throws -> BatchAck?
+
+    /// Commits an ingest batch atomically: its rows, the stream's new state, the cycle's row
+    /// count, and — when `batchID` is given — the acknowledgement under that id.
+    func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws
+
+    /// Rows of a cycle, in time order.
+    func samples(cycle: String) async throws -> [SampleRow]
+
+    func saveCycle(_ c: CycleRecord) async throws
+    func cycle(_ id: String) async throws -> CycleRecord?
+    /// A stream's cycles, newest first.
+    func cycles(stream: String) async throws -> [CycleRecord]
+}

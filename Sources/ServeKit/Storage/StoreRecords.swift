@@ -1,0 +1,119 @@
+import Foundation
+
+/// A sensor of a registered stream, in registration order.
+public struct SensorRecord: Sendable, Codable, Equatable {
+    /// The edge's id for the sensor (VerTac's `sensor_id`), if it sent one.
+    public var sensorID: String?
+    public var name: String
+    public var type: String?
+    public var unit: String?
+
+    public init(sensorID: String?, name: String, type: String?, unit: String?) {
+        self.sensorID = sensorID
+        self.name = name
+        self.type = type
+        self.unit = unit
+    }
+}
+
+/// A registered stream and its restorable cycle state.
+public struct StreamRecord: Sendable, Codable, Equatable {
+    public var id: String
+    public var deviceName: String
+    public var datasetID: String
+    public var registeredAt: Double
+    public var sensors: [SensorRecord]
+    /// Cycle state machine, as stored (restored on start).
+    public var cycleState: String
+    public var cycleNumber: Int
+    public var stateSince: Double
+    public var lastActivity: Double
+    /// Id of the current (or last) cycle.
+    public var currentCycleID: String?
+    /// Time of the last stored row.
+    public var lastTimestamp: Double?
+    /// Values carried forward because a sensor was missing from a row.
+    public var filledValues: Int
+
+    public init(id: String, deviceName: String, datasetID: String, registeredAt: Double, sensors: [SensorRecord],
+                cycleState: String, cycleNumber: Int, stateSince: Double, lastActivity: Double, currentCycleID: String?,
+                lastTimestamp: Double?, filledValues: Int) {
+        self.id = id
+        self.deviceName = deviceName
+        self.datasetID = datasetID
+        self.registeredAt = registeredAt
+        self.sensors = sensors
+        self.cycleState = cycleState
+        self.cycleNumber = cycleNumber
+        self.stateSince = stateSince
+        self.lastActivity = lastActivity
+        self.currentCycleID = currentCycleID
+        self.lastTimestamp = lastTimestamp
+        self.filledValues = filledValues
+    }
+}
+
+/// One cycle of a stream.
+public struct CycleRecord: Sendable, Codable, Equatable {
+    public var id: String
+    public var streamID: String
+    public var number: Int
+    public var state: String
+    public var startedAt: Double
+    public var endedAt: Double?
+    public var metadata: [String: String]
+    public var rows: Int
+    public var healthScore: Double?
+    public var anomalous: Bool?
+    public var severity: String?
+    /// The post-cycle report as JSON, once computed.
+    public var reportJSON: String?
+    /// `normal`, `anomalous` or `reference`, set by an engineer.
+    public var label: String?
+
+    public init(id: String, streamID: String, number: Int, state: String, startedAt: Double, endedAt: Double? = nil,
+                metadata: [String: String] = [:], rows: Int = 0, healthScore: Double? = nil, anomalous: Bool? = nil,
+                severity: String? = nil, reportJSON: String? = nil, label: String? = nil) {
+        self.id = id
+        self.streamID = streamID
+        self.number = number
+        self.state = state
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.metadata = metadata
+        self.rows = rows
+        self.healthScore = healthScore
+        self.anomalous = anomalous
+        self.severity = severity
+        self.reportJSON = reportJSON
+        self.label = label
+    }
+}
+
+/// One row of a stream: all its sensors' values at one timestamp.
+public struct SampleRow: Sendable, Equatable {
+    public var time: Double
+    /// One value per registered sensor, in registration order.
+    public var values: [Float]
+    /// The cycle the row belongs to, if any.
+    public var cycleID: String?
+
+    public init(time: Double, values: [Float], cycleID: String?) {
+        self.time = time
+        self.values = values
+        self.cycleID = cycleID
+    }
+}
+
+/// What an ingest batch was acknowledged with (kept so that a retried batch id gets the same answer).
+public struct BatchAck: Sendable, Equatable, Codable {
+    public var ackID: String
+    public var samples: Int
+    public var rows: Int
+
+    public init(ackID: String, samples: Int, rows: Int) {
+        self.ackID = ackID
+        self.samples = samples
+        self.rows = rows
+    }
+}

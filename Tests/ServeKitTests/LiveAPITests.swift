@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import ServeKit
+
+final class DataDir {
+    let path = NSTemporaryDirectory() + "vertac-serve-" + UUID().uuidString
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+func settings(_ dir: DataDir) -> ServerSettings {
+    var s = ServerSettings()
+    s.dataDirectory = dir.path
+    return s
+}
+
+extension TestClientProtocol {
+    @discardableResult
+    func json(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil) async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
+        try await execute(uri: uri, method: method, body: body.map { ByteBuffer(string: $0) }) { response in
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
+            return (response.status, object)
+        }
+    }
+}
+
+func errorCode(_ body: [String: Any]) -> String? { (body["error"] as? [String: Any])?["code"] as? String }
+
+let registerBody = """
+{"device_name": "Machine-01", "sensor_count": 2, "sensors": [
+  {"sensor_id": "s-speed", "name": "motor_speed", "type": "analog", "unit": "RPM"},
+  {"sensor_id": "s-temp", "name": "bearing_temp", "type": "analog", "unit": "C"}]}
+"""
+
+@Suite struct LiveAPITests {
+    @Test func registerBatchCycleAndStatusAsDocumented() async throws {
+        let dir = DataDir()
+        let app = try await buildApplication(settings(dir))
+        try await app.test(.router) { client in
+            let health = try await client.json(.get, "/api/health")
+            #expect(health.status == .ok && health.body["status"] as? String == "ok")
+
+            let reg = try await client.json(.post, "/api/live/register", registerBody)
+            #expect(reg.status == .ok && reg.body["status"] as? String == "registered")
+            let stream = try #require(reg.body["stream_id"] as? String)
+            #expect(reg.body["dataset_id"] is String)
+
+            let start = try await client.json(.post, "/api/live/cycle/start?stream_id=\(stream)", #"{"metadata": {"operator": "John Doe"}}"#)
+            #expect(start.status == .ok && start.body["state"] as? String == "active" && start.body["cycle_id"] is String)
+
+            // VerTac's per-sample form: the temperature is missing from the second row and carried forward.
+            let batch = try await client.json(.post, "/api/live/batch", """
+            {"stream_id": "\(stream)", "samples": [
+              {"timestamp": "2026-01-11T10:30:45.000Z", "sensor_id": "s-speed", "value": 1500.5, "unit": "RPM", "quality": 0.95},
+              {"timestamp": "2026-01-11T10:30:45.000Z", "sensor_name": "bearing_temp", "value": 41.0},
+              {"timestamp": "2026-01-11T10:30:46.000Z", "sensor_id": "s-speed", "value": 1501.0}]}
+            """)
+            #expect(batch.status == .ok && batch.body["samples_received"] as? Int == 3 && batch.body["buffer_status"] as? String == "ok")
+            #expect(batch.body["ack_id"] is String)
+            // The compact form, with a batch id.
+            let compact = #"{"stream_id": "\#(stream)", "batch_id": "b-1", "rows": [{"timestamp": 1768127447, "values": [1502, 41.5]}]}"#
+            let first = try await client.json(.post, "/api/live/batch", compact)
+            let again = try await client.json(.post, "/api/live/batch", compact)
+            #expect(first.status == .ok && again.status == .ok && again.body["duplicate"] as? Bool == true)
+            #expect(again.body["ack_id"] as? String == first.body["ack_id"] as? String)
+
+            let status = try await client.json(.get, "/api/live/stream/\(stream)/status")
+            #expect(status.status == .ok && status.body["state"] as? String == "ACTIVE")
+            #expect(status.body["samples_filled_forward"] as? Int == 1)
+            let sensors = status.body["sensors"] as? [[String: Any]]
+            #expect(sensors?.first?["last_value"] as? Double == 1502)
+
+            let stop = try await client.json(.post, "/api/live/cycle/stop?stream_id=\(stream)")
+            #expect(stop.body["state"] as? String == "stopping")
+            let badPause = try await client.json(.post, "/api/live/cycle/pause?stream_id=\(stream)")
+            #expect(badPause.status == .conflict && errorCode(badPause.body) == "invalid_cycle_event")
+            #expect(((badPause.body["error"] as? [String: Any])?["message"] as? String)?.contains("STOPPING") == true)
+        }
+    }
+
+    @Test func acknowledgedRowsAreStoredOnceInTheirCycle() async throws {
+        let dir = DataDir()
+        let store = try SQLiteStore(path: dir.path + ".sqlite")
+        defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
+        let live = LiveService(store: store)
+        let reg = try await live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8)))
+        let start = try await live.cycleEvent(.start, stream: reg.stream_id, metadata: [:])
+        for k in 0..<3 {
+            let b = BatchRequest(stream_id: reg.stream_id, batch_id: "b\(k)", samples: nil,
+                                 rows: [.init(timestamp: .seconds(Double(k)), values: [Double(k), 40])])
+            _ = try await live.ingest(b)
+            _ = try await live.ingest(b)   // retried: stored once
+        }
+        let rows = try await store.samples(cycle: try #require(start.cycle_id))
+        #expect(rows.map(\.time) == [0, 1, 2] && rows.map(\.values) == [[0, 40], [1, 40], [2, 40]])
+        #expect(try await store.cycle(start.cycle_id!)?.rows == 3)
+        // A fresh service over the same store restores the stream and its cycle state.
+        let restored = LiveService(store: store)
+        try await restored.restore()
+        let status = try await restored.status(reg.stream_id)
+        #expect(status.state == "ACTIVE" && status.cycle_id == start.cycle_id && status.sensors[0].last_value == 2)
+    }
+}
