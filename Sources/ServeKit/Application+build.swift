@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import Model
 import ServiceLifecycle
 
 /// How `vertac-serve` was started.
@@ -12,6 +13,8 @@ public struct ServerSettings: Sendable {
     public var modelPath: String?
     public var databaseURL: String?
     public var tickInterval: Duration = .seconds(1)
+    /// The server's clock (seconds since 1970); tests pass a manual one.
+    public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
     public init() {}
 }
 
@@ -38,15 +41,59 @@ struct ClockService: Service {
     }
 }
 
-/// Builds the server: storage, live service, routes. `@main` and the tests call this.
-public func buildApplication(_ s: ServerSettings, logger: Logger = Logger(label: "vertac-serve")) async throws -> some ApplicationProtocol {
+/// Flushes the scoring queue every few milliseconds (bounded delay) or sooner when it fills.
+struct ScoringService: Service {
+    let pipeline: ScoringPipeline
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do { try await Task.sleep(for: .milliseconds(5)) } catch { break }
+            do { try await pipeline.flush() } catch { logger.error("scoring failed", metadata: ["error": "\(error)"]) }
+        }
+        // Finish what was acknowledged before stopping.
+        try? await pipeline.flush()
+        await pipeline.drainReports()
+    }
+}
+
+/// The parts of a running server, for the routes and the tests.
+public struct ServerParts: Sendable {
+    public let store: any Store
+    public let live: LiveService
+    public let pipeline: ScoringPipeline
+    public let hub: LiveHub
+}
+
+/// Opens the store, loads the model and restores every stream.
+public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws -> ServerParts {
     try FileManager.default.createDirectory(atPath: s.dataDirectory, withIntermediateDirectories: true)
     let store = try SQLiteStore(path: (s.dataDirectory as NSString).appendingPathComponent("vertac.sqlite"))
-    let live = LiveService(store: store)
+    let hub = LiveHub()
+    let pipeline = ScoringPipeline(store: store, hub: hub, logger: logger)
+    let live = LiveService(store: store, pipeline: pipeline, hub: hub, clock: s.clock)
+    if let path = s.modelPath {
+        let model = try ModelFile.read(from: path)
+        try await pipeline.setModel(model, streams: [])
+        logger.info("model loaded", metadata: ["path": "\(path)", "sensors": "\(model.sensors.count)"])
+    }
     try await live.restore()
+    return ServerParts(store: store, live: live, pipeline: pipeline, hub: hub)
+}
+
+/// Builds the server: storage, live service, routes. `@main` and the tests call this.
+public func buildApplication(_ s: ServerSettings, logger: Logger = Logger(label: "vertac-serve")) async throws -> some ApplicationProtocol {
+    try await buildApplication(s, parts: try await makeServerParts(s, logger: logger), logger: logger)
+}
+
+public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Logger = Logger(label: "vertac-serve")) async throws
+    -> some ApplicationProtocol
+{
+    let live = parts.live
     let router = Router(context: BasicWebSocketRequestContext.self)
     router.middlewares.add(ErrorShapeMiddleware())
     LiveController(live: live).addRoutes(to: router.group("api/live"))
+    WebSocketController(live: live, hub: parts.hub).addRoutes(to: router)
     router.get("api/health") { _, _ in
         HealthResponse(status: "ok", version: "0.1.0", streams: await live.streamCount(), store: "sqlite")
     }
@@ -54,7 +101,8 @@ public func buildApplication(_ s: ServerSettings, logger: Logger = Logger(label:
         router: router,
         server: .http1WebSocketUpgrade(webSocketRouter: router),
         configuration: .init(address: .hostname(s.host, port: s.port), serverName: "vertac-serve"),
-        services: [ClockService(live: live, interval: s.tickInterval, logger: logger)],
+        services: [ClockService(live: live, interval: s.tickInterval, logger: logger),
+                   ScoringService(pipeline: parts.pipeline, logger: logger)],
         logger: logger
     )
 }

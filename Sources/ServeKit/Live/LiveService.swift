@@ -22,14 +22,19 @@ public actor LiveService {
     }
 
     let store: any Store
+    let pipeline: ScoringPipeline
+    let hub: LiveHub
     let clock: @Sendable () -> Double
     let limits: IngestLimits
     private var live: [String: Live] = [:]
     var liveCount: Int { live.count }
     private var tails: [String: Task<Void, Never>] = [:]
 
-    public init(store: any Store, limits: IngestLimits = .init(), clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+    public init(store: any Store, pipeline: ScoringPipeline? = nil, hub: LiveHub = LiveHub(), limits: IngestLimits = .init(),
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.store = store
+        self.hub = hub
+        self.pipeline = pipeline ?? ScoringPipeline(store: store, hub: hub)
         self.limits = limits
         self.clock = clock
     }
@@ -42,7 +47,17 @@ public actor LiveService {
             var last = [Float?](repeating: nil, count: r.sensors.count)
             if let c = r.currentCycleID, let row = try await store.samples(cycle: c).last { last = row.values.map { $0 } }
             live[r.id] = Live(record: r, machine: machine, lastValues: last)
+            try await pipeline.attach(r)
+            if machine.state == .active { await pipeline.startCycle(r.id) }
         }
+    }
+
+    /// Every stream's record, for the pipeline.
+    func records() -> [StreamRecord] { live.values.map(\.record) }
+
+    /// Starts scoring with `model` (nil: none) for every stream whose sensors match.
+    public func useModel(_ model: ModelFile?) async throws {
+        try await pipeline.setModel(model, streams: records())
     }
 
     /// Runs `body` after every earlier piece of work on `stream` has finished.
@@ -82,6 +97,7 @@ public actor LiveService {
             lastTimestamp: nil, filledValues: 0)
         try await store.saveStream(record)
         live[record.id] = Live(record: record, machine: machine, lastValues: [Float?](repeating: nil, count: record.sensors.count))
+        try await pipeline.attach(record)
         return RegisterResponse(stream_id: record.id, dataset_id: record.datasetID, status: "registered")
     }
 
@@ -127,6 +143,9 @@ public actor LiveService {
         s.machine = machine
         if let lastRow = rows.last { s.lastValues = lastRow.values.map { $0 } }
         live[b.stream_id] = s
+        await pipeline.rows(b.stream_id, stored)
+        await hub.publish("samples", stream: b.stream_id, data: SamplesMessage(
+            sensors: record.sensors.map(\.name), rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) }))
         return BatchResponse(ack_id: ack.ackID, buffer_status: "ok", samples_received: samples, rows_stored: rows.count, duplicate: false)
     }
 
@@ -154,11 +173,11 @@ public actor LiveService {
                                         state: CycleState.active.rawValue, startedAt: now, metadata: metadata)
                 try await store.saveCycle(cycle)
                 record.currentCycleID = cycle.id
+                await pipeline.startCycle(stream)
             } else if let id = record.currentCycleID, var c = try await store.cycle(id) {
-                c.state = t.to.rawValue
-                if t.to == .stopped || t.to == .aborted { c.endedAt = t.time }
-                try await store.saveCycle(c)
+                try await finish(&c, t, record)
             }
+            await hub.publish("state_change", stream: stream, data: CycleChangeMessage(t, cycleID: record.currentCycleID))
         }
         record.cycleState = machine.state.rawValue
         record.cycleNumber = machine.cycle
@@ -179,10 +198,9 @@ public actor LiveService {
             var machine = s.machine
             let transitions = machine.tick(at: now)
             guard !transitions.isEmpty else { continue }
-            if let cid = s.record.currentCycleID, var c = try await store.cycle(cid) {
-                c.state = machine.state.rawValue
-                c.endedAt = now
-                try await store.saveCycle(c)
+            for t in transitions {
+                if let cid = s.record.currentCycleID, var c = try await store.cycle(cid) { try await finish(&c, t, s.record) }
+                await hub.publish("state_change", stream: id, data: CycleChangeMessage(t, cycleID: s.record.currentCycleID))
             }
             s.record.cycleState = machine.state.rawValue
             s.record.stateSince = machine.since
@@ -192,15 +210,26 @@ public actor LiveService {
         }
     }
 
+    /// Records a cycle's new state; a cycle that reached STOPPED or ABORTED gets its report.
+    private func finish(_ c: inout CycleRecord, _ t: CycleTransition, _ stream: StreamRecord) async throws {
+        c.state = t.to.rawValue
+        if t.to == .stopped || t.to == .aborted { c.endedAt = t.time }
+        try await store.saveCycle(c)
+        if t.to == .stopped || t.to == .aborted {
+            await pipeline.cycleEnded(stream: stream, cycle: c, aborted: t.to == .aborted)
+        }
+    }
+
     // MARK: Status
 
-    func status(_ stream: String) throws -> StatusResponse {
+    func status(_ stream: String) async throws -> StatusResponse {
         let s = try known(stream)
+        let scoring = await pipeline.scoring(stream)
         return StatusResponse(
             stream_id: stream, device_name: s.record.deviceName, state: s.machine.state.rawValue, cycle_id: s.record.currentCycleID,
             cycle_number: s.machine.cycle, state_since: Timestamp.format(s.machine.since),
             last_sample_at: s.record.lastTimestamp.map(Timestamp.format), samples_filled_forward: s.record.filledValues,
             sensors: zip(s.record.sensors, s.lastValues).map { .init(name: $0.name, unit: $0.unit, last_value: $1) },
-            model_loaded: false, scoring: "no model loaded: samples are stored and cycles tracked, nothing is scored")
+            model_loaded: scoring.scored, scoring: scoring.reason)
     }
 }

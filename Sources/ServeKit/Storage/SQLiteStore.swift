@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Inference
 
 /// The embedded store: one SQLite database (WAL) in the data directory, through GRDB.
 ///
@@ -38,6 +39,25 @@ public final class SQLiteStore: Store {
                 CREATE TABLE batches (
                     stream_id TEXT NOT NULL, batch_id TEXT NOT NULL, ack_id TEXT NOT NULL, samples INTEGER NOT NULL,
                     rows INTEGER NOT NULL, PRIMARY KEY (stream_id, batch_id)) WITHOUT ROWID;
+                """)
+        }
+        m.registerMigration("002_scores_states_events") { db in
+            try db.execute(sql: """
+                CREATE TABLE window_scores (
+                    stream_id TEXT NOT NULL, t REAL NOT NULL, cycle_id TEXT, score REAL NOT NULL, sensor_scores BLOB NOT NULL,
+                    PRIMARY KEY (stream_id, t)) WITHOUT ROWID;
+                CREATE TABLE sensor_states (
+                    stream_id TEXT NOT NULL, sensor TEXT NOT NULL, state TEXT NOT NULL, since REAL NOT NULL,
+                    above INTEGER NOT NULL, below INTEGER NOT NULL, warning_windows INTEGER NOT NULL,
+                    PRIMARY KEY (stream_id, sensor)) WITHOUT ROWID;
+                CREATE TABLE transitions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL, sensor TEXT NOT NULL, from_state TEXT NOT NULL,
+                    to_state TEXT NOT NULL, t REAL NOT NULL, reason TEXT NOT NULL, evidence TEXT);
+                CREATE INDEX transitions_by_stream ON transitions(stream_id, t);
+                CREATE TABLE events (
+                    id TEXT PRIMARY KEY, stream_id TEXT NOT NULL, sensor TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+                    opened_at REAL NOT NULL, updated_at REAL NOT NULL, body TEXT NOT NULL);
+                CREATE INDEX events_by_status ON events(status, opened_at);
                 """)
         }
         return m
@@ -155,6 +175,79 @@ public final class SQLiteStore: Store {
     public func cycles(stream: String) async throws -> [CycleRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM cycles WHERE stream_id = ? ORDER BY number DESC", arguments: [stream]).map(Self.cycle)
+        }
+    }
+
+    public func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
+                              events: [MaintenanceEvent]) async throws {
+        let bodies = try events.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        try await pool.write { db in
+            let score = try db.makeStatement(sql: "INSERT OR REPLACE INTO window_scores (stream_id, t, cycle_id, score, sensor_scores) VALUES (?, ?, ?, ?, ?)")
+            for s in scores { try score.execute(arguments: [s.streamID, s.time, s.cycleID, Double(s.score), Self.blob(s.sensorScores)]) }
+            let state = try db.makeStatement(sql: """
+                INSERT OR REPLACE INTO sensor_states (stream_id, sensor, state, since, above, below, warning_windows) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for s in states { try state.execute(arguments: [s.streamID, s.sensor, s.state, s.since, s.above, s.below, s.warningWindows]) }
+            let tr = try db.makeStatement(sql: "INSERT INTO transitions (stream_id, sensor, from_state, to_state, t, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            for t in transitions { try tr.execute(arguments: [t.streamID, t.sensor, t.from, t.to, t.time, t.reason, t.evidenceJSON]) }
+            for (e, body) in zip(events, bodies) { try Self.upsert(e, body: body, db) }
+        }
+    }
+
+    public func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM window_scores WHERE stream_id = ? AND t >= ? AND t <= ? ORDER BY t",
+                             arguments: [stream, from, to])
+                .map { ScoreRecord(streamID: $0["stream_id"], cycleID: $0["cycle_id"], time: $0["t"], score: Float($0["score"] as Double),
+                                   sensorScores: Self.floats($0["sensor_scores"])) }
+        }
+    }
+
+    public func sensorStates(stream: String) async throws -> [SensorStateRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM sensor_states WHERE stream_id = ?", arguments: [stream])
+                .map { SensorStateRecord(streamID: $0["stream_id"], sensor: $0["sensor"], state: $0["state"], since: $0["since"],
+                                         above: $0["above"], below: $0["below"], warningWindows: $0["warning_windows"]) }
+        }
+    }
+
+    public func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM transitions WHERE stream_id = ? ORDER BY id DESC LIMIT ?", arguments: [stream, limit])
+                .map { TransitionRecord(streamID: $0["stream_id"], sensor: $0["sensor"], from: $0["from_state"], to: $0["to_state"],
+                                        time: $0["t"], reason: $0["reason"], evidenceJSON: $0["evidence"]) }
+        }
+    }
+
+    static func upsert(_ e: MaintenanceEvent, body: String, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO events (id, stream_id, sensor, status, severity, opened_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET status = excluded.status, severity = excluded.severity, updated_at = excluded.updated_at,
+                body = excluded.body
+            """, arguments: [e.id, e.stream, e.sensor, e.status.rawValue, e.severity.rawValue, e.openedAt, e.updatedAt, body])
+    }
+
+    public func saveEvent(_ e: MaintenanceEvent) async throws {
+        let body = String(decoding: try JSONEncoder().encode(e), as: UTF8.self)
+        try await pool.write { try Self.upsert(e, body: body, $0) }
+    }
+
+    public func event(_ id: String) async throws -> MaintenanceEvent? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT body FROM events WHERE id = ?", arguments: [id])
+                .map { try JSONDecoder().decode(MaintenanceEvent.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent] {
+        try await pool.read { db in
+            var sql = "SELECT body FROM events WHERE 1 = 1"
+            var args: [DatabaseValueConvertible] = []
+            if let status { sql += " AND status = ?"; args.append(status.rawValue) }
+            if let stream { sql += " AND stream_id = ?"; args.append(stream) }
+            sql += " ORDER BY opened_at DESC"
+            return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args))
+                .map { try JSONDecoder().decode(MaintenanceEvent.self, from: Data($0.utf8)) }
         }
     }
 }

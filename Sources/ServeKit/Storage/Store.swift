@@ -1,3 +1,5 @@
+import Inference
+
 /// Where the server keeps everything: one protocol, an embedded SQLite implementation (the
 /// default) and PostgreSQL for production, both held to one contract test suite.
 ///
@@ -22,4 +24,17 @@ public protocol Store: Sendable {
     func cycle(_ id: String) async throws -> CycleRecord?
     /// A stream's cycles, newest first.
     func cycles(stream: String) async throws -> [CycleRecord]
+
+    /// Everything one scoring batch produced for one stream, committed together.
+    func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
+                       events: [MaintenanceEvent]) async throws
+    /// Scores of a stream between two times, in time order.
+    func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord]
+    func sensorStates(stream: String) async throws -> [SensorStateRecord]
+    func transitions(stream: String, limit: Int) async throws -> [TransitionRecord]
+
+    func saveEvent(_ e: MaintenanceEvent) async throws
+    func event(_ id: String) async throws -> MaintenanceEvent?
+    /// Events, newest first, optionally by status and stream.
+    func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent]
 }

@@ -117,3 +117,62 @@ public struct BatchAck: Sendable, Equatable, Codable {
         self.rows = rows
     }
 }
+
+/// A scored window kept for plotting.
+public struct ScoreRecord: Sendable, Equatable, Codable {
+    public var streamID: String
+    public var cycleID: String?
+    /// End time of the window (the stream's clock).
+    public var time: Double
+    public var score: Float
+    /// Sensor scores s_j, in the stream's sensor order.
+    public var sensorScores: [Float]
+
+    public init(streamID: String, cycleID: String?, time: Double, score: Float, sensorScores: [Float]) {
+        self.streamID = streamID
+        self.cycleID = cycleID
+        self.time = time
+        self.score = score
+        self.sensorScores = sensorScores
+    }
+}
+
+/// The stored state of one (stream, sensor) state machine.
+public struct SensorStateRecord: Sendable, Equatable, Codable {
+    public var streamID: String
+    public var sensor: String
+    public var state: String
+    public var since: Double
+    public var above: Int, below: Int, warningWindows: Int
+
+    public init(streamID: String, sensor: String, state: String, since: Double, above: Int, below: Int, warningWindows: Int) {
+        self.streamID = streamID
+        self.sensor = sensor
+        self.state = state
+        self.since = since
+        self.above = above
+        self.below = below
+        self.warningWindows = warningWindows
+    }
+}
+
+/// A stored sensor transition with its evidence.
+public struct TransitionRecord: Sendable, Equatable, Codable {
+    public var streamID: String
+    public var sensor: String
+    public var from: String
+    public var to: String
+    public var time: Double
+    public var reason: String
+    public var evidenceJSON: String?
+
+    public init(streamID: String, sensor: String, from: String, to: String, time: Double, reason: String, evidenceJSON: String?) {
+        self.streamID = streamID
+        self.sensor = sensor
+        self.from = from
+        self.to = to
+        self.time = time
+        self.reason = reason
+        self.evidenceJSON = evidenceJSON
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import Inference
+import Logging
+import Model
+
+/// Scores the windows of every stream in shared batches and turns the results into stored and
+/// pushed sensor states, transitions, maintenance events and post-cycle reports.
+///
+/// Rows arrive after they are committed; windows wait in a queue that ``flush()`` empties in
+/// one forward pass (the server flushes every few milliseconds, or as soon as 256 wait).
+public actor ScoringPipeline {
+    let store: any Store
+    let hub: LiveHub
+    let logger: Logger
+    let settings: MonitorSettings
+    private(set) var model: ModelFile?
+    private var scorer: BatchScorer?
+    private var streams: [String: StreamScorer] = [:]
+    /// For each stream, the stream's sensor index of each model sensor.
+    private var mapping: [String: [Int]] = [:]
+    private var reasons: [String: String] = [:]
+    private var pending: [(window: PendingWindow, cycle: String?)] = []
+    private var reports: [Task<Void, Never>] = []
+    public static let batchLimit = 256
+
+    public init(store: any Store, hub: LiveHub, settings: MonitorSettings = .init(), logger: Logger = Logger(label: "vertac-serve")) {
+        self.store = store
+        self.hub = hub
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public var queued: Int { pending.count }
+
+    /// Uses `model` for every stream whose sensors match it (nil: score nothing).
+    public func setModel(_ m: ModelFile?, streams records: [StreamRecord]) async throws {
+        model = m
+        scorer = m.map { BatchScorer(model: $0, threads: ProcessInfo.processInfo.activeProcessorCount) }
+        streams = [:]
+        mapping = [:]
+        reasons = [:]
+        for r in records { try await attach(r) }
+    }
+
+    /// Prepares scoring for a stream (restoring its sensor states), or records why it is not scored.
+    public func attach(_ r: StreamRecord) async throws {
+        guard let model else {
+            reasons[r.id] = "no model loaded: samples are stored and cycles tracked, nothing is scored"
+            return
+        }
+        let names = r.sensors.map(\.name)
+        guard Set(names) == Set(model.sensors), names.count == model.sensors.count else {
+            let missing = model.sensors.filter { !names.contains($0) }, extra = names.filter { !model.sensors.contains($0) }
+            reasons[r.id] = "the model's sensors do not match this stream (missing: \(missing.joined(separator: ", ")); not in the model: \(extra.joined(separator: ", ")))"
+            return
+        }
+        mapping[r.id] = model.sensors.map { names.firstIndex(of: $0)! }
+        var s = StreamScorer(stream: r.id, model: model, settings: settings)
+        let stored = try await store.sensorStates(stream: r.id)
+        let restored = model.sensors.map { name -> SensorStateMachine in
+            guard let st = stored.first(where: { $0.sensor == name }), let state = SensorState(rawValue: st.state) else {
+                return SensorStateMachine(settings: settings.sensor)
+            }
+            return SensorStateMachine(restoring: state, since: st.since, settings: settings.sensor, above: st.above,
+                                      below: st.below, warningWindows: st.warningWindows)
+        }
+        var open: [Int: MaintenanceEvent] = [:]
+        for e in try await store.events(status: nil, stream: r.id) where e.isOpen {
+            if let j = model.sensors.firstIndex(of: e.sensor) { open[j] = e }
+        }
+        s.restore(sensors: restored, openEvents: open)
+        streams[r.id] = s
+        reasons[r.id] = nil
+    }
+
+    /// Whether a stream is scored, and if not, why.
+    public func scoring(_ stream: String) -> (scored: Bool, reason: String) {
+        streams[stream] != nil ? (true, "scored with the active model") : (false, reasons[stream] ?? "not scored")
+    }
+
+    public func startCycle(_ stream: String) { streams[stream]?.startCycle() }
+
+    /// Committed rows of the active cycle (stream sensor order).
+    public func rows(_ stream: String, _ rows: [SampleRow]) {
+        guard var s = streams[stream], let map = mapping[stream] else { return }
+        for r in rows where r.cycleID != nil {
+            if let w = s.ingest(map.map { r.values[$0] }, at: r.time) { pending.append((w, r.cycleID)) }
+        }
+        streams[stream] = s
+    }
+
+    /// Scores every queued window in one batch and commits and pushes what it caused.
+    public func flush() async throws {
+        guard !pending.isEmpty, let scorer, let model else { return }
+        let batch = pending
+        pending = []
+        let results = scorer.score(batch.map(\.window))
+        var byStream: [String: (scores: [ScoreRecord], transitions: [TransitionRecord], events: [MaintenanceEvent])] = [:]
+        for (k, r) in results.enumerated() {
+            guard var s = streams[r.stream], let map = mapping[r.stream] else { continue }
+            let outputs = s.apply(r)
+            streams[r.stream] = s
+            var sensorScores = [Float](repeating: 0, count: map.count)
+            for (j, idx) in map.enumerated() { sensorScores[idx] = r.sensorScores[j] }
+            var entry = byStream[r.stream] ?? ([], [], [])
+            entry.scores.append(ScoreRecord(streamID: r.stream, cycleID: batch[k].cycle, time: r.endTime, score: r.score, sensorScores: sensorScores))
+            for o in outputs {
+                switch o {
+                case .sensor(let sensor, let t):
+                    let evidence = t.evidence.flatMap { try? String(decoding: JSONEncoder().encode($0), as: UTF8.self) }
+                    entry.transitions.append(TransitionRecord(streamID: r.stream, sensor: sensor, from: t.from.rawValue, to: t.to.rawValue,
+                                                              time: t.time, reason: t.reason, evidenceJSON: evidence))
+                case .eventOpened(let e), .eventEscalated(let e):
+                    entry.events.removeAll { $0.id == e.id }
+                    entry.events.append(e)
+                case .cycle:
+                    break
+                }
+            }
+            byStream[r.stream] = entry
+        }
+        for (stream, entry) in byStream {
+            guard let s = streams[stream] else { continue }
+            let states = zip(model.sensors, s.sensors).map { name, sm in
+                SensorStateRecord(streamID: stream, sensor: name, state: sm.state.rawValue, since: sm.since, above: sm.above,
+                                  below: sm.below, warningWindows: sm.warningWindows)
+            }
+            try await store.commitScoring(scores: entry.scores, states: states, transitions: entry.transitions, events: entry.events)
+            if let last = entry.scores.last {
+                await hub.publish("analysis_result", stream: stream, data: AnalysisMessage(
+                    time: Timestamp.format(last.time), score: last.score, windows: entry.scores.count,
+                    sensor_scores: Dictionary(uniqueKeysWithValues: zip(model.sensors, model.sensors.map { name in
+                        last.sensorScores[mapping[stream]![model.sensors.firstIndex(of: name)!]]
+                    }))))
+            }
+            for t in entry.transitions {
+                await hub.publish("state_change", stream: stream, data: SensorChangeMessage(
+                    kind: "sensor", sensor: t.sensor, from: t.from, to: t.to, time: Timestamp.format(t.time), reason: t.reason))
+            }
+            for e in entry.events { await hub.publish("maintenance_event", stream: stream, data: e, isEvent: true) }
+        }
+    }
+
+    /// Computes and stores the post-cycle report of a cycle that reached STOPPED or ABORTED, in
+    /// the background.
+    public func cycleEnded(stream: StreamRecord, cycle: CycleRecord, aborted: Bool) {
+        let task = Task { [store, hub, logger] in
+            do {
+                try await Self.report(stream: stream, cycle: cycle, aborted: aborted, model: self.model, store: store, hub: hub)
+            } catch {
+                logger.error("post-cycle report failed", metadata: ["cycle": "\(cycle.id)", "error": "\(error)"])
+            }
+        }
+        reports.append(task)
+    }
+
+    /// Waits for the reports under way (tests, shutdown).
+    public func drainReports() async {
+        let tasks = reports
+        reports = []
+        for t in tasks { await t.value }
+    }
+
+    static func report(stream: StreamRecord, cycle: CycleRecord, aborted: Bool, model: ModelFile?, store: any Store, hub: LiveHub) async throws {
+        guard let model, let reference = model.reference else { return }
+        let names = stream.sensors.map(\.name)
+        guard Set(names) == Set(model.sensors) else { return }
+        let map = model.sensors.map { names.firstIndex(of: $0)! }
+        let rows = try await store.samples(cycle: cycle.id)
+        guard rows.count >= 2 else { return }
+        func values(_ rs: [SampleRow]) -> [Float] { rs.flatMap { r in map.map { r.values[$0] } } }
+        let previous = try await store.cycles(stream: stream.id).first { $0.number == cycle.number - 1 }
+        var previousRows: [SampleRow]?
+        if let previous { previousRows = try await store.samples(cycle: previous.id) }
+        let report = CycleReport.make(CycleReportInput(
+            sensors: model.sensors, values: values(rows), times: rows.map(\.time), reference: reference.values,
+            previous: previousRows.flatMap { $0.count >= 2 ? values($0) : nil }, scaler: model.scaler,
+            dtwThreshold: reference.dtwThreshold, aborted: aborted), threads: 2)
+        guard var c = try await store.cycle(cycle.id) else { return }
+        c.healthScore = report.healthScore
+        c.anomalous = report.anomalous
+        c.severity = report.severity.rawValue
+        c.reportJSON = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+        try await store.saveCycle(c)
+        await hub.publish("analysis_result", stream: stream.id, data: ReportMessage(
+            cycle_id: c.id, health_score: report.healthScore, severity: report.severity.rawValue, anomalous: report.anomalous,
+            top_sensors: report.sensors.prefix(3).map { $0.sensor }, stop_cause: report.stopCause?.rawValue))
+    }
+}
+
+struct AnalysisMessage: Encodable {
+    let time: String
+    let score: Float
+    let windows: Int
+    let sensor_scores: [String: Float]
+}
+
+struct SensorChangeMessage: Encodable {
+    let kind: String
+    let sensor: String
+    let from: String
+    let to: String
+    let time: String
+    let reason: String
+}
+
+struct ReportMessage: Encodable {
+    let cycle_id: String
+    let health_score: Double
+    let severity: String
+    let anomalous: Bool
+    let top_sensors: [String]
+    let stop_cause: String?
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import HummingbirdWSTesting
+import Inference
+import Simulation
+import Testing
+import TrainerKit
+@testable import ServeKit
+
+/// A clock the test moves by hand.
+final class ManualClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var now: Double
+    init(_ start: Double) { now = start }
+    var time: Double { lock.withLock { now } }
+    func advance(_ s: Double) { lock.withLock { now += s } }
+}
+
+/// A small model trained on simulated normal cycles, written once for the suite.
+let serverModelPath: String = {
+    let sim = MachineSimulator(seed: 1)
+    let data = Dataset(sensors: MachineSimulator.sensors, cycles: (0..<30).map { k in
+        let c = sim.cycle(k)
+        return Cycle(source: "n\(k)", values: c.values, rows: c.rows)
+    })
+    var s = FitSettings()
+    (s.window, s.hidden, s.epochs, s.batch, s.stride, s.threads, s.patience, s.learningRate) = (16, 24, 40, 32, 2, 2, 6, 3e-3)
+    let file = try! Fitter.fit(data, settings: s, createdAt: "2026-11-22T00:00:00Z", trainerVersion: "test").file
+    let path = NSTemporaryDirectory() + "vertac-serve-model-\(UUID().uuidString).h5"
+    try! file.write(to: path)
+    return path
+}()
+
+let pumpRegister = """
+{"device_name": "pump-7", "sensors": [\(MachineSimulator.sensors.reversed().map { #"{"name": "\#($0)", "unit": "u"}"# }.joined(separator: ","))]}
+"""
+
+@Suite(.serialized) struct PipelineTests {
+    /// Streams one simulated cycle through the HTTP API (rows in the stream's sensor order).
+    static func stream(_ c: SimulatedCycle, _ stream: String, _ client: some TestClientProtocol, _ clock: ManualClock,
+                       _ parts: ServerParts, t0: Double) async throws {
+        let order = MachineSimulator.sensors.reversed().map { MachineSimulator.sensors.firstIndex(of: $0)! }
+        #expect(try await client.json(.post, "/api/live/cycle/start?stream_id=\(stream)").status == .ok)
+        var r = 0
+        while r < c.rows {
+            let rows = (r..<min(c.rows, r + 10)).map { k in
+                #"{"timestamp": \#(t0 + c.times[k]), "values": [\#(order.map { "\(c.values[k * 8 + $0])" }.joined(separator: ","))]}"#
+            }
+            let b = try await client.json(.post, "/api/live/batch", #"{"stream_id": "\#(stream)", "rows": [\#(rows.joined(separator: ","))]}"#)
+            #expect(b.status == .ok)
+            clock.advance(Double(min(10, c.rows - r)))
+            try await parts.pipeline.flush()
+            r += 10
+        }
+        #expect(try await client.json(.post, "/api/live/cycle/stop?stream_id=\(stream)").status == .ok)
+        clock.advance(11)
+        try await parts.live.tick()
+        await parts.pipeline.drainReports()
+    }
+
+    @Test func normalThenFaultyCycleThroughThePipeline() async throws {
+        let dir = DataDir()
+        let clock = ManualClock(1_767_225_600)
+        var s = settings(dir)
+        s.modelPath = serverModelPath
+        s.clock = { clock.time }
+        let parts = try await makeServerParts(s, logger: .init(label: "test"))
+        let app = try await buildApplication(s, parts: parts)
+        try await app.test(.router) { client in
+            let stream = try #require(try await client.json(.post, "/api/live/register", pumpRegister).body["stream_id"] as? String)
+            let status = try await client.json(.get, "/api/live/stream/\(stream)/status")
+            #expect(status.body["model_loaded"] as? Bool == true)
+
+            let sim = MachineSimulator(seed: 2)
+            try await Self.stream(sim.cycle(0), stream, client, clock, parts, t0: 1000)
+            let events0 = try await parts.store.events(status: nil, stream: stream)
+            #expect(events0.isEmpty, "normal cycle raised \(events0.map(\.sensor))")
+            #expect(try await parts.store.transitions(stream: stream, limit: 100).isEmpty)
+            let cycles0 = try await parts.store.cycles(stream: stream)
+            #expect(cycles0.first?.state == "STOPPED" && cycles0.first?.healthScore != nil && cycles0.first?.anomalous == false)
+            let scores = try await parts.store.scores(stream: stream, from: 0, to: .infinity)
+            #expect(scores.count > 20 && scores.allSatisfy { $0.sensorScores.count == 8 })
+
+            try await Self.stream(sim.cycle(1, fault: .drift(sensor: "outlet_pressure", amount: 0.6)), stream, client, clock, parts, t0: 2000)
+            let transitions = try await parts.store.transitions(stream: stream, limit: 100)
+            #expect(transitions.contains { $0.sensor == "outlet_pressure" && ($0.to == "WARNING" || $0.to == "CRITICAL") })
+            let events = try await parts.store.events(status: .open, stream: stream)
+            #expect(events.contains { $0.sensor == "outlet_pressure" }, "events: \(events.map(\.sensor))")
+            let states = try await parts.store.sensorStates(stream: stream)
+            #expect(states.count == 8)
+            let faulty = try #require(try await parts.store.cycles(stream: stream).first)
+            #expect(faulty.number == 2 && faulty.reportJSON != nil && faulty.healthScore! < cycles0.first!.healthScore!)
+        }
+    }
+
+    @Test func streamSocketAnswersPingTakesCommandsAndBatchesAndPushes() async throws {
+        let dir = DataDir()
+        var s = settings(dir)
+        s.port = 0
+        let parts = try await makeServerParts(s, logger: .init(label: "test"))
+        let stream = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
+        let app = try await buildApplication(s, parts: parts)
+        try await app.test(.live) { client in
+            try await client.ws("/api/live/ws/stream/\(stream)") { inbound, outbound, _ in
+                var it = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                func next() async throws -> [String: Any] {
+                    guard case .text(let t)? = try await it.next() else { return [:] }
+                    return (try JSONSerialization.jsonObject(with: Data(t.utf8)) as? [String: Any]) ?? [:]
+                }
+                func nextOfType(_ type: String) async throws -> [String: Any] {
+                    for _ in 0..<10 { let m = try await next(); if m["type"] as? String == type { return m } }
+                    return [:]
+                }
+                try await outbound.write(.text("ping"))
+                #expect(try await nextOfType("pong")["type"] as? String == "pong")
+                try await outbound.write(.text("cycle_start"))
+                let change = try await nextOfType("state_change")
+                #expect((change["data"] as? [String: Any])?["to"] as? String == "ACTIVE")
+                try await outbound.write(.text(#"{"rows": [{"timestamp": 5, "values": [1, 2]}]}"#))
+                let ack = try await nextOfType("ack")
+                #expect((ack["data"] as? [String: Any])?["rows_stored"] as? Int == 1)
+                try await outbound.write(.text(#"{"rows": [{"timestamp": 6, "values": [3, 4]}]}"#))
+                let pushed = try await nextOfType("samples")
+                #expect(((pushed["data"] as? [String: Any])?["rows"] as? [[String: Any]])?.first?["values"] as? [Double] == [3, 4])
+                try await outbound.write(.text("cycle_pause_now"))
+                #expect(try await nextOfType("error")["type"] as? String == "error")
+            }
+            await #expect(throws: Error.self) { try await client.ws("/api/live/ws/stream/unknown") { _, _, _ in } }
+        }
+    }
+}
