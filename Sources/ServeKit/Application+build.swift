@@ -94,6 +94,7 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     router.middlewares.add(ErrorShapeMiddleware())
     LiveController(live: live).addRoutes(to: router.group("api/live"))
     WebSocketController(live: live, hub: parts.hub).addRoutes(to: router)
+    ReviewController(store: parts.store, live: live, pipeline: parts.pipeline).addRoutes(to: router.group("api/v1"))
     router.get("api/health") { _, _ in
         HealthResponse(status: "ok", version: "0.1.0", streams: await live.streamCount(), store: "sqlite")
     }

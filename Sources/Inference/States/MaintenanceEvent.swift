@@ -34,7 +34,7 @@ public struct EventLifecycleError: Error, Equatable, CustomStringConvertible {
 
 /// A maintenance event for one (stream, sensor).
 public struct MaintenanceEvent: Sendable, Equatable, Codable {
-    /// Stable identity: `stream/sensor/opening time`.
+    /// Stable, URL-safe identity derived from stream, sensor and opening time (``MaintenanceEvent/makeID(stream:sensor:time:)``).
     public var id: String
     public var stream: String
     public var sensor: String
@@ -53,6 +53,15 @@ public struct MaintenanceEvent: Sendable, Equatable, Codable {
     public var resolvedBy: String?, resolvedAt: Double?
     public var resolution: EventResolution?
     public var note: String?
+
+    /// `evt-` and 16 hex digits of a 64-bit FNV-1a hash of stream, sensor and time: the same
+    /// inputs give the same id (a replay after a restart does not duplicate an event).
+    public static func makeID(stream: String, sensor: String, time: Double) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in "\(stream)\u{0}\(sensor)\u{0}\(time)".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        return "evt-" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
 
     /// Whether the event still counts as open (OPEN or ACKNOWLEDGED).
     public var isOpen: Bool { status != .resolved }
@@ -144,7 +153,7 @@ public struct MaintenancePolicy: Sendable, Equatable {
             if let cost { e.estimatedCost = cost }
             return .escalate(e)
         }
-        return .open(MaintenanceEvent(id: "\(stream)/\(sensor)/\(t)", stream: stream, sensor: sensor, severity: severity,
+        return .open(MaintenanceEvent(id: MaintenanceEvent.makeID(stream: stream, sensor: sensor, time: t), stream: stream, sensor: sensor, severity: severity,
                                       openedAt: t, updatedAt: t, reason: reason, evidence: evidence,
                                       topSensors: top, estimatedCost: cost))
     }

@@ -190,11 +190,15 @@ public actor LiveService {
         return CycleResponse(status: "ok", cycle_id: record.currentCycleID, state: machine.state.rawValue.lowercased(), stream_id: stream)
     }
 
-    /// Advances every stream's clock (grace periods, sample timeouts).
+    /// Seconds without data after which a stream's sensors are STALE.
+    public var staleAfter = 30.0
+
+    /// Advances every stream's clock (grace periods, sample timeouts, stale sensors).
     public func tick() async throws {
         let now = clock()
         for id in live.keys {
             guard var s = live[id] else { continue }
+            if now - s.machine.lastActivity > staleAfter { try await pipeline.markStale(id, at: now) }
             var machine = s.machine
             let transitions = machine.tick(at: now)
             guard !transitions.isEmpty else { continue }

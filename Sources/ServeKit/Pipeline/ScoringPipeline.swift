@@ -80,6 +80,34 @@ public actor ScoringPipeline {
 
     public func startCycle(_ stream: String) { streams[stream]?.startCycle() }
 
+    /// An engineer resolved an event: a new one may open for that sensor.
+    public func eventResolved(stream: String, sensor: String) {
+        guard let j = model?.sensors.firstIndex(of: sensor) else { return }
+        streams[stream]?.eventResolved(sensor: j)
+    }
+
+    /// The stream went silent: its sensors become STALE (stored and pushed).
+    public func markStale(_ stream: String, at time: Double) async throws {
+        guard var s = streams[stream], let model else { return }
+        let outputs = s.markStale(at: time)
+        streams[stream] = s
+        guard !outputs.isEmpty else { return }
+        let transitions = outputs.compactMap { o -> TransitionRecord? in
+            guard case .sensor(let sensor, let t) = o else { return nil }
+            return TransitionRecord(streamID: stream, sensor: sensor, from: t.from.rawValue, to: t.to.rawValue, time: t.time,
+                                    reason: t.reason, evidenceJSON: nil)
+        }
+        let states = zip(model.sensors, s.sensors).map { name, sm in
+            SensorStateRecord(streamID: stream, sensor: name, state: sm.state.rawValue, since: sm.since, above: sm.above,
+                              below: sm.below, warningWindows: sm.warningWindows)
+        }
+        try await store.commitScoring(scores: [], states: states, transitions: transitions, events: [])
+        for t in transitions {
+            await hub.publish("state_change", stream: stream, data: SensorChangeMessage(
+                kind: "sensor", sensor: t.sensor, from: t.from, to: t.to, time: Timestamp.format(t.time), reason: t.reason))
+        }
+    }
+
     /// Committed rows of the active cycle (stream sensor order).
     public func rows(_ stream: String, _ rows: [SampleRow]) {
         guard var s = streams[stream], let map = mapping[stream] else { return }

@@ -1,0 +1,182 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Inference
+
+/// The review API for engineers, under `/api/v1`.
+struct ReviewController<Context: RequestContext>: Sendable {
+    let store: any Store
+    let live: LiveService
+    let pipeline: ScoringPipeline
+    /// Most points a score series returns; longer ranges are decimated.
+    let maxPoints = 2_000
+
+    func addRoutes(to g: RouterGroup<Context>) {
+        g.get("streams") { _, _ in
+            StreamList(streams: try await summaries(try await store.streams()))
+        }
+        g.get("streams/{id}") { _, context in
+            let id = try context.parameters.require("id")
+            guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+            return try await summaries([s])[0]
+        }
+        g.get("streams/{id}/cycles") { _, context in
+            let id = try context.parameters.require("id")
+            guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+            return CycleList(cycles: try await store.cycles(stream: id).map(CycleSummary.init))
+        }
+        g.get("streams/{id}/scores") { request, context in
+            let id = try context.parameters.require("id")
+            guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+            let from = try time(request.uri.queryParameters.get("from"), default: 0)
+            let to = try time(request.uri.queryParameters.get("to"), default: .infinity)
+            guard from <= to else { throw APIError.badRequest("from is after to") }
+            let all = try await store.scores(stream: id, from: from, to: to)
+            let bucket = max(1, (all.count + maxPoints - 1) / maxPoints)
+            let points = stride(from: 0, to: all.count, by: bucket).map { start -> ScoreSeries.Point in
+                let part = all[start..<min(all.count, start + bucket)]
+                let top = part.max { $0.score < $1.score }!
+                let sensors = (0..<top.sensorScores.count).map { j in part.map { $0.sensorScores[j] }.max()! }
+                return .init(time: Timestamp.format(part.last!.time), score: top.score, sensor_scores: sensors)
+            }
+            return ScoreSeries(stream_id: id, sensors: s.sensors.map(\.name), bucket: bucket, points: points)
+        }
+        g.get("cycles/{id}") { _, context in
+            let c = try await cycle(context)
+            let report = try c.reportJSON.map { try JSONDecoder().decode(CycleReport.self, from: Data($0.utf8)) }
+            return CycleDetail(cycle: CycleSummary(c), report: report)
+        }
+        g.get("cycles/{id}/samples.csv") { _, context in
+            let c = try await cycle(context)
+            guard let s = try await store.stream(c.streamID) else { throw APIError.notFound("unknown_stream", "the cycle's stream is gone") }
+            var csv = "timestamp," + s.sensors.map { csvField($0.name) }.joined(separator: ",") + "\n"
+            for r in try await store.samples(cycle: c.id) {
+                csv += Timestamp.format(r.time) + "," + r.values.map { "\($0)" }.joined(separator: ",") + "\n"
+            }
+            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                                   .contentDisposition: "attachment; filename=\"cycle-\(c.number)-\(c.id).csv\""],
+                            body: .init(byteBuffer: ByteBuffer(string: csv)))
+        }
+        g.post("cycles/{id}/label") { request, context in
+            var c = try await cycle(context)
+            let label = try await decodeJSON(LabelRequest.self, request, context).label
+            guard ["normal", "anomalous", "reference"].contains(label) else {
+                throw APIError.badRequest("label must be normal, anomalous or reference, not \"\(label)\"")
+            }
+            guard c.state == CycleState.stopped.rawValue || c.state == CycleState.aborted.rawValue else {
+                throw APIError.conflict("cycle_not_finished", "cycle \(c.id) is \(c.state); label it once it is STOPPED or ABORTED")
+            }
+            c.label = label
+            try await store.saveCycle(c)
+            return CycleSummary(c)
+        }
+        g.get("events") { request, _ in
+            let status = try request.uri.queryParameters.get("status").map { raw -> EventStatus in
+                guard let s = EventStatus(rawValue: raw.uppercased()) else {
+                    throw APIError.badRequest("status must be OPEN, ACKNOWLEDGED or RESOLVED, not \"\(raw)\"")
+                }
+                return s
+            }
+            return EventList(events: try await store.events(status: status, stream: request.uri.queryParameters.get("stream_id")))
+        }
+        g.post("events/{id}/acknowledge") { request, context in
+            var e = try await event(context)
+            let body = try await optionalBody(AcknowledgeRequest.self, request, context)
+            do { try e.acknowledge(by: body?.by ?? "engineer", at: Date().timeIntervalSince1970, note: body?.note) } catch let err as EventLifecycleError {
+                throw APIError.conflict("invalid_event_transition", err.description)
+            }
+            try await store.saveEvent(e)
+            return e
+        }
+        g.post("events/{id}/resolve") { request, context in
+            var e = try await event(context)
+            let body = try await decodeJSON(ResolveRequest.self, request, context)
+            guard let resolution = EventResolution(rawValue: body.resolution) else {
+                throw APIError.badRequest("resolution must be fixed, false_positive or planned, not \"\(body.resolution)\"")
+            }
+            do {
+                try e.resolve(by: body.by ?? "engineer", at: Date().timeIntervalSince1970, resolution: resolution, note: body.note)
+            } catch let err as EventLifecycleError {
+                throw APIError.conflict("invalid_event_transition", err.description)
+            }
+            try await store.saveEvent(e)
+            await pipeline.eventResolved(stream: e.stream, sensor: e.sensor)
+            return e
+        }
+        g.get("export/normal-cycles") { request, _ in
+            try await exportNormalCycles(stream: request.uri.queryParameters.get("stream_id"))
+        }
+    }
+
+    private func cycle(_ context: Context) async throws -> CycleRecord {
+        let id = try context.parameters.require("id")
+        guard let c = try await store.cycle(id) else { throw APIError.notFound("unknown_cycle", "no cycle \"\(id)\"") }
+        return c
+    }
+
+    private func event(_ context: Context) async throws -> MaintenanceEvent {
+        let id = try context.parameters.require("id")
+        guard let e = try await store.event(id) else { throw APIError.notFound("unknown_event", "no event \"\(id)\"") }
+        return e
+    }
+
+    private func optionalBody<T: Decodable>(_ t: T.Type, _ request: Request, _ context: Context) async throws -> T? {
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        guard buffer.readableBytes > 0 else { return nil }
+        do { return try JSONDecoder().decode(T.self, from: Data(buffer: buffer)) } catch { throw APIError.badRequest("malformed JSON body") }
+    }
+
+    private func time(_ raw: String?, default value: Double) throws -> Double {
+        guard let raw else { return value }
+        guard let t = Timestamp.parse(raw) else { throw APIError.badRequest("\"\(raw)\" is not an ISO 8601 time or epoch seconds") }
+        return t
+    }
+
+    private func summaries(_ records: [StreamRecord]) async throws -> [StreamSummary] {
+        var out: [StreamSummary] = []
+        for r in records {
+            let states = try await store.sensorStates(stream: r.id)
+            let scoring = await pipeline.scoring(r.id)
+            let open = try await store.events(status: nil, stream: r.id).filter(\.isOpen).count
+            let last = try await store.cycles(stream: r.id).first { $0.healthScore != nil }
+            out.append(StreamSummary(
+                id: r.id, device_name: r.deviceName, cycle_state: r.cycleState, cycle_number: r.cycleNumber,
+                current_cycle_id: r.currentCycleID, last_sample_at: r.lastTimestamp.map(Timestamp.format), scored: scoring.scored,
+                scoring: scoring.reason,
+                sensors: r.sensors.map { s in
+                    let st = states.first { $0.sensor == s.name }
+                    return .init(name: s.name, unit: s.unit, state: st?.state ?? (scoring.scored ? "NORMAL" : "UNSCORED"),
+                                 since: st.map { Timestamp.format($0.since) })
+                },
+                open_events: open, last_cycle_health: last?.healthScore))
+        }
+        return out
+    }
+
+    /// Every cycle labelled normal (or, without labels, every finished cycle not flagged anomalous),
+    /// as one CSV with a cycle_id column — `vertac-train fit` reads it as is.
+    private func exportNormalCycles(stream: String?) async throws -> Response {
+        let streams = try await store.streams().filter { stream == nil || $0.id == stream }
+        guard let first = streams.first else { throw APIError.notFound("unknown_stream", "no stream to export") }
+        let names = first.sensors.map(\.name)
+        var csv = "timestamp,cycle_id," + names.map(csvField).joined(separator: ",") + "\n"
+        var exported = 0
+        for s in streams where s.sensors.map(\.name) == names {
+            for c in try await store.cycles(stream: s.id).reversed() {
+                let finished = c.state == CycleState.stopped.rawValue
+                guard c.label == "normal" || c.label == "reference" || (c.label == nil && finished && c.anomalous != true) else { continue }
+                for r in try await store.samples(cycle: c.id) {
+                    csv += Timestamp.format(r.time) + "," + c.id + "," + r.values.map { "\($0)" }.joined(separator: ",") + "\n"
+                }
+                exported += 1
+            }
+        }
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", HTTPField.Name("X-VerTac-Cycles")!: "\(exported)"],
+                        body: .init(byteBuffer: ByteBuffer(string: csv)))
+    }
+}
+
+/// Quotes a CSV field when it holds a separator, quote or line break.
+func csvField(_ s: String) -> String {
+    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == ";" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+}

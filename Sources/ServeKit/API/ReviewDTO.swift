@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import Inference
+
+struct StreamSummary: ResponseEncodable {
+    struct Sensor: Encodable {
+        let name: String
+        let unit: String?
+        let state: String
+        let since: String?
+    }
+    let id: String
+    let device_name: String
+    let cycle_state: String
+    let cycle_number: Int
+    let current_cycle_id: String?
+    let last_sample_at: String?
+    let scored: Bool
+    let scoring: String
+    let sensors: [Sensor]
+    let open_events: Int
+    let last_cycle_health: Double?
+}
+
+struct StreamList: ResponseEncodable { let streams: [StreamSummary] }
+
+struct CycleSummary: ResponseEncodable {
+    let id: String
+    let stream_id: String
+    let number: Int
+    let state: String
+    let started_at: String
+    let ended_at: String?
+    let rows: Int
+    let health_score: Double?
+    let anomalous: Bool?
+    let severity: String?
+    let label: String?
+    let metadata: [String: String]
+
+    init(_ c: CycleRecord) {
+        id = c.id
+        stream_id = c.streamID
+        number = c.number
+        state = c.state
+        started_at = Timestamp.format(c.startedAt)
+        ended_at = c.endedAt.map(Timestamp.format)
+        rows = c.rows
+        health_score = c.healthScore
+        anomalous = c.anomalous
+        severity = c.severity
+        label = c.label
+        metadata = c.metadata
+    }
+}
+
+struct CycleList: ResponseEncodable { let cycles: [CycleSummary] }
+
+struct CycleDetail: ResponseEncodable {
+    let cycle: CycleSummary
+    let report: CycleReport?
+}
+
+struct ScoreSeries: ResponseEncodable {
+    struct Point: Encodable {
+        let time: String
+        let score: Float
+        let sensor_scores: [Float]
+    }
+    let stream_id: String
+    let sensors: [String]
+    /// How many stored windows each point stands for (the maximum of each bucket is kept).
+    let bucket: Int
+    let points: [Point]
+}
+
+struct EventList: ResponseEncodable { let events: [MaintenanceEvent] }
+extension MaintenanceEvent: ResponseEncodable {}
+
+struct LabelRequest: Decodable { let label: String }
+struct AcknowledgeRequest: Decodable { let by: String?; let note: String? }
+struct ResolveRequest: Decodable { let by: String?; let resolution: String; let note: String? }

@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Simulation
+import Testing
+import TrainerKit
+@testable import ServeKit
+
+@Suite(.serialized) struct ReviewAPITests {
+    @Test func reviewRoutesAfterANormalAndAFaultyCycle() async throws {
+        let dir = DataDir()
+        let clock = ManualClock(1_767_225_600)
+        var s = settings(dir)
+        s.modelPath = serverModelPath
+        s.clock = { clock.time }
+        let parts = try await makeServerParts(s, logger: .init(label: "test"))
+        let app = try await buildApplication(s, parts: parts)
+        try await app.test(.router) { client in
+            let stream = try #require(try await client.json(.post, "/api/live/register", pumpRegister).body["stream_id"] as? String)
+            let sim = MachineSimulator(seed: 2)
+            try await PipelineTests.stream(sim.cycle(0), stream, client, clock, parts, t0: 1000)
+            try await PipelineTests.stream(sim.cycle(1, fault: .stuck(sensor: "flow")), stream, client, clock, parts, t0: 2000)
+
+            let list = try await client.json(.get, "/api/v1/streams")
+            let streams = try #require(list.body["streams"] as? [[String: Any]])
+            #expect(streams.count == 1 && streams[0]["id"] as? String == stream && streams[0]["scored"] as? Bool == true)
+            let detail = try await client.json(.get, "/api/v1/streams/\(stream)")
+            let sensors = try #require(detail.body["sensors"] as? [[String: Any]])
+            #expect(sensors.count == 8 && sensors.allSatisfy { ["NORMAL", "WARNING", "CRITICAL", "STALE"].contains($0["state"] as? String ?? "") })
+
+            let cycles = try #require(try await client.json(.get, "/api/v1/streams/\(stream)/cycles").body["cycles"] as? [[String: Any]])
+            #expect(cycles.map { $0["number"] as? Int } == [2, 1])
+            let normalID = try #require(cycles[1]["id"] as? String), faultyID = try #require(cycles[0]["id"] as? String)
+
+            let cycle = try await client.json(.get, "/api/v1/cycles/\(normalID)")
+            #expect((cycle.body["cycle"] as? [String: Any])?["anomalous"] as? Bool == false)
+            let report = try #require(cycle.body["report"] as? [String: Any])
+            #expect(report["healthScore"] is Double && (report["sensors"] as? [Any])?.count == 8)
+
+            let scores = try await client.json(.get, "/api/v1/streams/\(stream)/scores?from=1000&to=1500")
+            let points = try #require(scores.body["points"] as? [[String: Any]])
+            #expect(!points.isEmpty && scores.body["bucket"] as? Int == 1 && (scores.body["sensors"] as? [String])?.count == 8)
+            #expect(try await client.json(.get, "/api/v1/streams/\(stream)/scores?from=yesterday").status == .badRequest)
+
+            // The cycle's samples as CSV, readable by vertac-train.
+            let csv = try await client.execute(uri: "/api/v1/cycles/\(normalID)/samples.csv", method: .get) { String(buffer: $0.body) }
+            let table = try CSVTable.parse(csv, path: "cycle.csv")
+            #expect(table.rows == sim.cycle(0).rows && Set(table.sensors) == Set(MachineSimulator.sensors))
+
+            // Labels.
+            #expect(try await client.json(.post, "/api/v1/cycles/\(normalID)/label", #"{"label": "normal"}"#).body["label"] as? String == "normal")
+            #expect(try await client.json(.post, "/api/v1/cycles/\(normalID)/label", #"{"label": "great"}"#).status == .badRequest)
+            #expect(try await client.json(.post, "/api/v1/cycles/nope/label", #"{"label": "normal"}"#).status == .notFound)
+
+            // Events: acknowledge, resolve, and the errors around them.
+            let open = try #require(try await client.json(.get, "/api/v1/events?status=open&stream_id=\(stream)").body["events"] as? [[String: Any]])
+            let event = try #require(open.first)
+            let eventID = try #require(event["id"] as? String)
+            let ack = try await client.json(.post, "/api/v1/events/\(eventID)/acknowledge",
+                                           #"{"by": "ana", "note": "checking"}"#)
+            #expect(ack.status == .ok && ack.body["status"] as? String == "ACKNOWLEDGED" && ack.body["acknowledgedBy"] as? String == "ana")
+            let encoded = eventID
+            #expect(try await client.json(.post, "/api/v1/events/\(encoded)/acknowledge").status == .conflict)
+            #expect(try await client.json(.post, "/api/v1/events/\(encoded)/resolve", #"{"resolution": "broken"}"#).status == .badRequest)
+            let resolved = try await client.json(.post, "/api/v1/events/\(encoded)/resolve", #"{"resolution": "false_positive", "note": "test rig"}"#)
+            #expect(resolved.body["status"] as? String == "RESOLVED" && resolved.body["resolution"] as? String == "false_positive")
+            #expect(try await client.json(.get, "/api/v1/events?status=resolved").body["events"].map { ($0 as? [Any])?.count } == 1)
+            #expect(try await client.json(.get, "/api/v1/events?status=gone").status == .badRequest)
+            #expect(try await client.json(.post, "/api/v1/events/nope/resolve", #"{"resolution": "fixed"}"#).status == .notFound)
+
+            // Normal cycles for retraining: one CSV with cycle_id, which the trainer reads.
+            let export = try await client.execute(uri: "/api/v1/export/normal-cycles", method: .get) { String(buffer: $0.body) }
+            let exported = try CSVTable.parse(export, path: "normal.csv")
+            #expect(Set(exported.cycleIDs ?? []) == [normalID] && !Set(exported.cycleIDs ?? []).contains(faultyID))
+            #expect(try Dataset.split(exported, sensors: MachineSimulator.sensors).count == 1)
+
+            #expect(try await client.json(.get, "/api/v1/streams/nope").status == .notFound)
+            #expect(try await client.json(.get, "/api/v1/cycles/nope").status == .notFound)
+            #expect(try await client.json(.get, "/api/v1/streams/nope/cycles").status == .notFound)
+        }
+    }
+}
