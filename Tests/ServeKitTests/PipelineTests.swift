@@ -130,3 +130,33 @@ let pumpRegister = """
         }
     }
 }
+
+@Suite(.serialized) struct ReviewFeedTests {
+    @Test func reviewFeedSubscribesToStreamsAndEvents() async throws {
+        let dir = DataDir()
+        var s = settings(dir)
+        s.port = 0
+        let parts = try await makeServerParts(s, logger: .init(label: "test"))
+        let a = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
+        let b = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
+        let app = try await buildApplication(s, parts: parts)
+        try await app.test(.live) { client in
+            try await client.ws("/api/v1/live") { inbound, outbound, _ in
+                var it = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                func next() async throws -> [String: Any] {
+                    guard case .text(let t)? = try await it.next() else { return [:] }
+                    return (try JSONSerialization.jsonObject(with: Data(t.utf8)) as? [String: Any]) ?? [:]
+                }
+                try await outbound.write(.text("hello"))
+                #expect(try await next()["type"] as? String == "error")
+                try await outbound.write(.text(#"{"subscribe": ["\#(b)"], "events": true}"#))
+                #expect(try await next()["type"] as? String == "subscribed")
+                // Stream a is not followed; stream b is.
+                _ = try await parts.live.cycleEvent(.start, stream: a, metadata: [:])
+                _ = try await parts.live.cycleEvent(.start, stream: b, metadata: [:])
+                let m = try await next()
+                #expect(m["type"] as? String == "state_change" && m["stream_id"] as? String == b)
+            }
+        }
+    }
+}

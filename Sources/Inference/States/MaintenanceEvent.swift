@@ -23,6 +23,11 @@ public enum EventResolution: String, Sendable, Codable, CaseIterable {
 public struct SensorContribution: Sendable, Equatable, Codable {
     public var sensor: String
     public var score: Float
+
+    public init(sensor: String, score: Float) {
+        self.sensor = sensor
+        self.score = score
+    }
 }
 
 /// A lifecycle change that is not allowed.
@@ -61,6 +66,22 @@ public struct MaintenanceEvent: Sendable, Equatable, Codable {
         for b in "\(stream)\u{0}\(sensor)\u{0}\(time)".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         let hex = String(h, radix: 16)
         return "evt-" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    public init(id: String, stream: String, sensor: String, severity: EventSeverity, status: EventStatus = .open,
+                openedAt: Double, updatedAt: Double, reason: String, evidence: SensorEvidence?, topSensors: [SensorContribution],
+                estimatedCost: Double?) {
+        self.id = id
+        self.stream = stream
+        self.sensor = sensor
+        self.severity = severity
+        self.status = status
+        self.openedAt = openedAt
+        self.updatedAt = updatedAt
+        self.reason = reason
+        self.evidence = evidence
+        self.topSensors = topSensors
+        self.estimatedCost = estimatedCost
     }
 
     /// Whether the event still counts as open (OPEN or ACKNOWLEDGED).

@@ -1,0 +1,110 @@
+import Foundation
+import Inference
+import Testing
+@testable import ServeKit
+
+/// The storage contract every implementation must pass. PostgreSQL joins the list when it lands.
+enum StoreKind: String, CaseIterable, Sendable {
+    case sqlite
+
+    func make(_ dir: DataDir) throws -> any Store {
+        switch self {
+        case .sqlite: return try SQLiteStore(path: dir.path + ".sqlite")
+        }
+    }
+}
+
+@Suite struct StoreContractTests {
+    static func stream(_ id: String = "s1") -> StreamRecord {
+        StreamRecord(id: id, deviceName: "m", datasetID: "d", registeredAt: 1, sensors: [
+            SensorRecord(sensorID: "a1", name: "a", type: nil, unit: "bar"), SensorRecord(sensorID: nil, name: "b", type: "analog", unit: nil),
+        ], cycleState: "WAITING_START", cycleNumber: 0, stateSince: 1, lastActivity: 1, currentCycleID: nil, lastTimestamp: nil, filledValues: 0)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func streamsAndCyclesRoundTrip(kind: StoreKind) async throws {
+        let dir = DataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
+        let store = try kind.make(dir)
+        var s = Self.stream()
+        try await store.saveStream(s)
+        #expect(try await store.stream("s1") == s)
+        s.cycleState = "ACTIVE"; s.cycleNumber = 1; s.currentCycleID = "c1"
+        try await store.saveStream(s)   // an update, not a second stream
+        #expect(try await store.streams() == [s])
+        #expect(try await store.stream("nope") == nil)
+        let c = CycleRecord(id: "c1", streamID: "s1", number: 1, state: "ACTIVE", startedAt: 10, metadata: ["operator": "ana"])
+        try await store.saveCycle(c)
+        var done = c
+        done.state = "STOPPED"; done.endedAt = 20; done.healthScore = 97.5; done.anomalous = false; done.reportJSON = "{}"; done.label = "normal"
+        try await store.saveCycle(done)
+        #expect(try await store.cycle("c1") == done)
+        try await store.saveCycle(CycleRecord(id: "c2", streamID: "s1", number: 2, state: "ACTIVE", startedAt: 30))
+        #expect(try await store.cycles(stream: "s1").map(\.id) == ["c2", "c1"])
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func batchesAreAtomicAndIdempotent(kind: StoreKind) async throws {
+        let dir = DataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
+        let store = try kind.make(dir)
+        var s = Self.stream()
+        s.currentCycleID = "c1"
+        try await store.saveStream(s)
+        try await store.saveCycle(CycleRecord(id: "c1", streamID: "s1", number: 1, state: "ACTIVE", startedAt: 0))
+        s.lastTimestamp = 2
+        let rows = [SampleRow(time: 1, values: [1.5, -2], cycleID: "c1"), SampleRow(time: 2, values: [3, 4], cycleID: "c1"),
+                    SampleRow(time: 0.5, values: [9, 9], cycleID: nil)]
+        try await store.commitBatch(stream: s, rows: rows, batchID: "b1", ack: BatchAck(ackID: "k1", samples: 6, rows: 3))
+        #expect(try await store.acknowledgement(stream: "s1", batchID: "b1") == BatchAck(ackID: "k1", samples: 6, rows: 3))
+        #expect(try await store.acknowledgement(stream: "s1", batchID: "b2") == nil)
+        #expect(try await store.samples(cycle: "c1") == Array(rows.prefix(2)))
+        #expect(try await store.cycle("c1")?.rows == 2)
+        #expect(try await store.stream("s1")?.lastTimestamp == 2)
+        // A failing batch (a row at an existing time) leaves nothing behind: no rows, no ack, no state.
+        var t = s
+        t.lastTimestamp = 5
+        await #expect(throws: (any Error).self) {
+            try await store.commitBatch(stream: t, rows: [SampleRow(time: 3, values: [0, 0], cycleID: "c1"), SampleRow(time: 2, values: [0, 0], cycleID: "c1")],
+                                        batchID: "b3", ack: BatchAck(ackID: "k3", samples: 4, rows: 2))
+        }
+        #expect(try await store.acknowledgement(stream: "s1", batchID: "b3") == nil)
+        #expect(try await store.samples(cycle: "c1").count == 2)
+        #expect(try await store.stream("s1")?.lastTimestamp == 2)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func scoringRecordsAndEvents(kind: StoreKind) async throws {
+        let dir = DataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
+        let store = try kind.make(dir)
+        try await store.saveStream(Self.stream())
+        var e = MaintenanceEvent(id: "evt-1", stream: "s1", sensor: "a", severity: .high, openedAt: 5, updatedAt: 5, reason: "r",
+                                 evidence: nil, topSensors: [SensorContribution(sensor: "a", score: 4)], estimatedCost: 10)
+        try await store.commitScoring(
+            scores: [ScoreRecord(streamID: "s1", cycleID: "c1", time: 5, score: 0.5, sensorScores: [4, 0.2]),
+                     ScoreRecord(streamID: "s1", cycleID: "c1", time: 6, score: 0.4, sensorScores: [3, 0.1])],
+            states: [SensorStateRecord(streamID: "s1", sensor: "a", state: "CRITICAL", since: 5, above: 3, below: 0, warningWindows: 0)],
+            transitions: [TransitionRecord(streamID: "s1", sensor: "a", from: "NORMAL", to: "CRITICAL", time: 5, reason: "x", evidenceJSON: "{}")],
+            events: [e])
+        #expect(try await store.scores(stream: "s1", from: 5.5, to: 10).map(\.time) == [6])
+        #expect(try await store.scores(stream: "s1", from: 0, to: 10).first?.sensorScores == [4, 0.2])
+        #expect(try await store.sensorStates(stream: "s1").first?.state == "CRITICAL")
+        #expect(try await store.transitions(stream: "s1", limit: 10).first?.to == "CRITICAL")
+        #expect(try await store.event("evt-1") == e)
+        try e.acknowledge(by: "ana", at: 7)
+        try await store.saveEvent(e)
+        #expect(try await store.events(status: .acknowledged, stream: "s1") == [e])
+        #expect(try await store.events(status: .open, stream: nil).isEmpty)
+        #expect(try await store.events(status: nil, stream: "other").isEmpty)
+    }
+
+    @Test func sqliteMigrationsAreNamedAndAppliedOnce() throws {
+        let dir = DataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
+        let first = try SQLiteStore(path: dir.path + ".sqlite")
+        #expect(try first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events"])
+        let again = try SQLiteStore(path: dir.path + ".sqlite")   // reopening applies nothing twice
+        #expect(try again.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events"])
+    }
+}
