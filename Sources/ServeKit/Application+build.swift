@@ -75,6 +75,13 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     if let path = s.modelPath {
         let model = try ModelFile.read(from: path)
         try await pipeline.setModel(model, streams: [])
+        // The model's identity is the hash of its file.
+        var hash = SHA256Digest()
+        hash.update([UInt8](FileManager.default.contents(atPath: path) ?? Data()))
+        try await store.saveModel(ModelRecord(
+            id: String(hash.finalize().prefix(16)), source: path, sensors: model.sensors, window: model.model.window,
+            hidden: model.model.hidden, createdAt: model.createdAt, trainerVersion: model.trainerVersion,
+            dataSHA256: model.training.dataSHA256, loadedAt: s.clock(), active: true))
         logger.info("model loaded", metadata: ["path": "\(path)", "sensors": "\(model.sensors.count)"])
     }
     try await live.restore()

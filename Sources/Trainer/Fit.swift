@@ -46,7 +46,7 @@ struct Fit: ParsableCommand {
     func run() throws {
         let wanted = sensors.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let data = try Dataset.load(inputs, sensors: wanted)
-        var hash = SHA256()
+        var hash = SHA256Digest()
         for f in data.files { hash.update([UInt8](FileManager.default.contents(atPath: f) ?? Data())) }
         var s = FitSettings()
         (s.window, s.hidden, s.epochs, s.batch, s.learningRate, s.loss) = (window, hidden, epochs, batch, lr, loss)

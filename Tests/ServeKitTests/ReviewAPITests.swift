@@ -74,6 +74,8 @@ import TrainerKit
             #expect(Set(exported.cycleIDs ?? []) == [normalID] && !Set(exported.cycleIDs ?? []).contains(faultyID))
             #expect(try Dataset.split(exported, sensors: MachineSimulator.sensors).count == 1)
 
+            let models = try #require(try await client.json(.get, "/api/v1/models").body["models"] as? [[String: Any]])
+            #expect(models.count == 1 && models[0]["active"] as? Bool == true && (models[0]["sensors"] as? [String])?.count == 8)
             #expect(try await client.json(.get, "/api/v1/streams/nope").status == .notFound)
             #expect(try await client.json(.get, "/api/v1/cycles/nope").status == .notFound)
             #expect(try await client.json(.get, "/api/v1/streams/nope/cycles").status == .notFound)

@@ -99,12 +99,27 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(try await store.events(status: nil, stream: "other").isEmpty)
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func modelsKeepOneActive(kind: StoreKind) async throws {
+        let dir = DataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
+        let store = try kind.make(dir)
+        func model(_ id: String, at t: Double) -> ModelRecord {
+            ModelRecord(id: id, source: "\(id).h5", sensors: ["a"], window: 30, hidden: 64, createdAt: "c", trainerVersion: "v",
+                        dataSHA256: "x", loadedAt: t, active: true)
+        }
+        try await store.saveModel(model("m1", at: 1))
+        try await store.saveModel(model("m2", at: 2))
+        let all = try await store.models()
+        #expect(all.map(\.id) == ["m2", "m1"] && all.map(\.active) == [true, false])
+    }
+
     @Test func sqliteMigrationsAreNamedAndAppliedOnce() throws {
         let dir = DataDir()
         defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
         let first = try SQLiteStore(path: dir.path + ".sqlite")
-        #expect(try first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events"])
+        #expect(try first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models"])
         let again = try SQLiteStore(path: dir.path + ".sqlite")   // reopening applies nothing twice
-        #expect(try again.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events"])
+        #expect(try again.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models"])
     }
 }

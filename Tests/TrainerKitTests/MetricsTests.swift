@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Testing
 @testable import TrainerKit
 
@@ -46,14 +47,14 @@ import Testing
     }
 
     @Test func sha256KnownVectors() {
-        var a = SHA256()
+        var a = SHA256Digest()
         #expect(a.finalize() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        var b = SHA256()
+        var b = SHA256Digest()
         b.update(Array("abc".utf8))
         #expect(b.finalize() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        var c = SHA256()
+        var c = SHA256Digest()
         for chunk in stride(from: 0, to: 1000, by: 7) { c.update([UInt8](repeating: 0x61, count: min(7, 1000 - chunk))) }
-        var d = SHA256()
+        var d = SHA256Digest()
         d.update([UInt8](repeating: 0x61, count: 1000))
         #expect(c.finalize() == d.finalize()) // chunking does not change the digest
     }

@@ -103,6 +103,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
             await pipeline.eventResolved(stream: e.stream, sensor: e.sensor)
             return e
         }
+        g.get("models") { _, _ in ModelList(models: try await store.models()) }
         g.get("export/normal-cycles") { request, _ in
             try await exportNormalCycles(stream: request.uri.queryParameters.get("stream_id"))
         }

@@ -80,3 +80,5 @@ extension MaintenanceEvent: ResponseEncodable {}
 struct LabelRequest: Decodable { let label: String }
 struct AcknowledgeRequest: Decodable { let by: String?; let note: String? }
 struct ResolveRequest: Decodable { let by: String?; let resolution: String; let note: String? }
+
+struct ModelList: ResponseEncodable { let models: [ModelRecord] }

@@ -60,6 +60,11 @@ public final class SQLiteStore: Store {
                 CREATE INDEX events_by_status ON events(status, opened_at);
                 """)
         }
+        m.registerMigration("003_models") { db in
+            try db.execute(sql: """
+                CREATE TABLE models (id TEXT PRIMARY KEY, loaded_at REAL NOT NULL, active INTEGER NOT NULL, body TEXT NOT NULL);
+                """)
+        }
         return m
     }
 
@@ -248,6 +253,32 @@ public final class SQLiteStore: Store {
             sql += " ORDER BY opened_at DESC"
             return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args))
                 .map { try JSONDecoder().decode(MaintenanceEvent.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func saveModel(_ m: ModelRecord) async throws {
+        let body = String(decoding: try JSONEncoder().encode(m), as: UTF8.self)
+        try await pool.write { db in
+            if m.active {
+                // Deactivate the others in their stored bodies too.
+                for row in try Row.fetchAll(db, sql: "SELECT id, body FROM models WHERE active = 1 AND id != ?", arguments: [m.id]) {
+                    var other = try JSONDecoder().decode(ModelRecord.self, from: Data((row["body"] as String).utf8))
+                    other.active = false
+                    try db.execute(sql: "UPDATE models SET active = 0, body = ? WHERE id = ?",
+                                   arguments: [String(decoding: try JSONEncoder().encode(other), as: UTF8.self), other.id])
+                }
+            }
+            try db.execute(sql: """
+                INSERT INTO models (id, loaded_at, active, body) VALUES (?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET loaded_at = excluded.loaded_at, active = excluded.active, body = excluded.body
+                """, arguments: [m.id, m.loadedAt, m.active, body])
+        }
+    }
+
+    public func models() async throws -> [ModelRecord] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT body FROM models ORDER BY loaded_at DESC")
+                .map { try JSONDecoder().decode(ModelRecord.self, from: Data($0.utf8)) }
         }
     }
 }

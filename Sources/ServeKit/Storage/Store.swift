@@ -37,4 +37,9 @@ public protocol Store: Sendable {
     func event(_ id: String) async throws -> MaintenanceEvent?
     /// Events, newest first, optionally by status and stream.
     func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent]
+
+    /// Records a loaded model; `active` makes it the only active one.
+    func saveModel(_ m: ModelRecord) async throws
+    /// Models, newest first.
+    func models() async throws -> [ModelRecord]
 }

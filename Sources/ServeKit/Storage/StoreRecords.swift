@@ -176,3 +176,32 @@ public struct TransitionRecord: Sendable, Equatable, Codable {
         self.evidenceJSON = evidenceJSON
     }
 }
+
+/// A model the server has loaded, with what the review API shows of it.
+public struct ModelRecord: Sendable, Equatable, Codable {
+    public var id: String
+    /// Where it was loaded from.
+    public var source: String
+    public var sensors: [String]
+    public var window: Int
+    public var hidden: Int
+    public var createdAt: String
+    public var trainerVersion: String
+    public var dataSHA256: String
+    public var loadedAt: Double
+    public var active: Bool
+
+    public init(id: String, source: String, sensors: [String], window: Int, hidden: Int, createdAt: String,
+                trainerVersion: String, dataSHA256: String, loadedAt: Double, active: Bool) {
+        self.id = id
+        self.source = source
+        self.sensors = sensors
+        self.window = window
+        self.hidden = hidden
+        self.createdAt = createdAt
+        self.trainerVersion = trainerVersion
+        self.dataSHA256 = dataSHA256
+        self.loadedAt = loadedAt
+        self.active = active
+    }
+}
