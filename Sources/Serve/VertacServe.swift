@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Hummingbird
 import ServeKit
 
@@ -15,16 +16,17 @@ struct VertacServe: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port = 8080
     @Option(help: "Data directory (the embedded SQLite store lives here).") var dataDir = "./vertac-data"
     @Option(help: "Model file to score with (.h5).") var model: String?
-    @Option(help: "PostgreSQL URL (not yet supported in this build).") var database: String?
+    @Option(help: "PostgreSQL connection URL (postgresql://…); default: $VERTAC_DATABASE_URL, else the embedded SQLite store.")
+    var database: String?
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1–65535") }
-        if database != nil { throw ValidationError("--database (PostgreSQL) is not available in this build yet; the embedded store is used by default") }
     }
 
     func run() async throws {
         var s = ServerSettings()
         (s.host, s.port, s.dataDirectory, s.modelPath) = (host, port, dataDir, model)
+        s.databaseURL = database ?? ProcessInfo.processInfo.environment["VERTAC_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         let app = try await buildApplication(s)
         try await app.runService()
     }

@@ -68,7 +68,14 @@ public struct ServerParts: Sendable {
 /// Opens the store, loads the model and restores every stream.
 public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws -> ServerParts {
     try FileManager.default.createDirectory(atPath: s.dataDirectory, withIntermediateDirectories: true)
-    let store = try SQLiteStore(path: (s.dataDirectory as NSString).appendingPathComponent("vertac.sqlite"))
+    let store: any Store
+    if let url = s.databaseURL {
+        store = try await PostgresStore.open(url: url)
+        logger.info("store: PostgreSQL")
+    } else {
+        store = try SQLiteStore(path: (s.dataDirectory as NSString).appendingPathComponent("vertac.sqlite"))
+        logger.info("store: SQLite", metadata: ["path": "\(s.dataDirectory)/vertac.sqlite"])
+    }
     let hub = LiveHub()
     let pipeline = ScoringPipeline(store: store, hub: hub, logger: logger)
     let live = LiveService(store: store, pipeline: pipeline, hub: hub, clock: s.clock)
@@ -102,8 +109,9 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     LiveController(live: live).addRoutes(to: router.group("api/live"))
     WebSocketController(live: live, hub: parts.hub).addRoutes(to: router)
     ReviewController(store: parts.store, live: live, pipeline: parts.pipeline).addRoutes(to: router.group("api/v1"))
+    let storeName = parts.store is PostgresStore ? "postgresql" : "sqlite"
     router.get("api/health") { _, _ in
-        HealthResponse(status: "ok", version: "0.1.0", streams: await live.streamCount(), store: "sqlite")
+        HealthResponse(status: "ok", version: "0.1.0", streams: await live.streamCount(), store: storeName)
     }
     return Application(
         router: router,

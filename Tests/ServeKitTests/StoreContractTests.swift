@@ -3,13 +3,22 @@ import Inference
 import Testing
 @testable import ServeKit
 
-/// The storage contract every implementation must pass. PostgreSQL joins the list when it lands.
-enum StoreKind: String, CaseIterable, Sendable {
-    case sqlite
+/// The PostgreSQL server the tests may use (scripts/test.sh starts a throwaway one).
+let postgresURL = ProcessInfo.processInfo.environment["VERTAC_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+let postgresSkip = "PostgreSQL not configured: set VERTAC_TEST_DATABASE_URL (scripts/test.sh starts a throwaway cluster)"
 
-    func make(_ dir: DataDir) throws -> any Store {
+/// The storage contract every implementation must pass: SQLite always, PostgreSQL when configured.
+enum StoreKind: String, CaseIterable, Sendable {
+    case sqlite, postgres
+
+    /// The kinds this run can test.
+    static var available: [StoreKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    /// A fresh, empty store (PostgreSQL: a schema of its own).
+    func make(_ dir: DataDir) async throws -> any Store {
         switch self {
         case .sqlite: return try SQLiteStore(path: dir.path + ".sqlite")
+        case .postgres: return try await PostgresStore.open(url: postgresURL!, schema: "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
         }
     }
 }
@@ -21,11 +30,11 @@ enum StoreKind: String, CaseIterable, Sendable {
         ], cycleState: "WAITING_START", cycleNumber: 0, stateSince: 1, lastActivity: 1, currentCycleID: nil, lastTimestamp: nil, filledValues: 0)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func streamsAndCyclesRoundTrip(kind: StoreKind) async throws {
         let dir = DataDir()
         defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
-        let store = try kind.make(dir)
+        let store = try await kind.make(dir)
         var s = Self.stream()
         try await store.saveStream(s)
         #expect(try await store.stream("s1") == s)
@@ -43,11 +52,11 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(try await store.cycles(stream: "s1").map(\.id) == ["c2", "c1"])
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func batchesAreAtomicAndIdempotent(kind: StoreKind) async throws {
         let dir = DataDir()
         defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
-        let store = try kind.make(dir)
+        let store = try await kind.make(dir)
         var s = Self.stream()
         s.currentCycleID = "c1"
         try await store.saveStream(s)
@@ -73,11 +82,11 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(try await store.stream("s1")?.lastTimestamp == 2)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func scoringRecordsAndEvents(kind: StoreKind) async throws {
         let dir = DataDir()
         defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
-        let store = try kind.make(dir)
+        let store = try await kind.make(dir)
         try await store.saveStream(Self.stream())
         var e = MaintenanceEvent(id: "evt-1", stream: "s1", sensor: "a", severity: .high, openedAt: 5, updatedAt: 5, reason: "r",
                                  evidence: nil, topSensors: [SensorContribution(sensor: "a", score: 4)], estimatedCost: 10)
@@ -99,11 +108,11 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(try await store.events(status: nil, stream: "other").isEmpty)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.available)
     func modelsKeepOneActive(kind: StoreKind) async throws {
         let dir = DataDir()
         defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
-        let store = try kind.make(dir)
+        let store = try await kind.make(dir)
         func model(_ id: String, at t: Double) -> ModelRecord {
             ModelRecord(id: id, source: "\(id).h5", sensors: ["a"], window: 30, hidden: 64, createdAt: "c", trainerVersion: "v",
                         dataSHA256: "x", loadedAt: t, active: true)
@@ -112,6 +121,19 @@ enum StoreKind: String, CaseIterable, Sendable {
         try await store.saveModel(model("m2", at: 2))
         let all = try await store.models()
         #expect(all.map(\.id) == ["m2", "m1"] && all.map(\.active) == [true, false])
+    }
+
+    @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
+    func postgresMigrationsAreNamedAndAppliedOnce() async throws {
+        let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let first = try await PostgresStore.open(url: postgresURL!, schema: schema)
+        #expect(try await first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models"])
+        // Two servers starting at once: the advisory lock lets one migrate, the other finds nothing to do.
+        async let a = PostgresStore.open(url: postgresURL!, schema: schema)
+        async let b = PostgresStore.open(url: postgresURL!, schema: schema)
+        let (x, y) = try await (a, b)
+        #expect(try await x.appliedMigrations() == y.appliedMigrations())
+        await #expect(throws: PGError.self) { try await PostgresStore.open(url: "postgresql://nobody@/nodb?host=/nonexistent") }
     }
 
     @Test func sqliteMigrationsAreNamedAndAppliedOnce() throws {

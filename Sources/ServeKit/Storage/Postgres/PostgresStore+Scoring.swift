@@ -1,0 +1,113 @@
+import Foundation
+import Inference
+
+extension PostgresStore {
+    public func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
+                              events: [MaintenanceEvent]) async throws {
+        var lines = ""
+        for s in scores { lines += "\(s.streamID)\t\(s.time)\t\(s.cycleID ?? "\\N")\t\(s.score)\t\(Self.array(s.sensorScores))\n" }
+        let bodies = try events.map { try Self.json($0) }
+        try await pool.with { [lines] c in
+            try c.transaction {
+                // Scores may be re-sent after a restart replays rows: replace rather than fail.
+                if !lines.isEmpty {
+                    try c.query("CREATE TEMP TABLE IF NOT EXISTS incoming_scores (LIKE window_scores) ON COMMIT DELETE ROWS")
+                    try c.copy("COPY incoming_scores (stream_id, t, cycle_id, score, sensor_scores) FROM STDIN", lines: lines)
+                    try c.query("""
+                        INSERT INTO window_scores SELECT * FROM incoming_scores
+                        ON CONFLICT (stream_id, t) DO UPDATE SET cycle_id = EXCLUDED.cycle_id, score = EXCLUDED.score,
+                            sensor_scores = EXCLUDED.sensor_scores
+                        """)
+                }
+                for s in states {
+                    try c.query("""
+                        INSERT INTO sensor_states (stream_id, sensor, state, since, above, below, warning_windows) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                        ON CONFLICT (stream_id, sensor) DO UPDATE SET state = EXCLUDED.state, since = EXCLUDED.since, above = EXCLUDED.above,
+                            below = EXCLUDED.below, warning_windows = EXCLUDED.warning_windows
+                        """, [s.streamID, s.sensor, s.state, "\(s.since)", "\(s.above)", "\(s.below)", "\(s.warningWindows)"])
+                }
+                for t in transitions {
+                    try c.query("INSERT INTO transitions (stream_id, sensor, from_state, to_state, t, reason, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                                [t.streamID, t.sensor, t.from, t.to, "\(t.time)", t.reason, t.evidenceJSON])
+                }
+                for (e, body) in zip(events, bodies) { try Self.upsert(e, body: body, c) }
+            }
+        }
+    }
+
+    static func upsert(_ e: MaintenanceEvent, body: String, _ c: PGConnection) throws {
+        try c.query("""
+            INSERT INTO events (id, stream_id, sensor, status, severity, opened_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, severity = EXCLUDED.severity, updated_at = EXCLUDED.updated_at,
+                body = EXCLUDED.body
+            """, [e.id, e.stream, e.sensor, e.status.rawValue, e.severity.rawValue, "\(e.openedAt)", "\(e.updatedAt)", body])
+    }
+
+    public func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord] {
+        try await pool.with { c in
+            try c.query("SELECT t, cycle_id, score, sensor_scores FROM window_scores WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
+                        [stream, "\(from)", to.isFinite ? "\(to)" : "Infinity"]).values
+                .map { ScoreRecord(streamID: stream, cycleID: $0[1], time: Double($0[0]!)!, score: Float($0[2]!)!, sensorScores: Self.floats($0[3])) }
+        }
+    }
+
+    public func sensorStates(stream: String) async throws -> [SensorStateRecord] {
+        try await pool.with { c in
+            try c.query("SELECT sensor, state, since, above, below, warning_windows FROM sensor_states WHERE stream_id = $1", [stream]).values
+                .map { SensorStateRecord(streamID: stream, sensor: $0[0]!, state: $0[1]!, since: Double($0[2]!)!, above: Int($0[3]!)!,
+                                         below: Int($0[4]!)!, warningWindows: Int($0[5]!)!) }
+        }
+    }
+
+    public func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
+        try await pool.with { c in
+            try c.query("SELECT sensor, from_state, to_state, t, reason, evidence FROM transitions WHERE stream_id = $1 ORDER BY id DESC LIMIT $2",
+                        [stream, "\(limit)"]).values
+                .map { TransitionRecord(streamID: stream, sensor: $0[0]!, from: $0[1]!, to: $0[2]!, time: Double($0[3]!)!, reason: $0[4]!,
+                                        evidenceJSON: $0[5]) }
+        }
+    }
+
+    public func saveEvent(_ e: MaintenanceEvent) async throws {
+        let body = try Self.json(e)
+        try await pool.with { try Self.upsert(e, body: body, $0) }
+    }
+
+    public func event(_ id: String) async throws -> MaintenanceEvent? {
+        let body = try await pool.with { c in try c.query("SELECT body FROM events WHERE id = $1", [id]).values.first?[0] }
+        return try body.map { try Self.decode(MaintenanceEvent.self, $0) }
+    }
+
+    public func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent] {
+        let bodies = try await pool.with { c in
+            try c.query("""
+                SELECT body FROM events WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR stream_id = $2) ORDER BY opened_at DESC
+                """, [status?.rawValue, stream]).values.compactMap { $0[0] }
+        }
+        return try bodies.map { try Self.decode(MaintenanceEvent.self, $0) }
+    }
+
+    public func saveModel(_ m: ModelRecord) async throws {
+        let body = try Self.json(m)
+        let others = try await models().filter { $0.active && $0.id != m.id }
+        let otherBodies = try others.map { o -> (String, String) in
+            var x = o
+            x.active = false
+            return (o.id, try Self.json(x))
+        }
+        try await pool.with { c in
+            try c.transaction {
+                if m.active { for (id, b) in otherBodies { try c.query("UPDATE models SET active = false, body = $2 WHERE id = $1", [id, b]) } }
+                try c.query("""
+                    INSERT INTO models (id, loaded_at, active, body) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (id) DO UPDATE SET loaded_at = EXCLUDED.loaded_at, active = EXCLUDED.active, body = EXCLUDED.body
+                    """, [m.id, "\(m.loadedAt)", m.active ? "true" : "false", body])
+            }
+        }
+    }
+
+    public func models() async throws -> [ModelRecord] {
+        let bodies = try await pool.with { c in try c.query("SELECT body FROM models ORDER BY loaded_at DESC").values.compactMap { $0[0] } }
+        return try bodies.map { try Self.decode(ModelRecord.self, $0) }
+    }
+}

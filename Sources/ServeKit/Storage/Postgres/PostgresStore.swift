@@ -1,0 +1,225 @@
+import Foundation
+import Inference
+
+/// The production store: PostgreSQL through libpq, blocking calls on NIO's thread pool, a small
+/// connection pool, sample rows written with `COPY … FROM STDIN`. Migrations are ordered, named,
+/// each applied in one transaction under an advisory lock (several servers may start at once).
+public final class PostgresStore: Store {
+    let pool: PGPool
+    /// The schema the tables live in (`public` unless one is given, as the tests do).
+    public let schema: String
+
+    /// Connects, creates the schema if needed and applies pending migrations.
+    ///
+    /// - Parameters:
+    ///   - url: a libpq connection string or URL, e.g. `postgresql://user@host/db`.
+    ///   - schema: tables go here instead of `public` (letters, digits and `_`).
+    ///   - connections: pool size.
+    public static func open(url: String, schema: String? = nil, connections: Int = 4) async throws -> PostgresStore {
+        if let schema, schema.isEmpty || !schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            throw PGError(message: "invalid schema name \"\(schema)\"", sqlState: nil)
+        }
+        let store = PostgresStore(url: url, schema: schema, connections: connections)
+        try await store.migrate()
+        return store
+    }
+
+    private init(url: String, schema: String?, connections: Int) {
+        self.schema = schema ?? "public"
+        pool = PGPool(url: url, size: connections) { c in
+            if let schema {
+                try c.query("CREATE SCHEMA IF NOT EXISTS \(schema)")
+                try c.query("SET search_path TO \(schema)")
+            }
+        }
+    }
+
+    static let migrations: [(String, String)] = [
+        ("001_streams_cycles_samples", """
+            CREATE TABLE streams (
+                id TEXT PRIMARY KEY, device_name TEXT NOT NULL, dataset_id TEXT NOT NULL, registered_at DOUBLE PRECISION NOT NULL,
+                sensors TEXT NOT NULL, cycle_state TEXT NOT NULL, cycle_number INTEGER NOT NULL, state_since DOUBLE PRECISION NOT NULL,
+                last_activity DOUBLE PRECISION NOT NULL, current_cycle_id TEXT, last_timestamp DOUBLE PRECISION,
+                filled_values BIGINT NOT NULL);
+            CREATE TABLE cycles (
+                id TEXT PRIMARY KEY, stream_id TEXT NOT NULL REFERENCES streams(id), number INTEGER NOT NULL, state TEXT NOT NULL,
+                started_at DOUBLE PRECISION NOT NULL, ended_at DOUBLE PRECISION, metadata TEXT NOT NULL, rows BIGINT NOT NULL,
+                health_score DOUBLE PRECISION, anomalous BOOLEAN, severity TEXT, report TEXT, label TEXT);
+            CREATE INDEX cycles_by_stream ON cycles(stream_id, number);
+            CREATE TABLE samples (
+                stream_id TEXT NOT NULL, t DOUBLE PRECISION NOT NULL, cycle_id TEXT, vals REAL[] NOT NULL, PRIMARY KEY (stream_id, t));
+            CREATE INDEX samples_by_cycle ON samples(cycle_id, t);
+            CREATE TABLE batches (
+                stream_id TEXT NOT NULL, batch_id TEXT NOT NULL, ack_id TEXT NOT NULL, samples INTEGER NOT NULL, rows INTEGER NOT NULL,
+                PRIMARY KEY (stream_id, batch_id));
+            """),
+        ("002_scores_states_events", """
+            CREATE TABLE window_scores (
+                stream_id TEXT NOT NULL, t DOUBLE PRECISION NOT NULL, cycle_id TEXT, score REAL NOT NULL, sensor_scores REAL[] NOT NULL,
+                PRIMARY KEY (stream_id, t));
+            CREATE TABLE sensor_states (
+                stream_id TEXT NOT NULL, sensor TEXT NOT NULL, state TEXT NOT NULL, since DOUBLE PRECISION NOT NULL,
+                above INTEGER NOT NULL, below INTEGER NOT NULL, warning_windows INTEGER NOT NULL, PRIMARY KEY (stream_id, sensor));
+            CREATE TABLE transitions (
+                id BIGSERIAL PRIMARY KEY, stream_id TEXT NOT NULL, sensor TEXT NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL,
+                t DOUBLE PRECISION NOT NULL, reason TEXT NOT NULL, evidence TEXT);
+            CREATE INDEX transitions_by_stream ON transitions(stream_id, t);
+            CREATE TABLE events (
+                id TEXT PRIMARY KEY, stream_id TEXT NOT NULL, sensor TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+                opened_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL, body TEXT NOT NULL);
+            CREATE INDEX events_by_status ON events(status, opened_at);
+            """),
+        ("003_models", """
+            CREATE TABLE models (id TEXT PRIMARY KEY, loaded_at DOUBLE PRECISION NOT NULL, active BOOLEAN NOT NULL, body TEXT NOT NULL);
+            """),
+    ]
+
+    private func migrate() async throws {
+        try await pool.with { c in
+            // One server migrates at a time; the others wait and then find nothing to do.
+            try c.query("SELECT pg_advisory_lock(7412001)")
+            defer { _ = try? c.query("SELECT pg_advisory_unlock(7412001)") }
+            try c.query("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            let applied = Set(try c.query("SELECT name FROM schema_migrations").values.compactMap { $0[0] })
+            for (name, sql) in Self.migrations where !applied.contains(name) {
+                try c.transaction {
+                    for statement in sql.split(separator: ";") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                        try c.query(String(statement))
+                    }
+                    try c.query("INSERT INTO schema_migrations (name) VALUES ($1)", [name])
+                }
+            }
+        }
+    }
+
+    /// Names of the migrations applied, in order.
+    public func appliedMigrations() async throws -> [String] {
+        try await pool.with { c in try c.query("SELECT name FROM schema_migrations ORDER BY name").values.compactMap { $0[0] } }
+    }
+
+    // MARK: Encoding helpers
+
+    static func json<T: Encodable>(_ v: T) throws -> String { String(decoding: try JSONEncoder().encode(v), as: UTF8.self) }
+    static func decode<T: Decodable>(_ t: T.Type, _ s: String?) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data((s ?? "null").utf8))
+    }
+    static func array(_ v: [Float]) -> String { "{" + v.map { "\($0)" }.joined(separator: ",") + "}" }
+    static func floats(_ s: String?) -> [Float] {
+        guard let s, s.count > 2 else { return [] }
+        return s.dropFirst().dropLast().split(separator: ",").map { Float($0) ?? .nan }
+    }
+    static func d(_ s: String?) -> Double? { s.flatMap(Double.init) }
+    static func i(_ s: String?) -> Int? { s.flatMap(Int.init) }
+    static func text(_ v: Double?) -> String? { v.map { "\($0)" } }
+
+    // MARK: Streams
+
+    static let upsertStream = """
+        INSERT INTO streams (id, device_name, dataset_id, registered_at, sensors, cycle_state, cycle_number, state_since, last_activity,
+                             current_cycle_id, last_timestamp, filled_values)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        ON CONFLICT (id) DO UPDATE SET device_name = EXCLUDED.device_name, sensors = EXCLUDED.sensors,
+            cycle_state = EXCLUDED.cycle_state, cycle_number = EXCLUDED.cycle_number, state_since = EXCLUDED.state_since,
+            last_activity = EXCLUDED.last_activity, current_cycle_id = EXCLUDED.current_cycle_id,
+            last_timestamp = EXCLUDED.last_timestamp, filled_values = EXCLUDED.filled_values
+        """
+
+    static func streamParams(_ s: StreamRecord) throws -> [String?] {
+        [s.id, s.deviceName, s.datasetID, "\(s.registeredAt)", try json(s.sensors), s.cycleState, "\(s.cycleNumber)", "\(s.stateSince)",
+         "\(s.lastActivity)", s.currentCycleID, text(s.lastTimestamp), "\(s.filledValues)"]
+    }
+
+    public func saveStream(_ s: StreamRecord) async throws {
+        let params = try Self.streamParams(s)
+        try await pool.with { try $0.query(Self.upsertStream, params) }
+    }
+
+    static func streams(_ r: PGRows) throws -> [StreamRecord] {
+        try r.values.map { v in
+            func f(_ n: String) -> String? { v[r.column(n)] }
+            return StreamRecord(id: f("id")!, deviceName: f("device_name")!, datasetID: f("dataset_id")!, registeredAt: d(f("registered_at"))!,
+                                sensors: try decode([SensorRecord].self, f("sensors")), cycleState: f("cycle_state")!,
+                                cycleNumber: i(f("cycle_number"))!, stateSince: d(f("state_since"))!, lastActivity: d(f("last_activity"))!,
+                                currentCycleID: f("current_cycle_id"), lastTimestamp: d(f("last_timestamp")),
+                                filledValues: i(f("filled_values"))!)
+        }
+    }
+
+    public func stream(_ id: String) async throws -> StreamRecord? {
+        try await pool.with { try Self.streams(try $0.query("SELECT * FROM streams WHERE id = $1", [id])).first }
+    }
+
+    public func streams() async throws -> [StreamRecord] {
+        try await pool.with { try Self.streams(try $0.query("SELECT * FROM streams ORDER BY registered_at, id")) }
+    }
+
+    // MARK: Batches
+
+    public func acknowledgement(stream: String, batchID: String) async throws -> BatchAck? {
+        try await pool.with { c in
+            try c.query("SELECT ack_id, samples, rows FROM batches WHERE stream_id = $1 AND batch_id = $2", [stream, batchID]).values.first
+                .map { BatchAck(ackID: $0[0]!, samples: Int($0[1]!)!, rows: Int($0[2]!)!) }
+        }
+    }
+
+    public func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
+        var lines = ""
+        lines.reserveCapacity(rows.count * (40 + 12 * (rows.first?.values.count ?? 0)))
+        for r in rows { lines += "\(stream.id)\t\(r.time)\t\(r.cycleID ?? "\\N")\t\(Self.array(r.values))\n" }
+        var perCycle: [String: Int] = [:]
+        for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
+        let streamParams = try Self.streamParams(stream)
+        try await pool.with { [lines, perCycle] c in
+            try c.transaction {
+                if !lines.isEmpty { try c.copy("COPY samples (stream_id, t, cycle_id, vals) FROM STDIN", lines: lines) }
+                if let batchID {
+                    try c.query("INSERT INTO batches (stream_id, batch_id, ack_id, samples, rows) VALUES ($1, $2, $3, $4, $5)",
+                                [stream.id, batchID, ack.ackID, "\(ack.samples)", "\(ack.rows)"])
+                }
+                for (cycle, n) in perCycle { try c.query("UPDATE cycles SET rows = rows + $1 WHERE id = $2", ["\(n)", cycle]) }
+                try c.query(Self.upsertStream, streamParams)
+            }
+        }
+    }
+
+    public func samples(cycle: String) async throws -> [SampleRow] {
+        try await pool.with { c in
+            try c.query("SELECT t, cycle_id, vals FROM samples WHERE cycle_id = $1 ORDER BY t", [cycle]).values
+                .map { SampleRow(time: Double($0[0]!)!, values: Self.floats($0[2]), cycleID: $0[1]) }
+        }
+    }
+
+    // MARK: Cycles
+
+    public func saveCycle(_ c: CycleRecord) async throws {
+        let params: [String?] = [c.id, c.streamID, "\(c.number)", c.state, "\(c.startedAt)", Self.text(c.endedAt), try Self.json(c.metadata),
+                                 "\(c.rows)", Self.text(c.healthScore), c.anomalous.map { $0 ? "true" : "false" }, c.severity, c.reportJSON, c.label]
+        try await pool.with { conn in
+            try conn.query("""
+                INSERT INTO cycles (id, stream_id, number, state, started_at, ended_at, metadata, rows, health_score, anomalous, severity, report, label)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, ended_at = EXCLUDED.ended_at, rows = EXCLUDED.rows,
+                    health_score = EXCLUDED.health_score, anomalous = EXCLUDED.anomalous, severity = EXCLUDED.severity,
+                    report = EXCLUDED.report, label = EXCLUDED.label, metadata = EXCLUDED.metadata
+                """, params)
+        }
+    }
+
+    static func cycles(_ r: PGRows) throws -> [CycleRecord] {
+        try r.values.map { v in
+            func f(_ n: String) -> String? { v[r.column(n)] }
+            return CycleRecord(id: f("id")!, streamID: f("stream_id")!, number: i(f("number"))!, state: f("state")!,
+                               startedAt: d(f("started_at"))!, endedAt: d(f("ended_at")), metadata: try decode([String: String].self, f("metadata")),
+                               rows: i(f("rows"))!, healthScore: d(f("health_score")), anomalous: f("anomalous").map { $0 == "t" },
+                               severity: f("severity"), reportJSON: f("report"), label: f("label"))
+        }
+    }
+
+    public func cycle(_ id: String) async throws -> CycleRecord? {
+        try await pool.with { try Self.cycles(try $0.query("SELECT * FROM cycles WHERE id = $1", [id])).first }
+    }
+
+    public func cycles(stream: String) async throws -> [CycleRecord] {
+        try await pool.with { try Self.cycles(try $0.query("SELECT * FROM cycles WHERE stream_id = $1 ORDER BY number DESC", [stream])) }
+    }
+}
