@@ -1,23 +1,36 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import Logging
 import ServeKit
 
 @main
 struct VertacServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vertac-serve",
-        abstract: "VerTac's inference server: live ingestion, cycle states and the VerTac live API.",
-        discussion: "In progress: ingestion, cycle control and status are served; scoring, the review API and the dashboard follow.",
-        version: "0.1.0"
+        abstract: "VerTac's inference server: live ingestion, scoring, cycle and sensor states, review API.",
+        version: "0.1.0",
+        subcommands: [Serve.self, Token.self],
+        defaultSubcommand: Serve.self
     )
+}
+
+/// Where the data lives: the data directory and, optionally, PostgreSQL.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "Data directory (the embedded SQLite store and admin.token live here).") var dataDir = "./vertac-data"
+    @Option(help: "PostgreSQL connection URL (postgresql://…); default: $VERTAC_DATABASE_URL, else the embedded SQLite store.")
+    var database: String?
+
+    var databaseURL: String? { database ?? ProcessInfo.processInfo.environment["VERTAC_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server (the default).")
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
-    @Option(help: "Data directory (the embedded SQLite store lives here).") var dataDir = "./vertac-data"
     @Option(help: "Model file to score with (.h5).") var model: String?
-    @Option(help: "PostgreSQL connection URL (postgresql://…); default: $VERTAC_DATABASE_URL, else the embedded SQLite store.")
-    var database: String?
+    @OptionGroup var store: StoreOptions
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1–65535") }
@@ -25,9 +38,42 @@ struct VertacServe: AsyncParsableCommand {
 
     func run() async throws {
         var s = ServerSettings()
-        (s.host, s.port, s.dataDirectory, s.modelPath) = (host, port, dataDir, model)
-        s.databaseURL = database ?? ProcessInfo.processInfo.environment["VERTAC_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        let app = try await buildApplication(s)
-        try await app.runService()
+        (s.host, s.port, s.dataDirectory, s.modelPath, s.databaseURL) = (host, port, store.dataDir, model, store.databaseURL)
+        let logger = Logger(label: "vertac-serve")
+        let parts = try await makeServerParts(s, logger: logger)
+        if let token = parts.initialAdminToken {
+            print("""
+            First start on an empty store: created an admin token (shown once, also in \(store.dataDir)/admin.token, mode 0600):
+              \(token)
+            """)
+        }
+        try await buildApplication(s, parts: parts, logger: logger).runService()
     }
 }
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token and print it once (only its hash is stored).")
+
+        @Option(help: "ingest (edge devices), engineer (review API) or admin (everything).") var scope: TokenScope
+        @Option(help: "A name to recognise it by.") var name = "unnamed"
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            let backend: any ServeKit.Store
+            if let url = store.databaseURL {
+                backend = try await PostgresStore.open(url: url)
+            } else {
+                try FileManager.default.createDirectory(atPath: store.dataDir, withIntermediateDirectories: true)
+                backend = try SQLiteStore(path: (store.dataDir as NSString).appendingPathComponent("vertac.sqlite"))
+            }
+            let (secret, record) = try await Tokens.create(in: backend, scope: scope, name: name, now: Date().timeIntervalSince1970)
+            print(secret)
+            FileHandle.standardError.write(Data("created \(record.scope.rawValue) token \(record.id) (\(record.name)); it is not shown again\n".utf8))
+        }
+    }
+}
+
+extension TokenScope: ExpressibleByArgument {}

@@ -63,6 +63,9 @@ public struct ServerParts: Sendable {
     public let live: LiveService
     public let pipeline: ScoringPipeline
     public let hub: LiveHub
+    public let verifier: TokenVerifier
+    /// The admin token created on the first start on an empty store (shown once), else nil.
+    public let initialAdminToken: String?
 }
 
 /// Opens the store, loads the model and restores every stream.
@@ -92,7 +95,9 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
         logger.info("model loaded", metadata: ["path": "\(path)", "sensors": "\(model.sensors.count)"])
     }
     try await live.restore()
-    return ServerParts(store: store, live: live, pipeline: pipeline, hub: hub)
+    let token = try await Tokens.bootstrap(store: store, dataDirectory: s.dataDirectory, now: s.clock())
+    return ServerParts(store: store, live: live, pipeline: pipeline, hub: hub, verifier: TokenVerifier(store: store),
+                       initialAdminToken: token)
 }
 
 /// Builds the server: storage, live service, routes. `@main` and the tests call this.
@@ -106,9 +111,10 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     let live = parts.live
     let router = Router(context: BasicWebSocketRequestContext.self)
     router.middlewares.add(ErrorShapeMiddleware())
-    LiveController(live: live).addRoutes(to: router.group("api/live"))
-    WebSocketController(live: live, hub: parts.hub).addRoutes(to: router)
-    ReviewController(store: parts.store, live: live, pipeline: parts.pipeline).addRoutes(to: router.group("api/v1"))
+    LiveController(live: live).addRoutes(to: router.group("api/live").add(middleware: RequireScope(verifier: parts.verifier, scope: .ingest)))
+    WebSocketController(live: live, hub: parts.hub, verifier: parts.verifier).addRoutes(to: router)
+    ReviewController(store: parts.store, live: live, pipeline: parts.pipeline)
+        .addRoutes(to: router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer)))
     let storeName = parts.store is PostgresStore ? "postgresql" : "sqlite"
     router.get("api/health") { _, _ in
         HealthResponse(status: "ok", version: "0.1.0", streams: await live.streamCount(), store: storeName)

@@ -10,7 +10,7 @@ import Testing
     @Test func badInputIsRejectedAndChangesNothing() async throws {
         let dir = DataDir()
         let app = try await buildApplication(settings(dir))
-        try await app.test(.router) { client in
+        try await testApp(app, dir, .router) { client in
             let stream = try #require(try await client.json(.post, "/api/live/register", registerBody).body["stream_id"] as? String)
             _ = try await client.json(.post, "/api/live/cycle/start?stream_id=\(stream)")
             let good = #"{"stream_id": "\#(stream)", "rows": [{"timestamp": 100, "values": [1, 2]}]}"#

@@ -15,10 +15,28 @@ func settings(_ dir: DataDir) -> ServerSettings {
     return s
 }
 
+/// The token the test client sends (the admin token the server created on its first start).
+enum TestAuth {
+    @TaskLocal static var token: String?
+}
+
+/// Runs `body` against `app` with the data directory's admin token.
+func testApp<App: ApplicationProtocol>(_ app: App, _ dir: DataDir, _ mode: TestingSetup,
+                                       _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    let token = try String(contentsOfFile: dir.path + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    try await TestAuth.$token.withValue(token) {
+        try await app.test(mode) { client in try await body(client) }
+    }
+}
+
+func authHeaders() -> HTTPFields {
+    TestAuth.token.map { [.authorization: "Bearer \($0)"] } ?? [:]
+}
+
 extension TestClientProtocol {
     @discardableResult
     func json(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil) async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
-        try await execute(uri: uri, method: method, body: body.map { ByteBuffer(string: $0) }) { response in
+        try await execute(uri: uri, method: method, headers: authHeaders(), body: body.map { ByteBuffer(string: $0) }) { response in
             let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
             return (response.status, object)
         }
@@ -37,7 +55,7 @@ let registerBody = """
     @Test func registerBatchCycleAndStatusAsDocumented() async throws {
         let dir = DataDir()
         let app = try await buildApplication(settings(dir))
-        try await app.test(.router) { client in
+        try await testApp(app, dir, .router) { client in
             let health = try await client.json(.get, "/api/health")
             #expect(health.status == .ok && health.body["status"] as? String == "ok")
 

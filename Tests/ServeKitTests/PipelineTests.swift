@@ -67,7 +67,7 @@ let pumpRegister = """
         s.clock = { clock.time }
         let parts = try await makeServerParts(s, logger: .init(label: "test"))
         let app = try await buildApplication(s, parts: parts)
-        try await app.test(.router) { client in
+        try await testApp(app, dir, .router) { client in
             let stream = try #require(try await client.json(.post, "/api/live/register", pumpRegister).body["stream_id"] as? String)
             let status = try await client.json(.get, "/api/live/stream/\(stream)/status")
             #expect(status.body["model_loaded"] as? Bool == true)
@@ -102,8 +102,8 @@ let pumpRegister = """
         let parts = try await makeServerParts(s, logger: .init(label: "test"))
         let stream = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
         let app = try await buildApplication(s, parts: parts)
-        try await app.test(.live) { client in
-            try await client.ws("/api/live/ws/stream/\(stream)") { inbound, outbound, _ in
+        try await testApp(app, dir, .live) { client in
+            try await client.ws("/api/live/ws/stream/\(stream)", configuration: .init(additionalHeaders: authHeaders())) { inbound, outbound, _ in
                 var it = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
                 func next() async throws -> [String: Any] {
                     guard case .text(let t)? = try await it.next() else { return [:] }
@@ -141,8 +141,8 @@ let pumpRegister = """
         let a = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
         let b = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
         let app = try await buildApplication(s, parts: parts)
-        try await app.test(.live) { client in
-            try await client.ws("/api/v1/live") { inbound, outbound, _ in
+        try await testApp(app, dir, .live) { client in
+            try await client.ws("/api/v1/live", configuration: .init(additionalHeaders: authHeaders())) { inbound, outbound, _ in
                 var it = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
                 func next() async throws -> [String: Any] {
                     guard case .text(let t)? = try await it.next() else { return [:] }

@@ -15,7 +15,7 @@ import TrainerKit
         s.clock = { clock.time }
         let parts = try await makeServerParts(s, logger: .init(label: "test"))
         let app = try await buildApplication(s, parts: parts)
-        try await app.test(.router) { client in
+        try await testApp(app, dir, .router) { client in
             let stream = try #require(try await client.json(.post, "/api/live/register", pumpRegister).body["stream_id"] as? String)
             let sim = MachineSimulator(seed: 2)
             try await PipelineTests.stream(sim.cycle(0), stream, client, clock, parts, t0: 1000)
@@ -43,7 +43,7 @@ import TrainerKit
             #expect(try await client.json(.get, "/api/v1/streams/\(stream)/scores?from=yesterday").status == .badRequest)
 
             // The cycle's samples as CSV, readable by vertac-train.
-            let csv = try await client.execute(uri: "/api/v1/cycles/\(normalID)/samples.csv", method: .get) { String(buffer: $0.body) }
+            let csv = try await client.execute(uri: "/api/v1/cycles/\(normalID)/samples.csv", method: .get, headers: authHeaders()) { String(buffer: $0.body) }
             let table = try CSVTable.parse(csv, path: "cycle.csv")
             #expect(table.rows == sim.cycle(0).rows && Set(table.sensors) == Set(MachineSimulator.sensors))
 
@@ -69,7 +69,7 @@ import TrainerKit
             #expect(try await client.json(.post, "/api/v1/events/nope/resolve", #"{"resolution": "fixed"}"#).status == .notFound)
 
             // Normal cycles for retraining: one CSV with cycle_id, which the trainer reads.
-            let export = try await client.execute(uri: "/api/v1/export/normal-cycles", method: .get) { String(buffer: $0.body) }
+            let export = try await client.execute(uri: "/api/v1/export/normal-cycles", method: .get, headers: authHeaders()) { String(buffer: $0.body) }
             let exported = try CSVTable.parse(export, path: "normal.csv")
             #expect(Set(exported.cycleIDs ?? []) == [normalID] && !Set(exported.cycleIDs ?? []).contains(faultyID))
             #expect(try Dataset.split(exported, sensors: MachineSimulator.sensors).count == 1)

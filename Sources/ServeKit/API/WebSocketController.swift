@@ -7,6 +7,7 @@ import Inference
 struct WebSocketController: Sendable {
     let live: LiveService
     let hub: LiveHub
+    let verifier: TokenVerifier
     /// Largest inbound message accepted.
     let maxMessage = 1 << 20
 
@@ -14,7 +15,8 @@ struct WebSocketController: Sendable {
         // VerTac: /api/live/ws/stream/{stream_id}. Commands "ping", "cycle_start", "cycle_stop"
         // (also pause/resume), and sample batches as JSON ({"samples": [...]} or {"rows": [...]}).
         // Pushes samples, state_change, analysis_result.
-        router.ws("/api/live/ws/stream/{stream_id}") { _, context in
+        router.ws("/api/live/ws/stream/{stream_id}") { request, context in
+            guard (try? await authorize(request, verifier: verifier, scope: .ingest)) != nil else { return .dontUpgrade }
             guard let id = context.parameters.get("stream_id"), await live.isRegistered(id) else { return .dontUpgrade }
             return .upgrade()
         } onUpgrade: { inbound, outbound, context in
@@ -33,7 +35,9 @@ struct WebSocketController: Sendable {
         }
 
         // Review feed: /api/v1/live. Send {"subscribe": ["<stream id>", …] | "*", "events": true}.
-        router.ws("/api/v1/live") { _, _ in .upgrade() } onUpgrade: { inbound, outbound, _ in
+        router.ws("/api/v1/live") { request, _ in
+            (try? await authorize(request, verifier: verifier, scope: .engineer)) != nil ? .upgrade() : .dontUpgrade
+        } onUpgrade: { inbound, outbound, _ in
             let (sub, messages) = await hub.subscribe(streams: [], events: false)
             defer { Task { await hub.unsubscribe(sub) } }
             let writer = Task {

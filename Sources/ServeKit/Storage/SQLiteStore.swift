@@ -65,6 +65,11 @@ public final class SQLiteStore: Store {
                 CREATE TABLE models (id TEXT PRIMARY KEY, loaded_at REAL NOT NULL, active INTEGER NOT NULL, body TEXT NOT NULL);
                 """)
         }
+        m.registerMigration("004_tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scope TEXT NOT NULL, body TEXT NOT NULL);
+                """)
+        }
         return m
     }
 
@@ -279,6 +284,26 @@ public final class SQLiteStore: Store {
         try await pool.read { db in
             try String.fetchAll(db, sql: "SELECT body FROM models ORDER BY loaded_at DESC")
                 .map { try JSONDecoder().decode(ModelRecord.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func saveToken(_ t: TokenRecord) async throws {
+        let body = String(decoding: try JSONEncoder().encode(t), as: UTF8.self)
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO tokens (id, hash, scope, body) VALUES (?, ?, ?, ?)", arguments: [t.id, t.hash, t.scope.rawValue, body])
+        }
+    }
+
+    public func token(hash: String) async throws -> TokenRecord? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT body FROM tokens WHERE hash = ?", arguments: [hash])
+                .map { try JSONDecoder().decode(TokenRecord.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func tokens() async throws -> [TokenRecord] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT body FROM tokens ORDER BY id").map { try JSONDecoder().decode(TokenRecord.self, from: Data($0.utf8)) }
         }
     }
 }

@@ -42,4 +42,8 @@ public protocol Store: Sendable {
     func saveModel(_ m: ModelRecord) async throws
     /// Models, newest first.
     func models() async throws -> [ModelRecord]
+
+    func saveToken(_ t: TokenRecord) async throws
+    func token(hash: String) async throws -> TokenRecord?
+    func tokens() async throws -> [TokenRecord]
 }

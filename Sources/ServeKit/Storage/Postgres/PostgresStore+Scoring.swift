@@ -110,4 +110,24 @@ extension PostgresStore {
         let bodies = try await pool.with { c in try c.query("SELECT body FROM models ORDER BY loaded_at DESC").values.compactMap { $0[0] } }
         return try bodies.map { try Self.decode(ModelRecord.self, $0) }
     }
+
+    public func saveToken(_ t: TokenRecord) async throws {
+        let body = try Self.json(t)
+        try await pool.with { c in
+            try c.query("""
+                INSERT INTO tokens (id, hash, scope, body) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (id) DO UPDATE SET hash = EXCLUDED.hash, scope = EXCLUDED.scope, body = EXCLUDED.body
+                """, [t.id, t.hash, t.scope.rawValue, body])
+        }
+    }
+
+    public func token(hash: String) async throws -> TokenRecord? {
+        let body = try await pool.with { c in try c.query("SELECT body FROM tokens WHERE hash = $1", [hash]).values.first?[0] }
+        return try body.map { try Self.decode(TokenRecord.self, $0) }
+    }
+
+    public func tokens() async throws -> [TokenRecord] {
+        let bodies = try await pool.with { c in try c.query("SELECT body FROM tokens ORDER BY id").values.compactMap { $0[0] } }
+        return try bodies.map { try Self.decode(TokenRecord.self, $0) }
+    }
 }

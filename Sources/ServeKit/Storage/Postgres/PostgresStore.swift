@@ -72,6 +72,9 @@ public final class PostgresStore: Store {
         ("003_models", """
             CREATE TABLE models (id TEXT PRIMARY KEY, loaded_at DOUBLE PRECISION NOT NULL, active BOOLEAN NOT NULL, body TEXT NOT NULL);
             """),
+        ("004_tokens", """
+            CREATE TABLE tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scope TEXT NOT NULL, body TEXT NOT NULL);
+            """),
     ]
 
     private func migrate() async throws {

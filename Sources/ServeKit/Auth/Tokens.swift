@@ -1,0 +1,68 @@
+import Foundation
+import Model
+
+/// What a token may do. `admin` implies the others; `engineer` and `ingest` are separate.
+public enum TokenScope: String, Sendable, Codable, CaseIterable {
+    case ingest, engineer, admin
+
+    /// Whether a token of this scope may use a route that needs `needed`.
+    public func allows(_ needed: TokenScope) -> Bool { self == .admin || self == needed }
+}
+
+/// A stored token: only the SHA-256 of the secret is kept.
+public struct TokenRecord: Sendable, Equatable, Codable {
+    public var id: String
+    public var name: String
+    public var scope: TokenScope
+    /// Lowercase hex SHA-256 of the token text.
+    public var hash: String
+    public var createdAt: Double
+
+    public init(id: String, name: String, scope: TokenScope, hash: String, createdAt: Double) {
+        self.id = id
+        self.name = name
+        self.scope = scope
+        self.hash = hash
+        self.createdAt = createdAt
+    }
+}
+
+public enum Tokens {
+    /// A new secret: `vt_` and 64 hex digits (256 random bits from the system generator).
+    public static func generate() -> String {
+        var g = SystemRandomNumberGenerator()
+        return "vt_" + (0..<4).map { _ in
+            let hex = String(g.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
+    public static func hash(_ token: String) -> String {
+        var d = SHA256Digest()
+        d.update(Array(token.utf8))
+        return d.finalize()
+    }
+
+    /// Creates and stores a token; returns the secret (shown once) and its record.
+    public static func create(in store: any Store, scope: TokenScope, name: String, now: Double) async throws -> (String, TokenRecord) {
+        let secret = generate()
+        let record = TokenRecord(id: String(hash(secret).prefix(12)), name: name, scope: scope, hash: hash(secret), createdAt: now)
+        try await store.saveToken(record)
+        return (secret, record)
+    }
+
+    /// On a store with no token at all, creates an admin token and writes it to
+    /// `<dataDir>/admin.token` with mode 0600.
+    ///
+    /// - Returns: the new secret, or nil when tokens existed already.
+    public static func bootstrap(store: any Store, dataDirectory: String, now: Double) async throws -> String? {
+        guard try await store.tokens().isEmpty else { return nil }
+        let (secret, _) = try await create(in: store, scope: .admin, name: "initial admin", now: now)
+        let path = (dataDirectory as NSString).appendingPathComponent("admin.token")
+        guard FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw APIError(.internalServerError, "token_file", "cannot write \(path)")
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        return secret
+    }
+}
