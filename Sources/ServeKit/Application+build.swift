@@ -64,6 +64,7 @@ public struct ServerParts: Sendable {
     public let pipeline: ScoringPipeline
     public let hub: LiveHub
     public let verifier: TokenVerifier
+    public let metrics: ServerMetrics
     /// The admin token created on the first start on an empty store (shown once), else nil.
     public let initialAdminToken: String?
 }
@@ -79,9 +80,10 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
         store = try SQLiteStore(path: (s.dataDirectory as NSString).appendingPathComponent("vertac.sqlite"))
         logger.info("store: SQLite", metadata: ["path": "\(s.dataDirectory)/vertac.sqlite"])
     }
-    let hub = LiveHub()
-    let pipeline = ScoringPipeline(store: store, hub: hub, logger: logger)
-    let live = LiveService(store: store, pipeline: pipeline, hub: hub, clock: s.clock)
+    let metrics = ServerMetrics()
+    let hub = LiveHub(metrics: metrics)
+    let pipeline = ScoringPipeline(store: store, hub: hub, metrics: metrics, logger: logger)
+    let live = LiveService(store: store, pipeline: pipeline, hub: hub, metrics: metrics, clock: s.clock)
     if let path = s.modelPath {
         let model = try ModelFile.read(from: path)
         try await pipeline.setModel(model, streams: [])
@@ -97,7 +99,7 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     try await live.restore()
     let token = try await Tokens.bootstrap(store: store, dataDirectory: s.dataDirectory, now: s.clock())
     return ServerParts(store: store, live: live, pipeline: pipeline, hub: hub, verifier: TokenVerifier(store: store),
-                       initialAdminToken: token)
+                       metrics: metrics, initialAdminToken: token)
 }
 
 /// Builds the server: storage, live service, routes. `@main` and the tests call this.
@@ -116,6 +118,19 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     ReviewController(store: parts.store, live: live, pipeline: parts.pipeline)
         .addRoutes(to: router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer)))
     let storeName = parts.store is PostgresStore ? "postgresql" : "sqlite"
+    let metrics = parts.metrics, store = parts.store
+    // Prometheus text; needs an engineer token (Prometheus sends it with `authorization: {credentials: …}`).
+    router.group("metrics").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer)).get { _, _ in
+        let events = try await store.events(status: nil, stream: nil).filter(\.isOpen).count
+        metrics.openEvents.record(events)
+        var counts: [String: Int] = [:]
+        for st in try await store.streams() {
+            for s in try await store.sensorStates(stream: st.id) { counts[s.state, default: 0] += 1 }
+        }
+        metrics.sensorsInState(counts)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+    }
     router.get("api/health") { _, _ in
         HealthResponse(status: "ok", version: "0.1.0", streams: await live.streamCount(), store: storeName)
     }

@@ -76,6 +76,17 @@ import TrainerKit
 
             let models = try #require(try await client.json(.get, "/api/v1/models").body["models"] as? [[String: Any]])
             #expect(models.count == 1 && models[0]["active"] as? Bool == true && (models[0]["sensors"] as? [String])?.count == 8)
+            // Metrics, Prometheus text.
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: authHeaders()) { ($0.status, String(buffer: $0.body)) }
+            #expect(metrics.0 == .ok)
+            let rows = sim.cycle(0).rows + sim.cycle(1, fault: .stuck(sensor: "flow")).rows
+            #expect(metrics.1.contains("vertac_ingested_rows_total \(rows)"), "\(metrics.1.prefix(400))")
+            for name in ["vertac_ingested_values_total", "vertac_windows_scored_total", "vertac_batch_commit_seconds_bucket",
+                         "vertac_scoring_batch_seconds_bucket", "vertac_scoring_batch_windows", "vertac_open_events",
+                         "vertac_sensors{state=\"NORMAL\"}", "vertac_websocket_clients"] {
+                #expect(metrics.1.contains(name), "\(name) missing")
+            }
+            #expect(try await client.execute(uri: "/metrics", method: .get) { $0.status } == .unauthorized)
             #expect(try await client.json(.get, "/api/v1/streams/nope").status == .notFound)
             #expect(try await client.json(.get, "/api/v1/cycles/nope").status == .notFound)
             #expect(try await client.json(.get, "/api/v1/streams/nope/cycles").status == .notFound)

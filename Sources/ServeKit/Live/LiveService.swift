@@ -24,6 +24,7 @@ public actor LiveService {
     let store: any Store
     let pipeline: ScoringPipeline
     let hub: LiveHub
+    let metrics: ServerMetrics
     let clock: @Sendable () -> Double
     let limits: IngestLimits
     private var live: [String: Live] = [:]
@@ -31,8 +32,9 @@ public actor LiveService {
     private var tails: [String: Task<Void, Never>] = [:]
 
     public init(store: any Store, pipeline: ScoringPipeline? = nil, hub: LiveHub = LiveHub(), limits: IngestLimits = .init(),
-                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+                metrics: ServerMetrics = ServerMetrics(), clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.store = store
+        self.metrics = metrics
         self.hub = hub
         self.pipeline = pipeline ?? ScoringPipeline(store: store, hub: hub)
         self.limits = limits
@@ -138,7 +140,11 @@ public actor LiveService {
         record.filledValues += filled
         record.lastActivity = machine.lastActivity
         let ack = BatchAck(ackID: UUID().uuidString.lowercased(), samples: samples, rows: rows.count)
+        let started = DispatchTime.now().uptimeNanoseconds
         try await store.commitBatch(stream: record, rows: stored, batchID: b.batch_id, ack: ack)
+        metrics.batchCommit.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        metrics.ingestedRows.increment(by: rows.count)
+        metrics.ingestedValues.increment(by: samples)
         s.record = record
         s.machine = machine
         if let lastRow = rows.last { s.lastValues = lastRow.values.map { $0 } }

@@ -16,8 +16,9 @@ public actor LiveHub {
 
     private var subscribers: [UUID: Subscriber] = [:]
     public static let bufferSize = 1_024
+    let metrics: ServerMetrics?
 
-    public init() {}
+    public init(metrics: ServerMetrics? = nil) { self.metrics = metrics }
 
     public var count: Int { subscribers.count }
 
@@ -26,6 +27,7 @@ public actor LiveHub {
         let id = UUID()
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferSize))
         subscribers[id] = Subscriber(streams: streams, events: events, continuation: continuation)
+        metrics?.webSocketClients.record(subscribers.count)
         return (id, stream)
     }
 
@@ -36,6 +38,7 @@ public actor LiveHub {
 
     public func unsubscribe(_ id: UUID) {
         subscribers.removeValue(forKey: id)?.continuation.finish()
+        metrics?.webSocketClients.record(subscribers.count)
     }
 
     /// Sends a message to those following `stream` (and, for events, those following events).

@@ -13,6 +13,7 @@ public actor ScoringPipeline {
     let hub: LiveHub
     let logger: Logger
     let settings: MonitorSettings
+    let metrics: ServerMetrics
     private(set) var model: ModelFile?
     private var scorer: BatchScorer?
     private var streams: [String: StreamScorer] = [:]
@@ -23,8 +24,10 @@ public actor ScoringPipeline {
     private var reports: [Task<Void, Never>] = []
     public static let batchLimit = 256
 
-    public init(store: any Store, hub: LiveHub, settings: MonitorSettings = .init(), logger: Logger = Logger(label: "vertac-serve")) {
+    public init(store: any Store, hub: LiveHub, settings: MonitorSettings = .init(), metrics: ServerMetrics = ServerMetrics(),
+                logger: Logger = Logger(label: "vertac-serve")) {
         self.store = store
+        self.metrics = metrics
         self.hub = hub
         self.settings = settings
         self.logger = logger
@@ -115,6 +118,7 @@ public actor ScoringPipeline {
             if let w = s.ingest(map.map { r.values[$0] }, at: r.time) { pending.append((w, r.cycleID)) }
         }
         streams[stream] = s
+        metrics.queuedWindows.record(pending.count)
     }
 
     /// Scores every queued window in one batch and commits and pushes what it caused.
@@ -122,7 +126,11 @@ public actor ScoringPipeline {
         guard !pending.isEmpty, let scorer, let model else { return }
         let batch = pending
         pending = []
+        let started = DispatchTime.now().uptimeNanoseconds
         let results = scorer.score(batch.map(\.window))
+        metrics.scoringLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        metrics.scoringBatchSize.record(batch.count)
+        metrics.windowsScored.increment(by: batch.count)
         var byStream: [String: (scores: [ScoreRecord], transitions: [TransitionRecord], events: [MaintenanceEvent])] = [:]
         for (k, r) in results.enumerated() {
             guard var s = streams[r.stream], let map = mapping[r.stream] else { continue }

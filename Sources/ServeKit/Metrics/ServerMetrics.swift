@@ -1,0 +1,53 @@
+import Foundation
+import Metrics
+import Prometheus
+
+/// The server's metrics, recorded through swift-metrics into a Prometheus registry of the
+/// server's own (so that several servers in one process — the tests — do not mix) and served as
+/// Prometheus text at `GET /metrics`.
+public struct ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let ingestedRows: Metrics.Counter
+    let ingestedValues: Metrics.Counter
+    let batchCommit: Metrics.Timer
+    let scoringBatchSize: Recorder
+    let scoringLatency: Metrics.Timer
+    let windowsScored: Metrics.Counter
+    let openEvents: Metrics.Gauge
+    let webSocketClients: Metrics.Gauge
+    let queuedWindows: Metrics.Gauge
+    let rejectedBusy: Metrics.Counter
+    private let factory: PrometheusMetricsFactory
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var f = PrometheusMetricsFactory(registry: registry)
+        f.defaultDurationHistogramBuckets = [.microseconds(100), .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                                             .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)]
+        factory = f
+        ingestedRows = Metrics.Counter(label: "vertac_ingested_rows_total", factory: f)
+        ingestedValues = Metrics.Counter(label: "vertac_ingested_values_total", factory: f)
+        batchCommit = Metrics.Timer(label: "vertac_batch_commit_seconds", factory: f)
+        scoringBatchSize = Recorder(label: "vertac_scoring_batch_windows", factory: f)
+        scoringLatency = Metrics.Timer(label: "vertac_scoring_batch_seconds", factory: f)
+        windowsScored = Metrics.Counter(label: "vertac_windows_scored_total", factory: f)
+        openEvents = Metrics.Gauge(label: "vertac_open_events", factory: f)
+        webSocketClients = Metrics.Gauge(label: "vertac_websocket_clients", factory: f)
+        queuedWindows = Metrics.Gauge(label: "vertac_scoring_queue_windows", factory: f)
+        rejectedBusy = Metrics.Counter(label: "vertac_ingest_rejected_busy_total", factory: f)
+    }
+
+    /// Sensors per state, as gauges with a `state` label.
+    func sensorsInState(_ counts: [String: Int]) {
+        for state in ["NORMAL", "WARNING", "CRITICAL", "STALE", "SUPPRESSED"] {
+            Metrics.Gauge(label: "vertac_sensors", dimensions: [("state", state)], factory: factory).record(counts[state] ?? 0)
+        }
+    }
+
+    /// The Prometheus text exposition.
+    public func exposition() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
