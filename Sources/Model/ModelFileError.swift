@@ -15,6 +15,9 @@ public struct ModelFileError: Error, CustomStringConvertible, Equatable {
     /// The file concerned.
     public let path: String
 
+    /// The file could not be read at all.
+    public static func notReadable(_ path: String) -> ModelFileError { ModelFileError(.io("cannot be read"), path: path) }
+
     init(_ kind: Kind, path: String) {
         self.kind = kind
         self.path = path

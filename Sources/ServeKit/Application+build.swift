@@ -15,6 +15,9 @@ public struct ServerSettings: Sendable {
     public var tickInterval: Duration = .seconds(1)
     /// The server's clock (seconds since 1970); tests pass a manual one.
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    /// Run the clock and scoring services in the background. Tests that move time and flush by
+    /// hand turn this off.
+    public var backgroundServices = true
     public init() {}
 }
 
@@ -84,17 +87,20 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     let hub = LiveHub(metrics: metrics)
     let pipeline = ScoringPipeline(store: store, hub: hub, metrics: metrics, logger: logger)
     let live = LiveService(store: store, pipeline: pipeline, hub: hub, metrics: metrics, clock: s.clock)
+    // Models: the stored global model and per-stream assignments, then --model (which becomes the
+    // global model).
+    let stored = try await store.models()
+    let assignments = try await store.assignments()
+    for id in Set(stored.filter(\.active).map(\.id) + assignments.values.flatMap { $0 }) {
+        try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline)
+    }
+    await pipeline.restoreAssignments(global: stored.first(where: \.active)?.id, perStream: assignments)
     if let path = s.modelPath {
-        let model = try ModelFile.read(from: path)
-        try await pipeline.setModel(model, streams: [])
-        // The model's identity is the hash of its file.
-        var hash = SHA256Digest()
-        hash.update([UInt8](FileManager.default.contents(atPath: path) ?? Data()))
-        try await store.saveModel(ModelRecord(
-            id: String(hash.finalize().prefix(16)), source: path, sensors: model.sensors, window: model.model.window,
-            hidden: model.model.hidden, createdAt: model.createdAt, trainerVersion: model.trainerVersion,
-            dataSHA256: model.training.dataSHA256, loadedAt: s.clock(), active: true))
-        logger.info("model loaded", metadata: ["path": "\(path)", "sensors": "\(model.sensors.count)"])
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw ModelFileError.notReadable(path) }
+        let record = try await ModelRegistry.register(bytes: bytes, source: path, store: store, pipeline: pipeline, now: s.clock())
+        if !record.active { try await ModelRegistry.markGlobal(record.id, store: store, now: s.clock()) }
+        await pipeline.restoreAssignments(global: record.id, perStream: assignments)
+        logger.info("model loaded", metadata: ["path": "\(path)", "id": "\(record.id)", "sensors": "\(record.sensors.count)"])
     }
     try await live.restore()
     let token = try await Tokens.bootstrap(store: store, dataDirectory: s.dataDirectory, now: s.clock())
@@ -115,6 +121,8 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     router.middlewares.add(ErrorShapeMiddleware())
     LiveController(live: live).addRoutes(to: router.group("api/live").add(middleware: RequireScope(verifier: parts.verifier, scope: .ingest)))
     WebSocketController(live: live, hub: parts.hub, verifier: parts.verifier).addRoutes(to: router)
+    ModelController(store: parts.store, pipeline: parts.pipeline, live: live, clock: s.clock)
+        .addRoutes(to: router.group("api/v1/models").add(middleware: RequireScope(verifier: parts.verifier, scope: .admin)))
     ReviewController(store: parts.store, live: live, pipeline: parts.pipeline)
         .addRoutes(to: router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer)))
     let storeName = parts.store is PostgresStore ? "postgresql" : "sqlite"
@@ -138,8 +146,8 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
         router: router,
         server: .http1WebSocketUpgrade(webSocketRouter: router),
         configuration: .init(address: .hostname(s.host, port: s.port), serverName: "vertac-serve"),
-        services: [ClockService(live: live, interval: s.tickInterval, logger: logger),
-                   ScoringService(pipeline: parts.pipeline, logger: logger)],
+        services: s.backgroundServices ? [ClockService(live: live, interval: s.tickInterval, logger: logger),
+                                          ScoringService(pipeline: parts.pipeline, logger: logger)] : [],
         logger: logger
     )
 }

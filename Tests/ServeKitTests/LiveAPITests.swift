@@ -9,9 +9,12 @@ final class DataDir {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
+/// Settings for an in-process test server: its own data directory; time and scoring are driven
+/// by the test (no background services).
 func settings(_ dir: DataDir) -> ServerSettings {
     var s = ServerSettings()
     s.dataDirectory = dir.path
+    s.backgroundServices = false
     return s
 }
 

@@ -127,7 +127,7 @@ enum StoreKind: String, CaseIterable, Sendable {
     func postgresMigrationsAreNamedAndAppliedOnce() async throws {
         let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let first = try await PostgresStore.open(url: postgresURL!, schema: schema)
-        #expect(try await first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens"])
+        #expect(try await first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files"])
         // Two servers starting at once: the advisory lock lets one migrate, the other finds nothing to do.
         async let a = PostgresStore.open(url: postgresURL!, schema: schema)
         async let b = PostgresStore.open(url: postgresURL!, schema: schema)
@@ -140,8 +140,8 @@ enum StoreKind: String, CaseIterable, Sendable {
         let dir = DataDir()
         defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
         let first = try SQLiteStore(path: dir.path + ".sqlite")
-        #expect(try first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens"])
+        #expect(try first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files"])
         let again = try SQLiteStore(path: dir.path + ".sqlite")   // reopening applies nothing twice
-        #expect(try again.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens"])
+        #expect(try again.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files"])
     }
 }

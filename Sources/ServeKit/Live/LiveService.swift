@@ -190,6 +190,7 @@ public actor LiveService {
         record.stateSince = machine.since
         record.lastActivity = machine.lastActivity
         try await store.saveStream(record)
+        await pipeline.update(record)
         s.record = record
         s.machine = machine
         live[stream] = s

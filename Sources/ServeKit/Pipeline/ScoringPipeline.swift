@@ -14,50 +14,121 @@ public actor ScoringPipeline {
     let logger: Logger
     let settings: MonitorSettings
     let metrics: ServerMetrics
-    private(set) var model: ModelFile?
-    private var scorer: BatchScorer?
+
+    /// A loaded model and the batched scorer over it.
+    struct Loaded {
+        let file: ModelFile
+        let scorer: BatchScorer
+    }
+    private var loaded: [String: Loaded] = [:]
+    /// The global active model, and per-stream assignments (current last).
+    private(set) var globalModel: String?
+    private var assignments: [String: [String]] = [:]
     private var streams: [String: StreamScorer] = [:]
+    private var streamModel: [String: String] = [:]
     /// For each stream, the stream's sensor index of each model sensor.
     private var mapping: [String: [Int]] = [:]
     private var reasons: [String: String] = [:]
-    private var pending: [(window: PendingWindow, cycle: String?)] = []
+    private var records: [String: StreamRecord] = [:]
+    private var pending: [(window: PendingWindow, cycle: String?, model: String)] = []
     private var reports: [Task<Void, Never>] = []
     public static let batchLimit = 256
 
     public init(store: any Store, hub: LiveHub, settings: MonitorSettings = .init(), metrics: ServerMetrics = ServerMetrics(),
                 logger: Logger = Logger(label: "vertac-serve")) {
         self.store = store
-        self.metrics = metrics
         self.hub = hub
         self.settings = settings
+        self.metrics = metrics
         self.logger = logger
     }
 
-    public var queued: Int { pending.count }
+    /// The model a stream is scored with: its own assignment, else the global one.
+    func modelID(for stream: String) -> String? { assignments[stream]?.last ?? globalModel }
 
-    /// Uses `model` for every stream whose sensors match it (nil: score nothing).
+    public func loadedModel(_ id: String) -> ModelFile? { loaded[id]?.file }
+
+    /// Makes a model available under `id` (no stream uses it until it is activated).
+    public func load(_ id: String, _ file: ModelFile) {
+        if loaded[id] == nil { loaded[id] = Loaded(file: file, scorer: BatchScorer(model: file, threads: ProcessInfo.processInfo.activeProcessorCount)) }
+    }
+
+    /// Restores assignments from the store (at start).
+    public func restoreAssignments(global: String?, perStream: [String: [String]]) {
+        globalModel = global
+        assignments = perStream
+    }
+
+    /// Uses `m` as the global model for every stream whose sensors match it (kept for
+    /// compatibility with a single `--model`).
     public func setModel(_ m: ModelFile?, streams records: [StreamRecord]) async throws {
-        model = m
-        scorer = m.map { BatchScorer(model: $0, threads: ProcessInfo.processInfo.activeProcessorCount) }
-        streams = [:]
-        mapping = [:]
-        reasons = [:]
+        if let m {
+            load("default", m)
+            globalModel = "default"
+        } else {
+            globalModel = nil
+        }
         for r in records { try await attach(r) }
     }
 
-    /// Prepares scoring for a stream (restoring its sensor states), or records why it is not scored.
+    /// Activates a loaded model globally (stream nil) or for one stream, without a restart: the
+    /// affected streams switch at once, their current cycle replayed into the new model's
+    /// windows so that nothing already received is skipped.
+    ///
+    /// - Throws: ``APIError`` 409 naming the sensors when a stream's sensors do not match.
+    public func activate(_ id: String, stream: String?) async throws {
+        guard let model = loaded[id]?.file else { throw APIError.notFound("unknown_model", "no model \"\(id)\" is loaded") }
+        if let stream {
+            guard let r = records[stream] else { throw APIError.notFound("unknown_stream", "no stream \"\(stream)\"") }
+            if let reason = Self.mismatch(model, r) { throw APIError.conflict("sensor_mismatch", reason) }
+            assignments[stream, default: []].append(id)
+            try await store.saveAssignment(stream: stream, history: assignments[stream]!)
+            try await attach(r)
+        } else {
+            globalModel = id
+            for r in records.values where assignments[r.id] == nil { try await attach(r) }
+        }
+    }
+
+    /// Goes back to the model a stream used before its last activation.
+    ///
+    /// - Returns: the model now in use for the stream (nil: the global one).
+    public func rollback(stream: String) async throws -> String? {
+        guard var history = assignments[stream], !history.isEmpty else {
+            throw APIError.conflict("nothing_to_roll_back", "stream \(stream) has no earlier model assignment")
+        }
+        history.removeLast()
+        assignments[stream] = history.isEmpty ? nil : history
+        try await store.saveAssignment(stream: stream, history: history)
+        if let r = records[stream] { try await attach(r) }
+        return history.last
+    }
+
+    /// Why a model cannot score a stream, or nil when the sensors match.
+    static func mismatch(_ model: ModelFile, _ r: StreamRecord) -> String? {
+        let names = r.sensors.map(\.name)
+        guard Set(names) != Set(model.sensors) || names.count != model.sensors.count else { return nil }
+        let missing = model.sensors.filter { !names.contains($0) }, extra = names.filter { !model.sensors.contains($0) }
+        return "the model's sensors do not match stream \(r.id) (missing from the stream: \(missing.joined(separator: ", ")); not in the model: \(extra.joined(separator: ", ")))"
+    }
+
+    /// Prepares scoring for a stream with its model (restoring its sensor states and replaying
+    /// the active cycle's rows), or records why it is not scored.
     public func attach(_ r: StreamRecord) async throws {
-        guard let model else {
+        records[r.id] = r
+        streams[r.id] = nil
+        mapping[r.id] = nil
+        pending.removeAll { $0.window.stream == r.id }
+        guard let id = modelID(for: r.id), let model = loaded[id]?.file else {
             reasons[r.id] = "no model loaded: samples are stored and cycles tracked, nothing is scored"
             return
         }
-        let names = r.sensors.map(\.name)
-        guard Set(names) == Set(model.sensors), names.count == model.sensors.count else {
-            let missing = model.sensors.filter { !names.contains($0) }, extra = names.filter { !model.sensors.contains($0) }
-            reasons[r.id] = "the model's sensors do not match this stream (missing: \(missing.joined(separator: ", ")); not in the model: \(extra.joined(separator: ", ")))"
+        if let reason = Self.mismatch(model, r) {
+            reasons[r.id] = reason
             return
         }
-        mapping[r.id] = model.sensors.map { names.firstIndex(of: $0)! }
+        let names = r.sensors.map(\.name)
+        let map = model.sensors.map { names.firstIndex(of: $0)! }
         var s = StreamScorer(stream: r.id, model: model, settings: settings)
         let stored = try await store.sensorStates(stream: r.id)
         let restored = model.sensors.map { name -> SensorStateMachine in
@@ -72,26 +143,42 @@ public actor ScoringPipeline {
             if let j = model.sensors.firstIndex(of: e.sensor) { open[j] = e }
         }
         s.restore(sensors: restored, openEvents: open)
+        // Replay the active cycle so that windows and the DTW alignment continue where they are.
+        if let cycle = r.currentCycleID, r.cycleState == CycleState.active.rawValue || r.cycleState == CycleState.stopping.rawValue {
+            s.startCycle()
+            for row in try await store.samples(cycle: cycle) { _ = s.ingest(map.map { row.values[$0] }, at: row.time) }
+        }
         streams[r.id] = s
+        streamModel[r.id] = id
+        mapping[r.id] = map
         reasons[r.id] = nil
     }
 
     /// Whether a stream is scored, and if not, why.
     public func scoring(_ stream: String) -> (scored: Bool, reason: String) {
-        streams[stream] != nil ? (true, "scored with the active model") : (false, reasons[stream] ?? "not scored")
+        if streams[stream] != nil, let id = streamModel[stream] {
+            return (true, "scored with model \(id)" + (assignments[stream] != nil ? " (assigned to this stream)" : ""))
+        }
+        return (false, reasons[stream] ?? "not scored")
     }
+
+    public var queued: Int { pending.count }
 
     public func startCycle(_ stream: String) { streams[stream]?.startCycle() }
 
+    /// Keeps the pipeline's copy of a stream record current (cycle ids for replays).
+    public func update(_ r: StreamRecord) { records[r.id] = r }
+
     /// An engineer resolved an event: a new one may open for that sensor.
     public func eventResolved(stream: String, sensor: String) {
-        guard let j = model?.sensors.firstIndex(of: sensor) else { return }
+        guard let j = streams[stream]?.model.sensors.firstIndex(of: sensor) else { return }
         streams[stream]?.eventResolved(sensor: j)
     }
 
     /// The stream went silent: its sensors become STALE (stored and pushed).
     public func markStale(_ stream: String, at time: Double) async throws {
-        guard var s = streams[stream], let model else { return }
+        guard var s = streams[stream] else { return }
+        let model = s.model
         let outputs = s.markStale(at: time)
         streams[stream] = s
         guard !outputs.isEmpty else { return }
@@ -113,9 +200,9 @@ public actor ScoringPipeline {
 
     /// Committed rows of the active cycle (stream sensor order).
     public func rows(_ stream: String, _ rows: [SampleRow]) {
-        guard var s = streams[stream], let map = mapping[stream] else { return }
+        guard var s = streams[stream], let map = mapping[stream], let id = streamModel[stream] else { return }
         for r in rows where r.cycleID != nil {
-            if let w = s.ingest(map.map { r.values[$0] }, at: r.time) { pending.append((w, r.cycleID)) }
+            if let w = s.ingest(map.map { r.values[$0] }, at: r.time) { pending.append((w, r.cycleID, id)) }
         }
         streams[stream] = s
         metrics.queuedWindows.record(pending.count)
@@ -123,17 +210,25 @@ public actor ScoringPipeline {
 
     /// Scores every queued window in one batch and commits and pushes what it caused.
     public func flush() async throws {
-        guard !pending.isEmpty, let scorer, let model else { return }
-        let batch = pending
+        guard !pending.isEmpty else { return }
+        let all = pending
         pending = []
         let started = DispatchTime.now().uptimeNanoseconds
-        let results = scorer.score(batch.map(\.window))
+        // One forward pass per model in use (usually one).
+        var batch: [(window: PendingWindow, cycle: String?, model: String)] = []
+        var results: [WindowResult] = []
+        for id in Set(all.map(\.model)) {
+            guard let scorer = loaded[id]?.scorer else { continue }
+            let part = all.filter { $0.model == id }
+            batch += part
+            results += scorer.score(part.map(\.window))
+        }
         metrics.scoringLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         metrics.scoringBatchSize.record(batch.count)
         metrics.windowsScored.increment(by: batch.count)
         var byStream: [String: (scores: [ScoreRecord], transitions: [TransitionRecord], events: [MaintenanceEvent])] = [:]
         for (k, r) in results.enumerated() {
-            guard var s = streams[r.stream], let map = mapping[r.stream] else { continue }
+            guard var s = streams[r.stream], let map = mapping[r.stream], streamModel[r.stream] == batch[k].model else { continue }
             let outputs = s.apply(r)
             streams[r.stream] = s
             var sensorScores = [Float](repeating: 0, count: map.count)
@@ -157,6 +252,7 @@ public actor ScoringPipeline {
         }
         for (stream, entry) in byStream {
             guard let s = streams[stream] else { continue }
+            let model = s.model
             let states = zip(model.sensors, s.sensors).map { name, sm in
                 SensorStateRecord(streamID: stream, sensor: name, state: sm.state.rawValue, since: sm.since, above: sm.above,
                                   below: sm.below, warningWindows: sm.warningWindows)
@@ -180,9 +276,10 @@ public actor ScoringPipeline {
     /// Computes and stores the post-cycle report of a cycle that reached STOPPED or ABORTED, in
     /// the background.
     public func cycleEnded(stream: StreamRecord, cycle: CycleRecord, aborted: Bool) {
+        let model = modelID(for: stream.id).flatMap { loaded[$0]?.file }
         let task = Task { [store, hub, logger] in
             do {
-                try await Self.report(stream: stream, cycle: cycle, aborted: aborted, model: self.model, store: store, hub: hub)
+                try await Self.report(stream: stream, cycle: cycle, aborted: aborted, model: model, store: store, hub: hub)
             } catch {
                 logger.error("post-cycle report failed", metadata: ["cycle": "\(cycle.id)", "error": "\(error)"])
             }

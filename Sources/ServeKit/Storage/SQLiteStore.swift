@@ -70,6 +70,12 @@ public final class SQLiteStore: Store {
                 CREATE TABLE tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scope TEXT NOT NULL, body TEXT NOT NULL);
                 """)
         }
+        m.registerMigration("005_model_files") { db in
+            try db.execute(sql: """
+                CREATE TABLE model_files (id TEXT PRIMARY KEY, bytes BLOB NOT NULL);
+                CREATE TABLE model_assignments (stream_id TEXT PRIMARY KEY, history TEXT NOT NULL);
+                """)
+        }
         return m
     }
 
@@ -304,6 +310,31 @@ public final class SQLiteStore: Store {
     public func tokens() async throws -> [TokenRecord] {
         try await pool.read { db in
             try String.fetchAll(db, sql: "SELECT body FROM tokens ORDER BY id").map { try JSONDecoder().decode(TokenRecord.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func saveModelFile(id: String, bytes: Data) async throws {
+        try await pool.write { try $0.execute(sql: "INSERT OR REPLACE INTO model_files (id, bytes) VALUES (?, ?)", arguments: [id, bytes]) }
+    }
+
+    public func modelFile(id: String) async throws -> Data? {
+        try await pool.read { try Data.fetchOne($0, sql: "SELECT bytes FROM model_files WHERE id = ?", arguments: [id]) }
+    }
+
+    public func saveAssignment(stream: String, history: [String]) async throws {
+        let body = String(decoding: try JSONEncoder().encode(history), as: UTF8.self)
+        try await pool.write {
+            try $0.execute(sql: "INSERT OR REPLACE INTO model_assignments (stream_id, history) VALUES (?, ?)", arguments: [stream, body])
+        }
+    }
+
+    public func assignments() async throws -> [String: [String]] {
+        try await pool.read { db in
+            var out: [String: [String]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT stream_id, history FROM model_assignments") {
+                out[row["stream_id"]] = try JSONDecoder().decode([String].self, from: Data((row["history"] as String).utf8))
+            }
+            return out
         }
     }
 }

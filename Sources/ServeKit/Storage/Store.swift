@@ -1,3 +1,4 @@
+import Foundation
 import Inference
 
 /// Where the server keeps everything: one protocol, an embedded SQLite implementation (the
@@ -46,4 +47,11 @@ public protocol Store: Sendable {
     func saveToken(_ t: TokenRecord) async throws
     func token(hash: String) async throws -> TokenRecord?
     func tokens() async throws -> [TokenRecord]
+
+    /// The bytes of an uploaded model file, kept in the store so that every server sharing it can load it.
+    func saveModelFile(id: String, bytes: Data) async throws
+    func modelFile(id: String) async throws -> Data?
+    /// Per-stream model assignments: the current model id and the earlier ones (newest last).
+    func saveAssignment(stream: String, history: [String]) async throws
+    func assignments() async throws -> [String: [String]]
 }

@@ -189,7 +189,16 @@ public struct ModelRecord: Sendable, Equatable, Codable {
     public var trainerVersion: String
     public var dataSHA256: String
     public var loadedAt: Double
+    /// Whether it is the global active model.
     public var active: Bool
+    /// When it last became the global active model (rollback goes to the one before).
+    public var activatedAt: Double?
+    /// Per-sensor thresholds and training summary, for the review API.
+    public var windowThreshold: Float?
+    public var sensorThresholds: [Float]?
+    public var trainingLoss: [Float]?
+    public var validationLoss: [Float]?
+    public var hasReference: Bool?
 
     public init(id: String, source: String, sensors: [String], window: Int, hidden: Int, createdAt: String,
                 trainerVersion: String, dataSHA256: String, loadedAt: Double, active: Bool) {

@@ -130,4 +130,36 @@ extension PostgresStore {
         let bodies = try await pool.with { c in try c.query("SELECT body FROM tokens ORDER BY id").values.compactMap { $0[0] } }
         return try bodies.map { try Self.decode(TokenRecord.self, $0) }
     }
+
+    public func saveModelFile(id: String, bytes: Data) async throws {
+        let hex = "\\x" + bytes.map { String(format: "%02x", $0) }.joined()
+        try await pool.with { c in
+            try c.query("INSERT INTO model_files (id, bytes) VALUES ($1, $2::bytea) ON CONFLICT (id) DO UPDATE SET bytes = EXCLUDED.bytes", [id, hex])
+        }
+    }
+
+    public func modelFile(id: String) async throws -> Data? {
+        let hex = try await pool.with { c in try c.query("SELECT encode(bytes, 'hex') FROM model_files WHERE id = $1", [id]).values.first?[0] }
+        guard let hex else { return nil }
+        var out = Data(capacity: hex.count / 2)
+        var it = hex.utf8.makeIterator()
+        func nibble(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : c - 48 }
+        while let a = it.next(), let b = it.next() { out.append(nibble(a) << 4 | nibble(b)) }
+        return out
+    }
+
+    public func saveAssignment(stream: String, history: [String]) async throws {
+        let body = try Self.json(history)
+        try await pool.with { c in
+            try c.query("INSERT INTO model_assignments (stream_id, history) VALUES ($1, $2) ON CONFLICT (stream_id) DO UPDATE SET history = EXCLUDED.history",
+                        [stream, body])
+        }
+    }
+
+    public func assignments() async throws -> [String: [String]] {
+        let rows = try await pool.with { c in try c.query("SELECT stream_id, history FROM model_assignments").values }
+        var out: [String: [String]] = [:]
+        for r in rows { out[r[0]!] = try Self.decode([String].self, r[1]) }
+        return out
+    }
 }

@@ -75,6 +75,10 @@ public final class PostgresStore: Store {
         ("004_tokens", """
             CREATE TABLE tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scope TEXT NOT NULL, body TEXT NOT NULL);
             """),
+        ("005_model_files", """
+            CREATE TABLE model_files (id TEXT PRIMARY KEY, bytes BYTEA NOT NULL);
+            CREATE TABLE model_assignments (stream_id TEXT PRIMARY KEY, history TEXT NOT NULL);
+            """),
     ]
 
     private func migrate() async throws {
