@@ -18,6 +18,10 @@ public struct ServerSettings: Sendable {
     /// Run the clock and scoring services in the background. Tests that move time and flush by
     /// hand turn this off.
     public var backgroundServices = true
+    /// Requests per second and burst allowed per token.
+    public var rateLimit = (rate: 500.0, burst: 1_000.0)
+    /// Ingest answers 503 with Retry-After while more windows than this wait to be scored.
+    public var maxQueuedWindows = 50_000
     public init() {}
 }
 
@@ -86,7 +90,9 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     let metrics = ServerMetrics()
     let hub = LiveHub(metrics: metrics)
     let pipeline = ScoringPipeline(store: store, hub: hub, metrics: metrics, logger: logger)
-    let live = LiveService(store: store, pipeline: pipeline, hub: hub, metrics: metrics, clock: s.clock)
+    var limits = IngestLimits()
+    limits.maxQueuedWindows = s.maxQueuedWindows
+    let live = LiveService(store: store, pipeline: pipeline, hub: hub, limits: limits, metrics: metrics, clock: s.clock)
     // Models: the stored global model and per-stream assignments, then --model (which becomes the
     // global model).
     let stored = try await store.models()
@@ -119,12 +125,13 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     let live = parts.live
     let router = Router(context: BasicWebSocketRequestContext.self)
     router.middlewares.add(ErrorShapeMiddleware())
-    LiveController(live: live).addRoutes(to: router.group("api/live").add(middleware: RequireScope(verifier: parts.verifier, scope: .ingest)))
+    let limiter = RateLimiter(rate: s.rateLimit.rate, burst: s.rateLimit.burst)
+    LiveController(live: live).addRoutes(to: router.group("api/live").add(middleware: RequireScope(verifier: parts.verifier, scope: .ingest, limiter: limiter)))
     WebSocketController(live: live, hub: parts.hub, verifier: parts.verifier).addRoutes(to: router)
     ModelController(store: parts.store, pipeline: parts.pipeline, live: live, clock: s.clock)
         .addRoutes(to: router.group("api/v1/models").add(middleware: RequireScope(verifier: parts.verifier, scope: .admin)))
     ReviewController(store: parts.store, live: live, pipeline: parts.pipeline)
-        .addRoutes(to: router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer)))
+        .addRoutes(to: router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer, limiter: limiter)))
     let storeName = parts.store is PostgresStore ? "postgresql" : "sqlite"
     let metrics = parts.metrics, store = parts.store
     // Prometheus text; needs an engineer token (Prometheus sends it with `authorization: {credentials: …}`).

@@ -26,15 +26,22 @@ public actor TokenVerifier {
 struct RequireScope<Context: RequestContext>: RouterMiddleware {
     let verifier: TokenVerifier
     let scope: TokenScope
+    var limiter: RateLimiter? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        try await authorize(request, verifier: verifier, scope: scope)
+        let record = try await authorize(request, verifier: verifier, scope: scope)
+        if let limiter, let wait = await limiter.take(record.hash) {
+            var e = APIError(.tooManyRequests, "rate_limited", "too many requests for this token; retry in \(Int(wait.rounded(.up))) s")
+            e.headers[.retryAfter] = "\(Int(wait.rounded(.up)))"
+            throw e
+        }
         return try await next(request, context)
     }
 }
 
 /// The token check of ``RequireScope``, for WebSocket upgrades too.
-func authorize(_ request: Request, verifier: TokenVerifier, scope: TokenScope) async throws {
+@discardableResult
+func authorize(_ request: Request, verifier: TokenVerifier, scope: TokenScope) async throws -> TokenRecord {
     var token: String?
     if let header = request.headers[.authorization] {
         guard header.lowercased().hasPrefix("bearer ") else {
@@ -57,4 +64,5 @@ func authorize(_ request: Request, verifier: TokenVerifier, scope: TokenScope) a
     guard record.scope.allows(scope) else {
         throw APIError(.forbidden, "forbidden", "this route needs a \(scope.rawValue) token; this one is \(record.scope.rawValue)")
     }
+    return record
 }

@@ -6,6 +6,8 @@ public struct IngestLimits: Sendable {
     public var maxSensors = 1_000
     public var maxSamplesPerBatch = 100_000
     public var maxRowsPerBatch = 10_000
+    /// Backpressure: while more windows than this wait to be scored, ingest answers 503.
+    public var maxQueuedWindows = 50_000
     public init() {}
 }
 
@@ -112,6 +114,13 @@ public actor LiveService {
 
     func ingest(_ b: BatchRequest) async throws -> BatchResponse {
         _ = try known(b.stream_id)
+        // Scoring has fallen behind: the edge keeps the batch (it has a buffer) and retries.
+        if await pipeline.queued > limits.maxQueuedWindows {
+            metrics.rejectedBusy.increment()
+            var e = APIError(.serviceUnavailable, "busy", "scoring is behind (more than \(limits.maxQueuedWindows) windows waiting); retry shortly")
+            e.headers[.retryAfter] = "1"
+            throw e
+        }
         return try await serialized(b.stream_id) { try await self.ingestNow(b) }
     }
 
