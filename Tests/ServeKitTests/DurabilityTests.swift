@@ -18,7 +18,7 @@ final class ServerProcess: @unchecked Sendable {
         guard let exe else { throw APIError(.internalServerError, "no_binary", "vertac-serve not built beside the tests") }
         port = Int.random(in: 20_000...45_000)
         log = dataDir + ".log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: exe)
         process.arguments = ["--port", "\(port)", "--data-dir", dataDir] + (database.map { ["--database", $0] } ?? [])
         let handle = FileHandle(forWritingAtPath: log)
