@@ -68,18 +68,23 @@ let package = Package(
             name: "Serve",
             dependencies: ["ServeKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .target(
+            name: "EdgeKit",
+            dependencies: ["Simulation", "Inference", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "Edge",
-            dependencies: ["Inference", "Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["EdgeKit", "Inference", "Simulation", "TrainerKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "ModelTests", dependencies: ["Model", "CHDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TrainerKit", "Simulation"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainerKitTests", dependencies: ["TrainerKit", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(name: "EdgeKitTests", dependencies: ["EdgeKit", "Simulation"]),
         .testTarget(
             name: "ServeKitTests",
             dependencies: [
-                "ServeKit", "Simulation", "TrainerKit",
+                "ServeKit", "Simulation", "TrainerKit", "EdgeKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ]

@@ -11,16 +11,16 @@ final class ServerProcess: @unchecked Sendable {
     let port: Int
     let log: String
 
-    init(dataDir: String, database: String?) throws {
+    init(dataDir: String, database: String?, port: Int? = nil) throws {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let exe = [dir, dir.deletingLastPathComponent()].map { $0.appendingPathComponent("vertac-serve").path }
             .first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let exe else { throw APIError(.internalServerError, "no_binary", "vertac-serve not built beside the tests") }
-        port = Int.random(in: 20_000...45_000)
+        self.port = port ?? Int.random(in: 20_000...45_000)
         log = dataDir + ".log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: exe)
-        process.arguments = ["--port", "\(port)", "--data-dir", dataDir] + (database.map { ["--database", $0] } ?? [])
+        process.arguments = ["--port", "\(self.port)", "--data-dir", dataDir] + (database.map { ["--database", $0] } ?? [])
         let handle = FileHandle(forWritingAtPath: log)
         process.standardOutput = handle
         process.standardError = handle
