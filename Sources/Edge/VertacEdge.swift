@@ -4,8 +4,8 @@ import ArgumentParser
 struct VertacEdge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vertac-edge",
-        abstract: "VerTac's edge client: machine simulator (streaming to the server lands with the server).",
+        abstract: "VerTac's edge client: machine simulator and buffered uploader.",
         version: "0.1.0",
-        subcommands: [Simulate.self]
+        subcommands: [Simulate.self, Stream.self]
     )
 }
