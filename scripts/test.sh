@@ -15,3 +15,8 @@ export VERTAC_TEST_DATABASE_URL
 
 swift build --build-tests
 swift test "$@"
+
+# The one-command demo, end to end (release build, server, edge, summary), then everything stops.
+if [ $# -eq 0 ]; then
+    scripts/demo.sh --once
+fi

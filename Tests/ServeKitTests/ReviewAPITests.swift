@@ -28,6 +28,8 @@ import TrainerKit
             let sensors = try #require(detail.body["sensors"] as? [[String: Any]])
             #expect(sensors.count == 8 && sensors.allSatisfy { ["NORMAL", "WARNING", "CRITICAL", "STALE"].contains($0["state"] as? String ?? "") })
 
+            let transitions = try #require(try await client.json(.get, "/api/v1/streams/\(stream)/transitions?limit=5").body["transitions"] as? [[String: Any]])
+            #expect(!transitions.isEmpty && transitions.count <= 5 && transitions.allSatisfy { $0["sensor"] is String && $0["to"] is String })
             let cycles = try #require(try await client.json(.get, "/api/v1/streams/\(stream)/cycles").body["cycles"] as? [[String: Any]])
             #expect(cycles.map { $0["number"] as? Int } == [2, 1])
             let normalID = try #require(cycles[1]["id"] as? String), faultyID = try #require(cycles[0]["id"] as? String)

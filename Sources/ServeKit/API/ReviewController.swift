@@ -25,6 +25,12 @@ struct ReviewController<Context: RequestContext>: Sendable {
             guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
             return CycleList(cycles: try await store.cycles(stream: id).map(CycleSummary.init))
         }
+        g.get("streams/{id}/transitions") { request, context in
+            let id = try context.parameters.require("id")
+            guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+            let limit = min(1_000, max(1, Int(request.uri.queryParameters.get("limit").map { "\($0)" } ?? "100") ?? 100))
+            return TransitionList(transitions: try await store.transitions(stream: id, limit: limit).map(TransitionView.init))
+        }
         g.get("streams/{id}/scores") { request, context in
             let id = try context.parameters.require("id")
             guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }

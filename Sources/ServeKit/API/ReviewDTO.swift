@@ -82,3 +82,24 @@ struct AcknowledgeRequest: Decodable { let by: String?; let note: String? }
 struct ResolveRequest: Decodable { let by: String?; let resolution: String; let note: String? }
 
 struct ModelList: ResponseEncodable { let models: [ModelRecord] }
+
+struct TransitionView: Encodable {
+    let sensor: String
+    let from: String
+    let to: String
+    let time: String
+    let reason: String
+    let evidence: SensorEvidence?
+
+    init(_ t: TransitionRecord) {
+        sensor = t.sensor
+        from = t.from
+        to = t.to
+        time = Timestamp.format(t.time)
+        reason = t.reason
+        evidence = t.evidenceJSON.flatMap { try? JSONDecoder().decode(SensorEvidence.self, from: Data($0.utf8)) }
+    }
+}
+
+/// Newest first.
+struct TransitionList: ResponseEncodable { let transitions: [TransitionView] }
