@@ -9,7 +9,7 @@ import Testing
     @Test func perTokenRateLimitAnswers429WithRetryAfter() async throws {
         let dir = DataDir()
         var s = settings(dir)
-        s.rateLimit = (rate: 1, burst: 5)
+        s.rateLimit = (rate: 0.01, burst: 5)   // one request per 100 s once the burst is spent
         let parts = try await makeServerParts(s, logger: .init(label: "test"))
         let (other, _) = try await Tokens.create(in: parts.store, scope: .engineer, name: "other", now: 0)
         let app = try await buildApplication(s, parts: parts)
@@ -18,7 +18,8 @@ import Testing
             let limited = try await client.execute(uri: "/api/v1/streams", method: .get, headers: authHeaders()) {
                 ($0.status, $0.headers[.retryAfter], String(buffer: $0.body))
             }
-            #expect(limited.0 == .tooManyRequests && limited.1 == "1" && limited.2.contains("rate_limited"))
+            #expect(limited.0 == .tooManyRequests && limited.2.contains("rate_limited"))
+            #expect((Int(limited.1 ?? "") ?? 0) > 90)   // Retry-After: about 100 s
             // Another token has its own bucket.
             #expect(try await client.execute(uri: "/api/v1/streams", method: .get, headers: [.authorization: "Bearer \(other)"]) { $0.status } == .ok)
             #expect(try await client.json(.get, "/api/health").status == .ok)   // never limited
