@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `vertac-edge load`: many simulated streams at once; reports what the server sustains.
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drive many streams at once and report sustained sensor values/s and sample-to-acknowledgement latency.",
+        discussion: """
+        Registers --streams streams of --sensors sensors, starts a cycle on each, and sends rows at --rate rows/s per \
+        stream in batches of --batch-rows (compact row form) for --duration seconds, every stream concurrently. \
+        Prints acknowledged values/s and the latency from a batch's oldest sample to its acknowledgement (p50/p99). \
+        Only loopback targets make sense for load: do not point this at a server you do not own.
+        """
+    )
+
+    @Option(help: "Server base URL.") var server = "http://127.0.0.1:8080"
+    @Option(help: "API token with the ingest scope (default: $VERTAC_TOKEN).") var token: String?
+    @Option(help: "Concurrent streams.") var streams = 10
+    @Option(help: "Sensors per stream.") var sensors = 10
+    @Option(help: "Rows per second per stream.") var rate = 100.0
+    @Option(help: "Rows per batch.") var batchRows = 100
+    @Option(help: "Seconds to run.") var duration = 10.0
+
+    func validate() throws {
+        guard streams > 0, sensors > 0, rate > 0, batchRows > 0, duration > 0, duration <= 3_600 else {
+            throw ValidationError("all options must be positive (duration ≤ 1 h)")
+        }
+    }
+
+    func run() async throws {
+        let auth = token ?? ProcessInfo.processInfo.environment["VERTAC_TOKEN"]
+        let config = URLSessionConfiguration.ephemeral
+        config.httpMaximumConnectionsPerHost = max(8, streams)
+        let session = URLSession(configuration: config)
+        func post(_ path: String, _ body: String?) async throws -> (Int, Data) {
+            var r = URLRequest(url: URL(string: server + path)!)
+            r.httpMethod = "POST"
+            if let auth { r.setValue("Bearer \(auth)", forHTTPHeaderField: "Authorization") }
+            r.httpBody = body.map { Data($0.utf8) }
+            let (d, resp) = try await session.data(for: r)
+            return ((resp as? HTTPURLResponse)?.statusCode ?? 0, d)
+        }
+        let names = (0..<sensors).map { "s\($0)" }
+        let register = #"{"device_name": "load", "sensors": [\#(names.map { #"{"name": "\#($0)"}"# }.joined(separator: ","))]}"#
+        var ids: [String] = []
+        for _ in 0..<streams {
+            let (status, data) = try await post("/api/live/register", register)
+            guard status == 200, let id = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["stream_id"] as? String else {
+                throw ValidationError("registration failed (\(status)): \(String(decoding: data, as: UTF8.self))")
+            }
+            ids.append(id)
+            _ = try await post("/api/live/cycle/start?stream_id=\(id)", nil)
+        }
+        print("\(streams) streams × \(sensors) sensors at \(Int(rate)) rows/s each (offered \(Int(Double(streams * sensors) * rate)) values/s), batches of \(batchRows) rows, \(Int(duration)) s")
+        let start = Date().timeIntervalSince1970
+        let results = try await withThrowingTaskGroup(of: (values: Int, latencies: [Double], busy: Int).self) { group in
+            for id in ids {
+                group.addTask {
+                    var sent = 0, busy = 0, row = 0
+                    var latencies: [Double] = []
+                    let interval = Double(batchRows) / rate
+                    var next = start
+                    while Date().timeIntervalSince1970 - start < duration {
+                        let now = Date().timeIntervalSince1970
+                        if now < next { try await Task.sleep(for: .seconds(next - now)) }
+                        let t0 = next
+                        let rows = (0..<batchRows).map { k -> String in
+                            let t = t0 + Double(k) / rate
+                            return #"{"timestamp": \#(t), "values": [\#((0..<sensors).map { j in "\(sin(Double(row + k) * 0.01 + Double(j)))" }.joined(separator: ","))]}"#
+                        }
+                        let (status, _) = try await post("/api/live/batch", #"{"stream_id": "\#(id)", "rows": [\#(rows.joined(separator: ","))]}"#)
+                        let acked = Date().timeIntervalSince1970
+                        if status == 200 {
+                            sent += batchRows * sensors
+                            latencies.append(acked - t0)
+                            row += batchRows
+                            next += interval
+                        } else if status == 503 || status == 429 {
+                            busy += 1
+                            try await Task.sleep(for: .milliseconds(100))
+                        } else {
+                            throw ValidationError("batch refused with \(status)")
+                        }
+                    }
+                    return (sent, latencies, busy)
+                }
+            }
+            var all: [(values: Int, latencies: [Double], busy: Int)] = []
+            for try await r in group { all.append(r) }
+            return all
+        }
+        let elapsed = Date().timeIntervalSince1970 - start
+        let values = results.reduce(0) { $0 + $1.values }
+        let lat = results.flatMap(\.latencies).sorted()
+        func pct(_ p: Double) -> Double { lat.isEmpty ? .nan : lat[min(lat.count - 1, Int(Double(lat.count) * p))] * 1000 }
+        print(String(format: "acknowledged %.0f sensor values/s (%d values in %.1f s); sample→ack p50 %.1f ms, p99 %.1f ms; %d busy answers",
+                     Double(values) / elapsed, values, elapsed, pct(0.5), pct(0.99), results.reduce(0) { $0 + $1.busy }))
+    }
+}
