@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Simulation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -23,6 +24,8 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Rows per second per stream.") var rate = 100.0
     @Option(help: "Rows per batch.") var batchRows = 100
     @Option(help: "Seconds to run.") var duration = 10.0
+    @Flag(help: "Stream the simulated pump's 8 sensors (so that a server with the pump model scores them) instead of --sensors sines.")
+    var pump = false
 
     func validate() throws {
         guard streams > 0, sensors > 0, rate > 0, batchRows > 0, duration > 0, duration <= 3_600 else {
@@ -43,7 +46,9 @@ struct Load: AsyncParsableCommand {
             let (d, resp) = try await session.data(for: r)
             return ((resp as? HTTPURLResponse)?.statusCode ?? 0, d)
         }
-        let names = (0..<sensors).map { "s\($0)" }
+        let names = pump ? MachineSimulator.sensors : (0..<sensors).map { "s\($0)" }
+        let sensors = names.count
+        let cycle = MachineSimulator(seed: 3).cycle(0)
         let register = #"{"device_name": "load", "sensors": [\#(names.map { #"{"name": "\#($0)"}"# }.joined(separator: ","))]}"#
         var ids: [String] = []
         for _ in 0..<streams {
@@ -69,7 +74,10 @@ struct Load: AsyncParsableCommand {
                         let t0 = next
                         let rows = (0..<batchRows).map { k -> String in
                             let t = t0 + Double(k) / rate
-                            return #"{"timestamp": \#(t), "values": [\#((0..<sensors).map { j in "\(sin(Double(row + k) * 0.01 + Double(j)))" }.joined(separator: ","))]}"#
+                            let values = (0..<sensors).map { j -> String in
+                                pump ? "\(cycle.values[((row + k) % cycle.rows) * 8 + j])" : "\(sin(Double(row + k) * 0.01 + Double(j)))"
+                            }
+                            return #"{"timestamp": \#(t), "values": [\#(values.joined(separator: ","))]}"#
                         }
                         let (status, _) = try await post("/api/live/batch", #"{"stream_id": "\#(id)", "rows": [\#(rows.joined(separator: ","))]}"#)
                         let acked = Date().timeIntervalSince1970
