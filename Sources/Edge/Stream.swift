@@ -29,11 +29,13 @@ struct Stream: AsyncParsableCommand {
     @Option(help: "Most seconds a batch waits to fill.") var batchSeconds = 1.0
     @Option(help: "The on-disk buffer (SQLite).") var buffer = "./vertac-edge-buffer.sqlite"
     @Option(help: "Device name to register.") var device = "vertac-edge"
+    @Option(help: "websocket (with HTTP as fallback) or http.") var transport = "websocket"
 
     func validate() throws {
         guard simulate != !replay.isEmpty else { throw ValidationError("give --simulate or --replay FILES (one of them)") }
         guard speed >= 0, batchRows > 0, batchSeconds > 0, cycles >= 0 else { throw ValidationError("--speed ≥ 0; batch sizes and --cycles positive") }
         guard URL(string: server)?.scheme?.hasPrefix("http") == true else { throw ValidationError("--server must be an http(s) URL") }
+        guard ["websocket", "http"].contains(transport) else { throw ValidationError("--transport is websocket or http") }
         for f in faults where SimulationCSV.parseFault(f) == nil { throw ValidationError("unknown fault \"\(f)\"") }
     }
 
@@ -63,7 +65,13 @@ struct Stream: AsyncParsableCommand {
         let stream = try await uploader.register(deviceName: device, sensors: sensors.map { ($0, nil) })
         print("stream \(stream): \(plan.count) cycle(s), \(sensors.count) sensors, buffer \(buffer)")
         let recorder = try Recorder(buffer: store, stream: stream, batchRows: batchRows, batchSeconds: batchSeconds)
-        let sender = Task { while !Task.isCancelled { try await uploader.drain(stream: stream); try await Task.sleep(for: .milliseconds(20)) } }
+        let viaSocket = transport == "websocket"
+        let sender = Task {
+            while !Task.isCancelled {
+                if viaSocket { try await uploader.drainPreferringWebSocket(stream: stream) } else { try await uploader.drain(stream: stream) }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
         var clock = Date().timeIntervalSince1970
         let D = sensors.count
         for c in plan {
@@ -80,6 +88,6 @@ struct Stream: AsyncParsableCommand {
         try recorder.flush()
         while store.count > 0 { try await Task.sleep(for: .milliseconds(50)) }
         sender.cancel()
-        print("all acknowledged: \(await uploader.sent) item(s) sent, \(await uploader.retries) retr\(await uploader.retries == 1 ? "y" : "ies"), \(store.deadCount) refused")
+        print("all acknowledged (\(await uploader.transport)): \(await uploader.sent) item(s) sent, \(await uploader.retries) retr\(await uploader.retries == 1 ? "y" : "ies"), \(store.deadCount) refused")
     }
 }

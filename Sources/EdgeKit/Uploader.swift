@@ -18,6 +18,12 @@ public actor Uploader {
     let minDelay: Double, maxDelay: Double
     public private(set) var sent = 0
     public private(set) var retries = 0
+    /// The transport used last: `websocket` or `http`.
+    public internal(set) var transport = "http"
+    var socketOpened = false
+
+    func countSent() { sent += 1 }
+    func countRetry() { retries += 1 }
 
     public init(server: URL, token: String?, buffer: EdgeBuffer, logger: Logger = Logger(label: "vertac-edge"),
                 minDelay: Double = 0.1, maxDelay: Double = 10) {

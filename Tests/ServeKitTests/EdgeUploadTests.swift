@@ -9,7 +9,8 @@ import Testing
 @Suite(.serialized) struct EdgeUploadTests {
     /// The edge streams 300 rows; the server is stopped mid-stream and restarted on the same port;
     /// the edge's buffer and retries deliver every row exactly once.
-    @Test func serverStoppedMidStreamEverySampleArrivesOnce() async throws {
+    @Test(arguments: ["http", "websocket"])
+    func serverStoppedMidStreamEverySampleArrivesOnce(transport: String) async throws {
         let dir = DataDir()
         try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
         var server = try ServerProcess(dataDir: dir.path, database: nil)
@@ -27,9 +28,12 @@ import Testing
         try recorder.event("stop")
         #expect(buffer.count == 32)
 
-        let drain = Task { try await uploader.drain(stream: stream) }
+        let drain = Task {
+            if transport == "websocket" { try await uploader.drainPreferringWebSocket(stream: stream) } else { try await uploader.drain(stream: stream) }
+        }
         // Let part of it through, then stop the server (SIGTERM) and bring it back on the same port.
         while await uploader.sent < 8 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(await uploader.transport == transport)
         server.terminate()
         try await Task.sleep(for: .milliseconds(400))
         #expect(buffer.count > 0)   // the rest waits in the buffer
