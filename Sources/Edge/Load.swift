@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import Logging
+import Inference
 import Simulation
+import WSClient
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -12,7 +15,9 @@ struct Load: AsyncParsableCommand {
         discussion: """
         Registers --streams streams of --sensors sensors, starts a cycle on each, and sends rows at --rate rows/s per \
         stream in batches of --batch-rows (compact row form) for --duration seconds, every stream concurrently. \
-        Prints acknowledged values/s and the latency from a batch's oldest sample to its acknowledgement (p50/p99). \
+        Prints acknowledged values/s, the latency from a batch's oldest sample to its acknowledgement, and — through \
+        the review WebSocket, which needs an engineer or admin token — from the sample that closed a window to the \
+        pushed state change it caused (p50/p99). \
         Only loopback targets make sense for load: do not point this at a server you do not own.
         """
     )
@@ -26,6 +31,7 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Seconds to run.") var duration = 10.0
     @Flag(help: "Stream the simulated pump's 8 sensors (so that a server with the pump model scores them) instead of --sensors sines.")
     var pump = false
+    @Option(help: "With --pump: share of streams whose data carries current spikes, to provoke state changes.") var faultyShare = 0.25
 
     func validate() throws {
         guard streams > 0, sensors > 0, rate > 0, batchRows > 0, duration > 0, duration <= 3_600 else {
@@ -49,6 +55,27 @@ struct Load: AsyncParsableCommand {
         let names = pump ? MachineSimulator.sensors : (0..<sensors).map { "s\($0)" }
         let sensors = names.count
         let cycle = MachineSimulator(seed: 3).cycle(0)
+        let faulty = MachineSimulator(seed: 3).cycle(0, fault: .spikes(sensor: "motor_current", size: 0.6))
+        // State-change pushes, timed on arrival against the window's end (a sample time).
+        let changes = ChangeLatencies()
+        var wsURL = URLComponents(string: server)!
+        wsURL.scheme = wsURL.scheme == "https" ? "wss" : "ws"
+        wsURL.path = "/api/v1/live"
+        if let auth { wsURL.queryItems = [URLQueryItem(name: "token", value: auth)] }
+        let watcher = Task {
+            try await WebSocketClient.connect(url: wsURL.string!, logger: Logger(label: "vertac-edge-load")) { inbound, outbound, _ in
+                try await outbound.write(.text(#"{"subscribe": "*", "events": true}"#))
+                for try await message in inbound.messages(maxSize: 1 << 22) {
+                    guard case .text(let text) = message,
+                          let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                          object["type"] as? String == "state_change",
+                          let data = object["data"] as? [String: Any], data["kind"] as? String == "sensor",
+                          let time = (data["time"] as? String).flatMap(Timestamp.parse) else { continue }
+                    await changes.add(Date().timeIntervalSince1970 - time)
+                }
+            }
+        }
+        defer { watcher.cancel() }
         let register = #"{"device_name": "load", "sensors": [\#(names.map { #"{"name": "\#($0)"}"# }.joined(separator: ","))]}"#
         var ids: [String] = []
         for _ in 0..<streams {
@@ -62,7 +89,8 @@ struct Load: AsyncParsableCommand {
         print("\(streams) streams × \(sensors) sensors at \(Int(rate)) rows/s each (offered \(Int(Double(streams * sensors) * rate)) values/s), batches of \(batchRows) rows, \(Int(duration)) s")
         let start = Date().timeIntervalSince1970
         let results = try await withThrowingTaskGroup(of: (values: Int, latencies: [Double], busy: Int).self) { group in
-            for id in ids {
+            for (n, id) in ids.enumerated() {
+                let source = pump && Double(n % 100) < faultyShare * 100 ? faulty : cycle
                 group.addTask {
                     var sent = 0, busy = 0, row = 0
                     var latencies: [Double] = []
@@ -72,10 +100,11 @@ struct Load: AsyncParsableCommand {
                         let now = Date().timeIntervalSince1970
                         if now < next { try await Task.sleep(for: .seconds(next - now)) }
                         let t0 = next
+                        // The batch carries the rows sampled over the last interval, newest now.
                         let rows = (0..<batchRows).map { k -> String in
-                            let t = t0 + Double(k) / rate
+                            let t = t0 - Double(batchRows - 1 - k) / rate
                             let values = (0..<sensors).map { j -> String in
-                                pump ? "\(cycle.values[((row + k) % cycle.rows) * 8 + j])" : "\(sin(Double(row + k) * 0.01 + Double(j)))"
+                                pump ? "\(source.values[((row + k) % source.rows) * 8 + j])" : "\(sin(Double(row + k) * 0.01 + Double(j)))"
                             }
                             return #"{"timestamp": \#(t), "values": [\#(values.joined(separator: ","))]}"#
                         }
@@ -83,7 +112,7 @@ struct Load: AsyncParsableCommand {
                         let acked = Date().timeIntervalSince1970
                         if status == 200 {
                             sent += batchRows * sensors
-                            latencies.append(acked - t0)
+                            latencies.append(acked - (t0 - Double(batchRows - 1) / rate))
                             row += batchRows
                             next += interval
                         } else if status == 503 || status == 429 {
@@ -106,5 +135,20 @@ struct Load: AsyncParsableCommand {
         func pct(_ p: Double) -> Double { lat.isEmpty ? .nan : lat[min(lat.count - 1, Int(Double(lat.count) * p))] * 1000 }
         print(String(format: "acknowledged %.0f sensor values/s (%d values in %.1f s); sample→ack p50 %.1f ms, p99 %.1f ms; %d busy answers",
                      Double(values) / elapsed, values, elapsed, pct(0.5), pct(0.99), results.reduce(0) { $0 + $1.busy }))
+        try await Task.sleep(for: .milliseconds(500))   // the last pushes
+        let sc = await changes.sorted()
+        if sc.isEmpty {
+            print("no state change observed (use --pump so that the model scores the streams, and an engineer or admin token)")
+        } else {
+            func p(_ q: Double) -> Double { sc[min(sc.count - 1, Int(Double(sc.count) * q))] * 1000 }
+            print(String(format: "sample→state change (%d changes) p50 %.1f ms, p99 %.1f ms", sc.count, p(0.5), p(0.99)))
+        }
     }
+}
+
+/// State-change latencies collected from the review WebSocket.
+actor ChangeLatencies {
+    private var values: [Double] = []
+    func add(_ v: Double) { values.append(v) }
+    func sorted() -> [Double] { values.sorted() }
 }
