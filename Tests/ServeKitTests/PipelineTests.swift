@@ -36,6 +36,22 @@ let pumpRegister = """
 {"device_name": "pump-7", "sensors": [\(MachineSimulator.sensors.reversed().map { #"{"name": "\#($0)", "unit": "u"}"# }.joined(separator: ","))]}
 """
 
+/// An in-process server with the test model, a manual clock, and a registered pump stream;
+/// `body` gets the client, the server's parts, the clock and the stream id.
+func withPumpServer(_ body: @escaping @Sendable (any TestClientProtocol, ServerParts, ManualClock, String) async throws -> Void) async throws {
+    let dir = DataDir()
+    let clock = ManualClock(1_767_225_600)
+    var s = settings(dir)
+    s.modelPath = serverModelPath
+    s.clock = { clock.time }
+    let parts = try await makeServerParts(s, logger: .init(label: "test"))
+    let app = try await buildApplication(s, parts: parts)
+    try await testApp(app, dir, .router) { client in
+        let stream = try #require(try await client.json(.post, "/api/live/register", pumpRegister).body["stream_id"] as? String)
+        try await body(client, parts, clock, stream)
+    }
+}
+
 @Suite(.serialized) struct PipelineTests {
     /// Streams one simulated cycle through the HTTP API (rows in the stream's sensor order).
     static func stream(_ c: SimulatedCycle, _ stream: String, _ client: some TestClientProtocol, _ clock: ManualClock,
@@ -60,15 +76,7 @@ let pumpRegister = """
     }
 
     @Test func normalThenFaultyCycleThroughThePipeline() async throws {
-        let dir = DataDir()
-        let clock = ManualClock(1_767_225_600)
-        var s = settings(dir)
-        s.modelPath = serverModelPath
-        s.clock = { clock.time }
-        let parts = try await makeServerParts(s, logger: .init(label: "test"))
-        let app = try await buildApplication(s, parts: parts)
-        try await testApp(app, dir, .router) { client in
-            let stream = try #require(try await client.json(.post, "/api/live/register", pumpRegister).body["stream_id"] as? String)
+        try await withPumpServer { client, parts, clock, stream in
             let status = try await client.json(.get, "/api/live/stream/\(stream)/status")
             #expect(status.body["model_loaded"] as? Bool == true)
 

@@ -8,15 +8,7 @@ import TrainerKit
 
 @Suite(.serialized) struct ReviewAPITests {
     @Test func reviewRoutesAfterANormalAndAFaultyCycle() async throws {
-        let dir = DataDir()
-        let clock = ManualClock(1_767_225_600)
-        var s = settings(dir)
-        s.modelPath = serverModelPath
-        s.clock = { clock.time }
-        let parts = try await makeServerParts(s, logger: .init(label: "test"))
-        let app = try await buildApplication(s, parts: parts)
-        try await testApp(app, dir, .router) { client in
-            let stream = try #require(try await client.json(.post, "/api/live/register", pumpRegister).body["stream_id"] as? String)
+        try await withPumpServer { client, parts, clock, stream in
             let sim = MachineSimulator(seed: 2)
             try await PipelineTests.stream(sim.cycle(0), stream, client, clock, parts, t0: 1000)
             try await PipelineTests.stream(sim.cycle(1, fault: .stuck(sensor: "flow")), stream, client, clock, parts, t0: 2000)
