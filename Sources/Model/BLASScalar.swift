@@ -43,16 +43,25 @@ extension BLASScalar {
     public static func lstmCellBackward(gates row: UnsafePointer<Self>, dGates drow: UnsafeMutablePointer<Self>,
                                         dh: UnsafePointer<Self>, dc: UnsafeMutablePointer<Self>,
                                         cellPrev cp: UnsafePointer<Self>, tanhCell tc: UnsafePointer<Self>, units H: Int) {
-        for j in 0..<H {
-            let i = row[j], f = row[H + j], g = row[2 * H + j], o = row[3 * H + j]
-            let th = tc[j], dhj = dh[j]
-            let dct = dc[j] + dhj * o * (1 - th * th)
-            drow[j] = dct * g * i * (1 - i)
-            drow[H + j] = dct * cp[j] * f * (1 - f)
-            drow[2 * H + j] = dct * i * (1 - g * g)
-            drow[3 * H + j] = dhj * th * o * (1 - o)
-            dc[j] = dct * f
-        }
+        lstmCellBackwardScalar(row, drow, dh, dc, cp, tc, units: 0..<H, hidden: H)
+    }
+}
+
+/// The LSTM cell's backward step, one hidden unit at a time, for `units` of `hidden`
+/// (the whole cell for Double; the tail past the last full SIMD block for Float).
+@inline(__always)
+func lstmCellBackwardScalar<S: BLASScalar>(_ row: UnsafePointer<S>, _ drow: UnsafeMutablePointer<S>, _ dh: UnsafePointer<S>,
+                                           _ dc: UnsafeMutablePointer<S>, _ cp: UnsafePointer<S>, _ tc: UnsafePointer<S>,
+                                           units: Range<Int>, hidden H: Int) {
+    for j in units {
+        let i = row[j], f = row[H + j], g = row[2 * H + j], o = row[3 * H + j]
+        let th = tc[j], dhj = dh[j]
+        let dct = dc[j] + dhj * o * (1 - th * th)
+        drow[j] = dct * g * i * (1 - i)
+        drow[H + j] = dct * cp[j] * f * (1 - f)
+        drow[2 * H + j] = dct * i * (1 - g * g)
+        drow[3 * H + j] = dhj * th * o * (1 - o)
+        dc[j] = dct * f
     }
 }
 

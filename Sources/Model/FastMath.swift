@@ -134,15 +134,6 @@ enum FastMath {
             store(dct * f, dc + j)
             j += 8
         }
-        for k in j..<H {
-            let i = row[k], f = row[H + k], g = row[2 * H + k], o = row[3 * H + k]
-            let th = tc[k], dhj = dh[k]
-            let dct = dc[k] + dhj * o * (1 - th * th)
-            drow[k] = dct * g * i * (1 - i)
-            drow[H + k] = dct * cp[k] * f * (1 - f)
-            drow[2 * H + k] = dct * i * (1 - g * g)
-            drow[3 * H + k] = dhj * th * o * (1 - o)
-            dc[k] = dct * f
-        }
+        lstmCellBackwardScalar(row, drow, dh, dc, cp, tc, units: j..<H, hidden: H)
     }
 }
