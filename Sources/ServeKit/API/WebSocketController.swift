@@ -34,7 +34,9 @@ struct WebSocketController: Sendable {
             }
         }
 
-        // Review feed: /api/v1/live. Send {"subscribe": ["<stream id>", …] | "*", "events": true}.
+        // Review feed: /api/v1/live. Send {"subscribe": ["<stream id>", …] | "*", "events": true}; add
+        // "samples": false to leave out every committed row and "signal": true for the decimated
+        // signal of the streams followed (live charts).
         router.ws("/api/v1/live") { request, _ in
             (try? await authorize(request, verifier: verifier, scope: .engineer)) != nil ? .upgrade() : .dontUpgrade
         } onUpgrade: { inbound, outbound, _ in
@@ -52,8 +54,9 @@ struct WebSocketController: Sendable {
                 }
                 let streams: Set<String>? = (object["subscribe"] as? String) == "*" ? nil : Set(object["subscribe"] as? [String] ?? [])
                 let events = object["events"] as? Bool ?? false
-                await hub.update(sub, streams: streams, events: events)
-                try await outbound.write(.text(#"{"type":"subscribed","data":{"streams":\#(streams.map { "\($0.count)" } ?? "\"*\""),"events":\#(events)}}"#))
+                let samples = object["samples"] as? Bool ?? true, signal = object["signal"] as? Bool ?? false
+                await hub.update(sub, streams: streams, events: events, samples: samples, signal: signal)
+                try await outbound.write(.text(#"{"type":"subscribed","data":{"streams":\#(streams.map { "\($0.count)" } ?? "\"*\""),"events":\#(events),"samples":\#(samples),"signal":\#(signal)}}"#))
             }
         }
     }

@@ -11,6 +11,10 @@ public actor LiveHub {
         var streams: Set<String>?
         /// Whether it wants maintenance events of every stream.
         var events: Bool
+        /// Whether it wants every committed row (`samples`); live charts take `signal` instead.
+        var samples = true
+        /// Whether it wants the decimated `signal` of the streams it follows.
+        var signal = false
         let continuation: AsyncStream<String>.Continuation
     }
 
@@ -31,9 +35,11 @@ public actor LiveHub {
         return (id, stream)
     }
 
-    public func update(_ id: UUID, streams: Set<String>?, events: Bool) {
+    public func update(_ id: UUID, streams: Set<String>?, events: Bool, samples: Bool = true, signal: Bool = false) {
         subscribers[id]?.streams = streams
         subscribers[id]?.events = events
+        subscribers[id]?.samples = samples
+        subscribers[id]?.signal = signal
     }
 
     public func unsubscribe(_ id: UUID) {
@@ -44,10 +50,60 @@ public actor LiveHub {
     /// Sends a message to those following `stream` (and, for events, those following events).
     public func publish<T: Encodable>(_ type: String, stream: String, data: T, isEvent: Bool = false) {
         guard !subscribers.isEmpty else { return }
+        send(type, stream: stream, data: data) { s in
+            (type != "samples" || s.samples) && (s.streams?.contains(stream) ?? true || (isEvent && s.events))
+        }
+    }
+
+    private func send<T: Encodable>(_ type: String, stream: String, data: T, to wanted: (Subscriber) -> Bool) {
+        let targets = subscribers.values.filter(wanted)
+        guard !targets.isEmpty else { return }
         let envelope = Envelope(type: type, timestamp: Timestamp.format(Date().timeIntervalSince1970), stream_id: stream, data: data)
         guard let json = try? String(decoding: JSONEncoder().encode(envelope), as: UTF8.self) else { return }
-        for s in subscribers.values where s.streams?.contains(stream) ?? true || (isEvent && s.events) {
-            s.continuation.yield(json)
+        for s in targets { s.continuation.yield(json) }
+    }
+
+    // MARK: Decimated signal for live charts
+
+    /// Shortest time between two `signal` pushes of one stream (at most 20 a second).
+    public static let signalInterval: Duration = .milliseconds(50)
+    private var decimators: [String: SignalDecimator] = [:]
+    private var lastSignal: [String: ContinuousClock.Instant] = [:]
+    private var signalScheduled: Set<String> = []
+
+    private func wantsSignal(_ s: Subscriber, _ stream: String) -> Bool { s.signal && (s.streams?.contains(stream) ?? true) }
+
+    /// Committed rows of a stream, for the subscribers that follow its decimated signal.
+    func rows(stream: String, sensors: [String], cycleID: String?, times: [Double], values: [[Float]]) {
+        guard subscribers.values.contains(where: { wantsSignal($0, stream) }), !sensors.isEmpty else {
+            decimators[stream] = nil
+            return
+        }
+        var d = decimators[stream].flatMap { $0.width == sensors.count ? $0 : nil } ?? SignalDecimator(width: sensors.count)
+        for (t, v) in zip(times, values) where v.count == sensors.count { d.add(time: t, values: v) }
+        decimators[stream] = d
+        let now = ContinuousClock.now
+        if let last = lastSignal[stream], now - last < Self.signalInterval {
+            guard !signalScheduled.contains(stream) else { return }
+            signalScheduled.insert(stream)
+            let wait = Self.signalInterval - (now - last)
+            Task {
+                try? await Task.sleep(for: wait)
+                self.emitSignal(stream: stream, sensors: sensors, cycleID: cycleID)
+            }
+        } else {
+            emitSignal(stream: stream, sensors: sensors, cycleID: cycleID)
+        }
+    }
+
+    private func emitSignal(stream: String, sensors: [String], cycleID: String?) {
+        signalScheduled.remove(stream)
+        guard var d = decimators[stream], d.hasNews else { return }
+        let points = d.take()
+        decimators[stream] = d
+        lastSignal[stream] = ContinuousClock.now
+        send("signal", stream: stream, data: SignalMessage(sensors: sensors, bucket: d.bucket, cycle_id: cycleID, points: points)) {
+            wantsSignal($0, stream)
         }
     }
 

@@ -27,3 +27,12 @@ struct CycleChangeMessage: Encodable {
         reason = t.reason
     }
 }
+
+/// A `signal` push: a stream's rows reduced to time buckets (see ``SignalDecimator``).
+struct SignalMessage: Encodable {
+    let sensors: [String]
+    /// Bucket length, seconds.
+    let bucket: Double
+    let cycle_id: String?
+    let points: [SignalDecimator.Point]
+}
