@@ -31,6 +31,31 @@ import TrainerKit
             let report = try #require(cycle.body["report"] as? [String: Any])
             #expect(report["healthScore"] is Double && (report["sensors"] as? [Any])?.count == 8)
 
+            // Both cycles beside the reference, aligned by their reports' DTW paths: the stuck flow
+            // sensor deviates far more in the faulty cycle than any sensor of the normal one.
+            func aligned(_ id: String) async throws -> [String: Any] {
+                let r = try await client.json(.get, "/api/v1/cycles/\(id)/aligned?points=50")
+                #expect(r.status == .ok && r.body["model_id"] as? String != nil)
+                return try #require(r.body["alignment"] as? [String: Any])
+            }
+            let normalAligned = try await aligned(normalID), faultyAligned = try await aligned(faultyID)
+            let names = try #require(faultyAligned["sensors"] as? [String])
+            let time = try #require(faultyAligned["time"] as? [Double])
+            #expect(names.count == 8 && faultyAligned["alignedBy"] as? String == "dtw" && (2...50).contains(time.count))
+            for key in ["cycle", "reference", "deviation"] {
+                #expect((faultyAligned[key] as? [[Double]])?.allSatisfy { $0.count == time.count } == true, "\(key)")
+            }
+            func meanDeviation(_ a: [String: Any], _ j: Int) -> Double {
+                let d = (a["deviation"] as? [[Double]])?[j] ?? []
+                return d.reduce(0, +) / Double(max(d.count, 1))
+            }
+            let flow = try #require(names.firstIndex(of: "flow"))
+            let normalWorst = (0..<8).map { meanDeviation(normalAligned, $0) }.max()!
+            #expect(meanDeviation(faultyAligned, flow) > 2 * normalWorst, "flow \(meanDeviation(faultyAligned, flow)) vs \(normalWorst)")
+            #expect(try await client.json(.get, "/api/v1/cycles/\(faultyID)/aligned?points=1").status == .badRequest)
+            #expect(try await client.json(.get, "/api/v1/cycles/nope/aligned").status == .notFound)
+            #expect(detail.body["model_assigned"] as? Bool == false && detail.body["model_id"] as? String != nil)
+
             let scores = try await client.json(.get, "/api/v1/streams/\(stream)/scores?from=1000&to=1500")
             let points = try #require(scores.body["points"] as? [[String: Any]])
             #expect(!points.isEmpty && scores.body["bucket"] as? Int == 1 && (scores.body["sensors"] as? [String])?.count == 8)

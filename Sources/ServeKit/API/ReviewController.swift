@@ -52,6 +52,31 @@ struct ReviewController<Context: RequestContext>: Sendable {
             let report = try c.reportJSON.map { try JSONDecoder().decode(CycleReport.self, from: Data($0.utf8)) }
             return CycleDetail(cycle: CycleSummary(c), report: report)
         }
+        // The cycle beside the reference cycle of the stream's model, aligned by the report's DTW path.
+        g.get("cycles/{id}/aligned") { request, context in
+            let c = try await cycle(context)
+            let points = Int(request.uri.queryParameters.get("points").map { "\($0)" } ?? "600") ?? -1
+            guard (2...5_000).contains(points) else { throw APIError.badRequest("points must be an integer from 2 to 5000") }
+            guard let s = try await store.stream(c.streamID) else { throw APIError.notFound("unknown_stream", "the cycle's stream is gone") }
+            guard let modelID = await pipeline.modelID(for: s.id), let model = await pipeline.loadedModel(modelID) else {
+                throw APIError.notFound("no_model", "stream \(s.id) has no model, so there is no reference cycle")
+            }
+            guard let reference = model.reference else {
+                throw APIError.notFound("no_reference", "model \(modelID) carries no reference cycle")
+            }
+            let names = s.sensors.map(\.name)
+            let map = model.sensors.compactMap { names.firstIndex(of: $0) }
+            guard map.count == model.sensors.count else {
+                throw APIError.conflict("model_mismatch", "model \(modelID) does not measure this stream's sensors")
+            }
+            let rows = try await store.samples(cycle: c.id)
+            let report = try c.reportJSON.map { try JSONDecoder().decode(CycleReport.self, from: Data($0.utf8)) }
+            let alignment = CycleAlignment.make(
+                sensors: model.sensors, values: rows.flatMap { r in map.map { r.values[$0] } }, times: rows.map(\.time),
+                reference: reference.values, path: report?.path ?? [], scaler: model.scaler,
+                dtwThreshold: reference.dtwThreshold, points: points)
+            return AlignedCycle(cycle_id: c.id, model_id: modelID, alignment: alignment)
+        }
         g.get("cycles/{id}/samples.csv") { _, context in
             let c = try await cycle(context)
             guard let s = try await store.stream(c.streamID) else { throw APIError.notFound("unknown_stream", "the cycle's stream is gone") }
@@ -155,7 +180,8 @@ struct ReviewController<Context: RequestContext>: Sendable {
                     return .init(name: s.name, unit: s.unit, state: st?.state ?? (scoring.scored ? "NORMAL" : "UNSCORED"),
                                  since: st.map { Timestamp.format($0.since) })
                 },
-                open_events: open, last_cycle_health: last?.healthScore))
+                open_events: open, last_cycle_health: last?.healthScore, model_id: scoring.scored ? await pipeline.modelID(for: r.id) : nil,
+                model_assigned: await pipeline.hasOwnModel(r.id)))
         }
         return out
     }

@@ -20,6 +20,16 @@ struct StreamSummary: ResponseEncodable {
     let sensors: [Sensor]
     let open_events: Int
     let last_cycle_health: Double?
+    /// The model that scores the stream (assigned to it, else the global one).
+    let model_id: String?
+    /// Whether that model was activated for this stream alone (roll back returns it to the one before).
+    let model_assigned: Bool
+}
+
+struct AlignedCycle: ResponseEncodable {
+    let cycle_id: String
+    let model_id: String
+    let alignment: CycleAlignment
 }
 
 struct StreamList: ResponseEncodable { let streams: [StreamSummary] }

@@ -164,6 +164,9 @@ public actor ScoringPipeline {
 
     public var queued: Int { pending.count }
 
+    /// Whether a model was activated for this stream alone (rather than the global one).
+    public func hasOwnModel(_ stream: String) -> Bool { !(assignments[stream]?.isEmpty ?? true) }
+
     public func startCycle(_ stream: String) { streams[stream]?.startCycle() }
 
     /// Keeps the pipeline's copy of a stream record current (cycle ids for replays).
