@@ -30,15 +30,20 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
     @Option(help: "Model file to score with (.h5).") var model: String?
+    @Option(help: "Folder of the dashboard's files (default: the copy that ships with the server).") var dashboard: String?
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1–65535") }
+        if let dashboard, DashboardAssets.locate(dashboard) == nil {
+            throw ValidationError("--dashboard \(dashboard): no index.html there")
+        }
     }
 
     func run() async throws {
         var s = ServerSettings()
         (s.host, s.port, s.dataDirectory, s.modelPath, s.databaseURL) = (host, port, store.dataDir, model, store.databaseURL)
+        s.dashboardDirectory = dashboard
         let logger = Logger(label: "vertac-serve")
         let parts = try await makeServerParts(s, logger: logger)
         if let token = parts.initialAdminToken {

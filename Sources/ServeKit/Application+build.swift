@@ -22,6 +22,8 @@ public struct ServerSettings: Sendable {
     public var rateLimit = (rate: 500.0, burst: 1_000.0)
     /// Ingest answers 503 with Retry-After while more windows than this wait to be scored.
     public var maxQueuedWindows = 50_000
+    /// The dashboard's static files; nil finds the copy that ships with the server.
+    public var dashboardDirectory: String?
     public init() {}
 }
 
@@ -125,6 +127,14 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     let live = parts.live
     let router = Router(context: BasicWebSocketRequestContext.self)
     router.middlewares.add(ErrorShapeMiddleware())
+    // The dashboard at `/`: what no route answers is looked up among its files (public: the page
+    // asks for a token before it reads anything).
+    if let dashboard = DashboardAssets.locate(s.dashboardDirectory) {
+        router.middlewares.add(FileMiddleware(dashboard, cacheControl: .init([(MediaType(type: .any), [.noCache])]),
+                                              searchForIndexHtml: true, logger: logger))
+    } else {
+        logger.warning("dashboard files not found; / serves nothing (pass --dashboard DIR)")
+    }
     let limiter = RateLimiter(rate: s.rateLimit.rate, burst: s.rateLimit.burst)
     LiveController(live: live).addRoutes(to: router.group("api/live").add(middleware: RequireScope(verifier: parts.verifier, scope: .ingest, limiter: limiter)))
     WebSocketController(live: live, hub: parts.hub, verifier: parts.verifier).addRoutes(to: router)
