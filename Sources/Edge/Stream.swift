@@ -11,7 +11,8 @@ struct Stream: AsyncParsableCommand {
         abstract: "Stream simulated or replayed cycles into a VerTac server (VerTac live API), buffered on disk.",
         discussion: """
         Registers the stream, then for every cycle sends cycle_start, the rows (batched: --batch-rows rows or \
-        --batch-seconds seconds, each batch with a batch_id) and cycle_stop. Everything goes through an on-disk \
+        --batch-seconds seconds, each batch with a batch_id) and cycle_stop (not after an abnormal-stop fault: \
+        that cycle just goes silent, and the server aborts it after its sample timeout). Everything goes through an on-disk \
         SQLite buffer first and is retried with exponential backoff until the server acknowledges it, so an outage \
         loses nothing and a retry is never stored twice. Rows are timestamped at the source.
         """
@@ -37,6 +38,11 @@ struct Stream: AsyncParsableCommand {
         guard URL(string: server)?.scheme?.hasPrefix("http") == true else { throw ValidationError("--server must be an http(s) URL") }
         guard ["websocket", "http"].contains(transport) else { throw ValidationError("--transport is websocket or http") }
         for f in faults where SimulationCSV.parseFault(f) == nil { throw ValidationError("unknown fault \"\(f)\"") }
+        // An abnormal stop sends no cycle_stop (the machine just goes silent and the server aborts the
+        // cycle after its sample timeout), so nothing can follow it.
+        if let k = faults.firstIndex(where: { $0.hasPrefix("abnormal-stop") }), k != faults.count - 1 {
+            throw ValidationError("abnormal-stop leaves its cycle without a cycle_stop: put it last in --faults")
+        }
     }
 
     func run() async throws {
@@ -81,7 +87,7 @@ struct Stream: AsyncParsableCommand {
                 let t = speed > 0 ? Date().timeIntervalSince1970 : clock + c.times[r]
                 try recorder.row(time: t, values: Array(c.values[(r * D)..<((r + 1) * D)]))
             }
-            try recorder.event("stop")
+            if !c.name.hasPrefix("fault abnormal-stop") { try recorder.event("stop") }
             clock += (c.times.last ?? 0) + 15
             print("  \(c.name): \(c.rows) rows queued (buffer: \(store.count) item(s))")
         }
