@@ -70,8 +70,7 @@ if [ "$once" = 1 ]; then
     exit 0
 fi
 echo
-echo "The server keeps running: http://127.0.0.1:$port/  (admin token: $token)"
-echo "(the engineers' dashboard will be served at that address; today the review API answers under /api/v1)"
+echo "The server keeps running. Dashboard: http://127.0.0.1:$port/  (sign in with the admin token: $token)"
 echo "Review API: curl -H 'Authorization: Bearer $token' http://127.0.0.1:$port/api/v1/streams"
 echo "Press Ctrl-C to stop it."
 trap - EXIT

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README; CI runs exactly this through .ci/run): installs what is missing,
 # starts a throwaway PostgreSQL cluster, builds, runs `swift test`, and stops the cluster on
-# exit, also on failure.
+# exit, also on failure; then the one-command demo and the dashboard in a real browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,4 +19,6 @@ swift test "$@"
 # The one-command demo, end to end (release build, server, edge, summary), then everything stops.
 if [ $# -eq 0 ]; then
     scripts/demo.sh --once
+    # The dashboard in Debian's chromium through selenium, against a server fed with simulated data.
+    scripts/browser-test.sh
 fi
