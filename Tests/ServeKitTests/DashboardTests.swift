@@ -53,19 +53,11 @@ import Testing
     }
 
     @Test func signalSubscribersGetDecimatedRowsInsteadOfSamples() async throws {
-        let dir = DataDir()
-        var s = settings(dir)
-        s.port = 0
-        let parts = try await makeServerParts(s, logger: .init(label: "test"))
-        let stream = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
-        let app = try await buildApplication(s, parts: parts)
-        try await testApp(app, dir, .live) { client in
+        try await withLiveServer { parts, ids, client in
+            let stream = ids[0]
             try await client.ws("/api/v1/live", configuration: .init(additionalHeaders: authHeaders())) { inbound, outbound, _ in
-                var it = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
-                func next() async throws -> [String: Any] {
-                    guard case .text(let t)? = try await it.next() else { return [:] }
-                    return (try JSONSerialization.jsonObject(with: Data(t.utf8)) as? [String: Any]) ?? [:]
-                }
+                let messages = JSONMessages(inbound)
+                func next() async throws -> [String: Any] { try await messages.next() }
                 try await outbound.write(.text(#"{"subscribe": ["\#(stream)"], "samples": false, "signal": true}"#))
                 let ok = try await next()
                 #expect(ok["type"] as? String == "subscribed" && (ok["data"] as? [String: Any])?["signal"] as? Bool == true)
@@ -80,11 +72,11 @@ import Testing
                     let request = try JSONDecoder().decode(BatchRequest.self, from: Data(#"{"stream_id": "\#(stream)", "rows": [\#(body)]}"#.utf8))
                     rows += try await parts.live.ingest(request).rows_stored
                 }
-                var byTime: [Double: Int] = [:], messages = 0, maxSeen = -1.0
+                var byTime: [Double: Int] = [:], pushes = 0, maxSeen = -1.0
                 while byTime.values.reduce(0, +) < rows {
                     let m = try await next()
                     #expect(m["type"] as? String == "signal", "\(m["type"] ?? "nil")")
-                    messages += 1
+                    pushes += 1
                     let data = try #require(m["data"] as? [String: Any])
                     #expect(data["sensors"] as? [String] == ["motor_speed", "bearing_temp"])
                     for p in try #require(data["points"] as? [[String: Any]]) {
@@ -95,7 +87,7 @@ import Testing
                 }
                 #expect(byTime.count == 20 && byTime.values.allSatisfy { $0 == 10 })
                 #expect(maxSeen == 199)
-                #expect(messages < 20, "\(messages) signal messages for 20 batches")
+                #expect(pushes < 20, "\(pushes) signal messages for 20 batches")
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import HummingbirdWebSocket
 import Testing
 @testable import ServeKit
 
@@ -122,4 +123,38 @@ let registerBody = """
         let status = try await restored.status(reg.stream_id)
         #expect(status.state == "ACTIVE" && status.cycle_id == start.cycle_id && status.sensors[0].last_value == 2)
     }
+}
+
+/// A WebSocket's inbound text messages, parsed as JSON objects.
+final class JSONMessages {
+    private var iterator: WebSocketInboundMessageStream.AsyncIterator
+    init(_ inbound: WebSocketInboundStream) { iterator = inbound.messages(maxSize: 1 << 20).makeAsyncIterator() }
+
+    /// The next message; an empty object when the socket closed or sent something else.
+    func next() async throws -> [String: Any] {
+        guard case .text(let t)? = try await iterator.next() else { return [:] }
+        return (try JSONSerialization.jsonObject(with: Data(t.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    /// The next message of `type` among the next ten.
+    func next(ofType type: String) async throws -> [String: Any] {
+        for _ in 0..<10 { let m = try await next(); if m["type"] as? String == type { return m } }
+        return [:]
+    }
+}
+
+/// A live in-process server with the two-sensor stream of `registerBody` registered `streams`
+/// times; `body` gets the parts, the stream ids and the test client (admin token).
+func withLiveServer(streams: Int = 1,
+                    _ body: @escaping @Sendable (ServerParts, [String], any TestClientProtocol) async throws -> Void) async throws {
+    let dir = DataDir()
+    var s = settings(dir)
+    s.port = 0
+    let parts = try await makeServerParts(s, logger: .init(label: "test"))
+    var ids: [String] = []
+    for _ in 0..<streams {
+        ids.append(try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id)
+    }
+    let app = try await buildApplication(s, parts: parts)
+    try await testApp(app, dir, .live) { [ids] client in try await body(parts, ids, client) }
 }

@@ -104,36 +104,22 @@ func withPumpServer(_ body: @escaping @Sendable (any TestClientProtocol, ServerP
     }
 
     @Test func streamSocketAnswersPingTakesCommandsAndBatchesAndPushes() async throws {
-        let dir = DataDir()
-        var s = settings(dir)
-        s.port = 0
-        let parts = try await makeServerParts(s, logger: .init(label: "test"))
-        let stream = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
-        let app = try await buildApplication(s, parts: parts)
-        try await testApp(app, dir, .live) { client in
-            try await client.ws("/api/live/ws/stream/\(stream)", configuration: .init(additionalHeaders: authHeaders())) { inbound, outbound, _ in
-                var it = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
-                func next() async throws -> [String: Any] {
-                    guard case .text(let t)? = try await it.next() else { return [:] }
-                    return (try JSONSerialization.jsonObject(with: Data(t.utf8)) as? [String: Any]) ?? [:]
-                }
-                func nextOfType(_ type: String) async throws -> [String: Any] {
-                    for _ in 0..<10 { let m = try await next(); if m["type"] as? String == type { return m } }
-                    return [:]
-                }
+        try await withLiveServer { _, ids, client in
+            try await client.ws("/api/live/ws/stream/\(ids[0])", configuration: .init(additionalHeaders: authHeaders())) { inbound, outbound, _ in
+                let messages = JSONMessages(inbound)
                 try await outbound.write(.text("ping"))
-                #expect(try await nextOfType("pong")["type"] as? String == "pong")
+                #expect(try await messages.next(ofType: "pong")["type"] as? String == "pong")
                 try await outbound.write(.text("cycle_start"))
-                let change = try await nextOfType("state_change")
+                let change = try await messages.next(ofType: "state_change")
                 #expect((change["data"] as? [String: Any])?["to"] as? String == "ACTIVE")
                 try await outbound.write(.text(#"{"rows": [{"timestamp": 5, "values": [1, 2]}]}"#))
-                let ack = try await nextOfType("ack")
+                let ack = try await messages.next(ofType: "ack")
                 #expect((ack["data"] as? [String: Any])?["rows_stored"] as? Int == 1)
                 try await outbound.write(.text(#"{"rows": [{"timestamp": 6, "values": [3, 4]}]}"#))
-                let pushed = try await nextOfType("samples")
+                let pushed = try await messages.next(ofType: "samples")
                 #expect(((pushed["data"] as? [String: Any])?["rows"] as? [[String: Any]])?.first?["values"] as? [Double] == [3, 4])
                 try await outbound.write(.text("cycle_pause_now"))
-                #expect(try await nextOfType("error")["type"] as? String == "error")
+                #expect(try await messages.next(ofType: "error")["type"] as? String == "error")
             }
             await #expect(throws: Error.self) { try await client.ws("/api/live/ws/stream/unknown") { _, _, _ in } }
         }
@@ -142,20 +128,11 @@ func withPumpServer(_ body: @escaping @Sendable (any TestClientProtocol, ServerP
 
 @Suite(.serialized) struct ReviewFeedTests {
     @Test func reviewFeedSubscribesToStreamsAndEvents() async throws {
-        let dir = DataDir()
-        var s = settings(dir)
-        s.port = 0
-        let parts = try await makeServerParts(s, logger: .init(label: "test"))
-        let a = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
-        let b = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
-        let app = try await buildApplication(s, parts: parts)
-        try await testApp(app, dir, .live) { client in
+        try await withLiveServer(streams: 2) { parts, ids, client in
+            let (a, b) = (ids[0], ids[1])
             try await client.ws("/api/v1/live", configuration: .init(additionalHeaders: authHeaders())) { inbound, outbound, _ in
-                var it = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
-                func next() async throws -> [String: Any] {
-                    guard case .text(let t)? = try await it.next() else { return [:] }
-                    return (try JSONSerialization.jsonObject(with: Data(t.utf8)) as? [String: Any]) ?? [:]
-                }
+                let messages = JSONMessages(inbound)
+                func next() async throws -> [String: Any] { try await messages.next() }
                 try await outbound.write(.text("hello"))
                 #expect(try await next()["type"] as? String == "error")
                 try await outbound.write(.text(#"{"subscribe": ["\#(b)"], "events": true}"#))
