@@ -121,8 +121,8 @@ export function mount(root, [id], ctx) {
       if (p.t < t0) continue;
       lo = Math.min(lo, p.min[j]); hi = Math.max(hi, p.max[j]);
       sum += p.mean[j] * p.n; n += p.n;
-      const v = p.mean[j];
-      m1 += v; m2 += v * v; k += 1; st += p.t; stt += p.t * p.t; sty += p.t * v;
+      const v = p.mean[j], t = p.t - t0;  // seconds into the span: epoch seconds squared lose the slope
+      m1 += v; m2 += v * v; k += 1; st += t; stt += t * t; sty += t * v;
       current = v;
     }
     if (!n) return null;
