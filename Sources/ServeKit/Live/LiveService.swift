@@ -161,8 +161,7 @@ public actor LiveService {
         await pipeline.rows(b.stream_id, stored)
         await hub.publish("samples", stream: b.stream_id, data: SamplesMessage(
             sensors: record.sensors.map(\.name), rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) }))
-        await hub.rows(stream: b.stream_id, sensors: record.sensors.map(\.name), cycleID: stored.last?.cycleID,
-                       times: stored.map(\.time), values: stored.map(\.values))
+        await hub.rows(stream: b.stream_id, sensors: record.sensors.map(\.name), rows: stored)
         return BatchResponse(ack_id: ack.ackID, buffer_status: "ok", samples_received: samples, rows_stored: rows.count, duplicate: false)
     }
 

@@ -74,13 +74,14 @@ public actor LiveHub {
     private func wantsSignal(_ s: Subscriber, _ stream: String) -> Bool { s.signal && (s.streams?.contains(stream) ?? true) }
 
     /// Committed rows of a stream, for the subscribers that follow its decimated signal.
-    func rows(stream: String, sensors: [String], cycleID: String?, times: [Double], values: [[Float]]) {
+    func rows(stream: String, sensors: [String], rows: [SampleRow]) {
         guard subscribers.values.contains(where: { wantsSignal($0, stream) }), !sensors.isEmpty else {
             decimators[stream] = nil
             return
         }
+        let cycleID = rows.last?.cycleID
         var d = decimators[stream].flatMap { $0.width == sensors.count ? $0 : nil } ?? SignalDecimator(width: sensors.count)
-        for (t, v) in zip(times, values) where v.count == sensors.count { d.add(time: t, values: v) }
+        for r in rows where r.values.count == sensors.count { d.add(time: r.time, values: r.values) }
         decimators[stream] = d
         let now = ContinuousClock.now
         if let last = lastSignal[stream], now - last < Self.signalInterval {
