@@ -71,6 +71,16 @@ import TrainerKit
             #expect(try await client.json(.post, "/api/v1/cycles/\(normalID)/label", #"{"label": "great"}"#).status == .badRequest)
             #expect(try await client.json(.post, "/api/v1/cycles/nope/label", #"{"label": "normal"}"#).status == .notFound)
 
+            // A maintenance window suppresses every sensor (stored, with transitions) until it ends.
+            let on = try await client.json(.post, "/api/v1/streams/\(stream)/maintenance", #"{"active": true}"#)
+            #expect(on.status == .ok && (on.body["sensors"] as? [[String: Any]])?.allSatisfy { $0["state"] as? String == "SUPPRESSED" } == true)
+            let suppressed = try #require(try await client.json(.get, "/api/v1/streams/\(stream)/transitions?limit=8").body["transitions"] as? [[String: Any]])
+            #expect(suppressed.count == 8 && suppressed.allSatisfy { $0["to"] as? String == "SUPPRESSED" && $0["reason"] as? String == "maintenance window" })
+            let off = try await client.json(.post, "/api/v1/streams/\(stream)/maintenance", #"{"active": false}"#)
+            #expect((off.body["sensors"] as? [[String: Any]])?.allSatisfy { $0["state"] as? String == "NORMAL" } == true)
+            #expect(try await client.json(.post, "/api/v1/streams/\(stream)/maintenance", #"{"active": "yes"}"#).status == .badRequest)
+            #expect(try await client.json(.post, "/api/v1/streams/nope/maintenance", #"{"active": true}"#).status == .notFound)
+
             // Events: acknowledge, resolve, and the errors around them.
             let open = try #require(try await client.json(.get, "/api/v1/events?status=open&stream_id=\(stream)").body["events"] as? [[String: Any]])
             let event = try #require(open.first)

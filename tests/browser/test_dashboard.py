@@ -302,6 +302,27 @@ def run(driver):
     shot(driver, "4-events-resolved")
     console(driver, "events")
 
+    # --- A maintenance window from the stream page: every sensor SUPPRESSED, in the API and the fleet.
+    driver.get(f"{URL}/#/stream/{pump['id']}")
+    button = wait.until(lambda d: d.find_element(By.ID, "maintenance") if d.find_element(By.ID, "maintenance").is_displayed() else None)
+    check(button.text == "Start maintenance window", f"stream: maintenance window offered ({button.text!r})")
+    button.click()
+    wait.until(lambda d: "started" in d.find_element(By.ID, "maintenance-message").text)
+    states = {s["state"] for s in get(f"/api/v1/streams/{pump['id']}")["sensors"]}
+    check(states == {"SUPPRESSED"}, f"maintenance started on the page: every sensor SUPPRESSED in the API ({states})")
+    driver.get(URL + "/#/")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f".stream-card[data-stream='{pump['id']}'] .sensor[data-state='SUPPRESSED']"))
+    card = snapshot(pump["id"])
+    check(set(card["states"].values()) == {"SUPPRESSED"} and "SUPPRESSED" in card["text"], "fleet: suppressed sensors shown as such")
+    shot(driver, "1-fleet-maintenance")
+    driver.get(f"{URL}/#/stream/{pump['id']}")
+    button = wait.until(lambda d: d.find_element(By.ID, "maintenance") if d.find_element(By.ID, "maintenance").text.startswith("End") else None)
+    button.click()
+    wait.until(lambda d: "ended" in d.find_element(By.ID, "maintenance-message").text)
+    states = {s["state"] for s in get(f"/api/v1/streams/{pump['id']}")["sensors"]}
+    check(states == {"NORMAL"}, f"maintenance ended on the page: sensors back to NORMAL ({states})")
+    console(driver, "maintenance window")
+
     # --- Models: as an engineer, activation is refused (403 shown); as admin, activate for one stream and roll back.
     driver.get(URL + "/#/models")
     card = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".model[data-active='true']"))

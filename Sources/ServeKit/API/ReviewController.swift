@@ -25,6 +25,17 @@ struct ReviewController<Context: RequestContext>: Sendable {
             guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
             return CycleList(cycles: try await store.cycles(stream: id).map(CycleSummary.init))
         }
+        // A maintenance window: {"active": true} suppresses every sensor of the stream, false ends it.
+        g.post("streams/{id}/maintenance") { request, context in
+            let id = try context.parameters.require("id")
+            guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+            let body = try await decodeJSON(MaintenanceRequest.self, request, context)
+            guard try await pipeline.setMaintenance(id, active: body.active, at: Date().timeIntervalSince1970) else {
+                throw APIError.conflict("not_scored", "stream \(id) is not scored, so it has no sensor states to suppress")
+            }
+            guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+            return try await summaries([s])[0]
+        }
         g.get("streams/{id}/transitions") { request, context in
             let id = try context.parameters.require("id")
             guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }

@@ -88,6 +88,7 @@ struct EventList: ResponseEncodable { let events: [MaintenanceEvent] }
 extension MaintenanceEvent: ResponseEncodable {}
 
 struct LabelRequest: Decodable { let label: String }
+struct MaintenanceRequest: Decodable { let active: Bool }
 struct AcknowledgeRequest: Decodable { let by: String?; let note: String? }
 struct ResolveRequest: Decodable { let by: String?; let resolution: String; let note: String? }
 

@@ -181,16 +181,31 @@ public actor ScoringPipeline {
     /// The stream went silent: its sensors become STALE (stored and pushed).
     public func markStale(_ stream: String, at time: Double) async throws {
         guard var s = streams[stream] else { return }
-        let model = s.model
         let outputs = s.markStale(at: time)
         streams[stream] = s
-        guard !outputs.isEmpty else { return }
+        try await commitSensorChanges(stream, outputs)
+    }
+
+    /// Starts or ends a maintenance window: every sensor SUPPRESSED (windows are ignored, no event
+    /// opens), or back to NORMAL. Stored, so it outlasts a restart. Returns whether the stream is
+    /// scored (a stream without a model has no sensor states to suppress).
+    public func setMaintenance(_ stream: String, active: Bool, at time: Double) async throws -> Bool {
+        guard var s = streams[stream] else { return false }
+        let outputs = s.setMaintenance(active, at: time)
+        streams[stream] = s
+        try await commitSensorChanges(stream, outputs)
+        return true
+    }
+
+    /// Stores and pushes sensor transitions that no window caused (silence, maintenance).
+    private func commitSensorChanges(_ stream: String, _ outputs: [MonitorOutput]) async throws {
+        guard let s = streams[stream], !outputs.isEmpty else { return }
         let transitions = outputs.compactMap { o -> TransitionRecord? in
             guard case .sensor(let sensor, let t) = o else { return nil }
             return TransitionRecord(streamID: stream, sensor: sensor, from: t.from.rawValue, to: t.to.rawValue, time: t.time,
                                     reason: t.reason, evidenceJSON: nil)
         }
-        let states = zip(model.sensors, s.sensors).map { name, sm in
+        let states = zip(s.model.sensors, s.sensors).map { name, sm in
             SensorStateRecord(streamID: stream, sensor: name, state: sm.state.rawValue, since: sm.since, above: sm.above,
                               below: sm.below, warningWindows: sm.warningWindows)
         }

@@ -22,6 +22,8 @@ export function mount(root, [id], ctx) {
   const spanButtons = el("div", { class: "seg", id: "span" }, SPANS.map((s) =>
     el("button", { type: "button", class: s === span ? "on" : "", dataset: { span: s }, onclick: () => setSpan(s) }, `${s} s`)));
   const status = el("dl", { class: "kv", id: "cycle-status" });
+  const maintenanceMsg = el("span", { class: "msg", id: "maintenance-message" });
+  const maintenanceButton = el("button", { class: "btn secondary", id: "maintenance", hidden: true, onclick: toggleMaintenance }, "");
   const canvas = el("canvas", { id: "signal", "aria-label": "live signal" });
   const waiting = el("p", { class: "muted", id: "signal-waiting" }, "Waiting for samples…");
   const scoreBars = el("div", { class: "bars", id: "scores" }, el("p", { class: "muted" }, "No window scored yet."));
@@ -38,7 +40,8 @@ export function mount(root, [id], ctx) {
           el("span", { class: "muted", id: "signal-info" })),
         waiting, canvas),
       el("div", {},
-        el("section", { class: "panel" }, el("h2", {}, "Cycle"), status),
+        el("section", { class: "panel" }, el("h2", {}, "Cycle"), status,
+          el("div", { class: "inline-form" }, maintenanceButton, maintenanceMsg)),
         el("section", { class: "panel" }, el("h2", {}, "Score against threshold"),
           el("p", { class: "muted", style: "margin-top:0" }, "Latest window, per sensor: reconstruction error or DTW deviation over its threshold, whichever is larger; the mark is 1× (the threshold), the bar ends at 3×."), scoreBars),
         el("section", { class: "panel" }, el("h2", {}, "Alerts"), ticker))),
@@ -210,6 +213,23 @@ export function mount(root, [id], ctx) {
   requestAnimationFrame(frame);
   const slow = setInterval(() => { renderTable(); renderStatus(); }, 250);
 
+  // A maintenance window suppresses every sensor (no state change, no event) until it ends.
+  const inMaintenance = () => summary && summary.sensors.length > 0 && summary.sensors.every((x) => x.state === "SUPPRESSED");
+  function renderMaintenance() {
+    maintenanceButton.hidden = !(summary && summary.scored);
+    maintenanceButton.textContent = inMaintenance() ? "End maintenance window" : "Start maintenance window";
+  }
+  async function toggleMaintenance() {
+    const active = !inMaintenance();
+    maintenanceMsg.className = "msg"; maintenanceMsg.textContent = "Saving…";
+    try {
+      summary = await api(`/api/v1/streams/${encodeURIComponent(id)}/maintenance`, { method: "POST", body: { active } });
+      maintenanceMsg.className = "msg ok";
+      maintenanceMsg.textContent = active ? "Maintenance window started: sensors suppressed." : "Maintenance window ended.";
+      renderMaintenance();
+    } catch (e) { maintenanceMsg.className = "msg error"; maintenanceMsg.textContent = e.explanation || e.message; }
+  }
+
   async function loadSummary() {
     try {
       summary = await api(`/api/v1/streams/${encodeURIComponent(id)}`);
@@ -223,6 +243,7 @@ export function mount(root, [id], ctx) {
         if (model && model.sensorThresholds) model.sensors.forEach((s, j) => { thresholds[s] = model.sensorThresholds[j]; });
       }
       if (!sensors.length) { sensors = summary.sensors.map((s) => s.name); buildTable(); }
+      renderMaintenance();
       if (!summary.scored && !Object.keys(scores).length) {
         scoreBars.replaceChildren(el("p", { class: "muted", id: "not-scored" }, `This stream is not scored: ${summary.scoring}.`));
       }
