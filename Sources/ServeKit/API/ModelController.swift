@@ -32,7 +32,7 @@ struct ModelController<Context: RequestContext>: Sendable {
         }
         g.post("{id}/rollback") { request, context in
             let id = try context.parameters.require("id")
-            if let stream = request.uri.queryParameters.get("stream_id").map { "\($0)" } {
+            if let stream = request.uri.queryParameters.get("stream_id").map({ "\($0)" }) {
                 guard await pipeline.modelID(for: stream) == id else {
                     throw APIError.conflict("not_active", "model \(id) is not the one stream \(stream) uses")
                 }
