@@ -152,7 +152,7 @@ public struct MaintenancePolicy: Sendable, Equatable {
         switch state.state {
         case .critical:
             if evidence.score > criticalScore {
-                wanted = (.critical, "score \(evidence.score) above \(criticalScore)× threshold")
+                wanted = (.critical, "score \(twoDecimals(evidence.score)) above \(criticalScore)× threshold")
             } else if t - state.since >= criticalDuration {
                 wanted = (.critical, "critical for \(Int(t - state.since)) s")
             } else if transition?.to == .critical {

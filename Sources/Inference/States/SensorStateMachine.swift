@@ -63,7 +63,7 @@ public struct SensorStateMachine: Sendable, Equatable {
                 return move(to: .normal, at: e.time, reason: "\(below) consecutive windows at or below threshold", e)
             }
             if s > settings.criticalFactor {
-                return move(to: .critical, at: e.time, reason: "score \(s) above \(settings.criticalFactor)× threshold", e)
+                return move(to: .critical, at: e.time, reason: "score \(twoDecimals(s)) above \(settings.criticalFactor)× threshold", e)
             }
             if warningWindows >= settings.kCrit {
                 return move(to: .critical, at: e.time, reason: "warning lasted \(warningWindows) windows", e)
@@ -106,3 +106,6 @@ public struct SensorStateMachine: Sendable, Equatable {
         return t
     }
 }
+
+/// A score as people read it in a reason (6.12, not 6.1197925).
+func twoDecimals(_ x: Float) -> Double { (Double(x) * 100).rounded() / 100 }

@@ -29,6 +29,7 @@ export function mount(root, _params, ctx) {
       ? `${streams.length} stream${streams.length === 1 ? "" : "s"} · ` +
         Object.entries(counts).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(" · ") + ` · ${openEvents.length} open event${openEvents.length === 1 ? "" : "s"} · updated ${fmtClock(Date.now() / 1000)}`
       : "No stream has registered yet. Start one with “vertac-edge stream”.";
+    streams.sort((a, b) => (a.device_name || "").localeCompare(b.device_name || "") || a.id.localeCompare(b.id));
     grid.replaceChildren(...streams.map((s) => card(s, openEvents.filter((e) => e.stream === s.id))));
   }
 
