@@ -124,8 +124,11 @@ export function drawWaveforms(canvas, { time, lanes, laneHeight = 70 }) {
     ctx.fillText(lane.name, 10, top + 12);
     ctx.fillStyle = "#5f6b7a";
     if (lane.note) ctx.fillText(lane.note, 10, top + 25);
-    if (laneHeight >= (lane.note ? 60 : 40)) ctx.fillText(label(ymax), 90, top + 12);
-    ctx.fillText(label(ymin), 90, top + laneHeight - 3);
+    // The scale, right-aligned against the plot, below the name.
+    ctx.textAlign = "right";
+    if (laneHeight >= (lane.note ? 60 : 36)) ctx.fillText(label(ymax), left - 6, top + (lane.note ? 38 : 25));
+    ctx.fillText(label(ymin), left - 6, top + laneHeight - 3);
+    ctx.textAlign = "left";
   });
   ctx.fillStyle = "#5f6b7a";
   const axisY = lanes.length * (laneHeight + gap) + 12;
