@@ -13,6 +13,7 @@ art=${VERTAC_ARTIFACTS:-artifacts/browser}
 if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; then
     echo "== installing chromium and chromium-driver"
     sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+    $sudo_ apt-get update -qq
     $sudo_ apt-get install -y chromium chromium-driver > /dev/null
 fi
 [ -x .venv-py/bin/python ] || python3 -m venv .venv-py

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Inference
 import Simulation
 import Testing
 import TrainerKit
@@ -70,6 +71,17 @@ import TrainerKit
             #expect(try await client.json(.post, "/api/v1/cycles/\(normalID)/label", #"{"label": "normal"}"#).body["label"] as? String == "normal")
             #expect(try await client.json(.post, "/api/v1/cycles/\(normalID)/label", #"{"label": "great"}"#).status == .badRequest)
             #expect(try await client.json(.post, "/api/v1/cycles/nope/label", #"{"label": "normal"}"#).status == .notFound)
+
+            // The last 30 s as the live chart's buckets: at 1 Hz every row keeps its own bucket.
+            let lastText = try #require(detail.body["last_sample_at"] as? String)
+            let lastRow = try #require(Timestamp.parse(lastText))
+            let history = try await client.json(.get, "/api/v1/streams/\(stream)/signal?seconds=30")
+            let historyPoints = try #require(history.body["points"] as? [[String: Any]])
+            #expect((history.body["sensors"] as? [String])?.count == 8 && (29...31).contains(historyPoints.count), "\(historyPoints.count)")
+            #expect(historyPoints.allSatisfy { $0["n"] as? Int == 1 && (($0["t"] as? Double) ?? 0) >= lastRow - 30.01 })
+            #expect(abs((historyPoints.last?["t"] as? Double ?? 0) - lastRow) < 0.011)
+            #expect(try await client.json(.get, "/api/v1/streams/\(stream)/signal?seconds=0").status == .badRequest)
+            #expect(try await client.json(.get, "/api/v1/streams/nope/signal").status == .notFound)
 
             // A maintenance window suppresses every sensor (stored, with transitions) until it ends.
             let on = try await client.json(.post, "/api/v1/streams/\(stream)/maintenance", #"{"active": true}"#)

@@ -68,6 +68,10 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(try await store.acknowledgement(stream: "s1", batchID: "b1") == BatchAck(ackID: "k1", samples: 6, rows: 3))
         #expect(try await store.acknowledgement(stream: "s1", batchID: "b2") == nil)
         #expect(try await store.samples(cycle: "c1") == Array(rows.prefix(2)))
+        // By time, in and out of cycles, bounds included.
+        #expect(try await store.samples(stream: "s1", from: 0.5, to: 1) == [rows[2], rows[0]])
+        #expect(try await store.samples(stream: "s1", from: 1.5, to: 10) == [rows[1]])
+        #expect(try await store.samples(stream: "other", from: 0, to: 10).isEmpty)
         #expect(try await store.cycle("c1")?.rows == 2)
         #expect(try await store.stream("s1")?.lastTimestamp == 2)
         // A failing batch (a row at an existing time) leaves nothing behind: no rows, no ack, no state.

@@ -163,7 +163,12 @@ def run(driver):
 
     # --- Stream, live: 10 sensors at 1 kHz, at least 10 updates a second.
     driver.get(f"{URL}/#/stream/{fast['id']}")
+    opened = time.time()
     wait.until(lambda d: int(d.find_element(By.ID, "view").get_attribute("data-frames") or 0) > 5)
+    # The chart starts with the stored last seconds, not empty: far more than the ~100 buckets a
+    # second that live pushes alone would have brought since the page opened.
+    held = float(driver.find_element(By.ID, "view").get_attribute("data-span") or 0)
+    check(held > (time.time() - opened) + 5, f"live view: opens with the last seconds already drawn ({held:.1f} s of signal held)")
     for span in ("5", "30", "10"):
         driver.find_element(By.CSS_SELECTOR, f"#span button[data-span='{span}']").click()
         time.sleep(0.3)

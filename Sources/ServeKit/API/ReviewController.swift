@@ -36,6 +36,21 @@ struct ReviewController<Context: RequestContext>: Sendable {
             guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
             return try await summaries([s])[0]
         }
+        // The last seconds of a stream reduced as the live `signal` pushes are, so that a live
+        // chart starts full: ?seconds=30 (at most 60) before the stream's last row.
+        g.get("streams/{id}/signal") { request, context in
+            let id = try context.parameters.require("id")
+            guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+            let seconds = Double(request.uri.queryParameters.get("seconds").map { "\($0)" } ?? "30") ?? -1
+            guard seconds > 0 && seconds <= 60 else { throw APIError.badRequest("seconds must be a number above 0 and at most 60") }
+            var decimator = SignalDecimator(width: max(1, s.sensors.count))
+            if let last = s.lastTimestamp, !s.sensors.isEmpty {
+                for r in try await store.samples(stream: id, from: last - seconds, to: last) where r.values.count == s.sensors.count {
+                    decimator.add(time: r.time, values: r.values)
+                }
+            }
+            return SignalHistory(stream_id: id, sensors: s.sensors.map(\.name), bucket: decimator.bucket, points: decimator.take())
+        }
         g.get("streams/{id}/transitions") { request, context in
             let id = try context.parameters.require("id")
             guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }

@@ -26,6 +26,13 @@ struct StreamSummary: ResponseEncodable {
     let model_assigned: Bool
 }
 
+struct SignalHistory: ResponseEncodable {
+    let stream_id: String
+    let sensors: [String]
+    let bucket: Double
+    let points: [SignalDecimator.Point]
+}
+
 struct AlignedCycle: ResponseEncodable {
     let cycle_id: String
     let model_id: String

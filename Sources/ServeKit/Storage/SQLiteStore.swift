@@ -161,6 +161,14 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT t, cycle_id, vals FROM samples WHERE stream_id = ? AND t >= ? AND t <= ? ORDER BY t",
+                             arguments: [stream, from, to])
+                .map { SampleRow(time: $0["t"], values: Self.floats($0["vals"]), cycleID: $0["cycle_id"]) }
+        }
+    }
+
     public func saveCycle(_ c: CycleRecord) async throws {
         let metadata = String(decoding: try JSONEncoder().encode(c.metadata), as: UTF8.self)
         try await pool.write { db in

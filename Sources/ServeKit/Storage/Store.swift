@@ -21,6 +21,9 @@ public protocol Store: Sendable {
     /// Rows of a cycle, in time order.
     func samples(cycle: String) async throws -> [SampleRow]
 
+    /// Rows of a stream with `from ≤ t ≤ to`, in time order (in a cycle or not).
+    func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow]
+
     func saveCycle(_ c: CycleRecord) async throws
     func cycle(_ id: String) async throws -> CycleRecord?
     /// A stream's cycles, newest first.

@@ -196,6 +196,14 @@ public final class PostgresStore: Store {
         }
     }
 
+    public func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
+        try await pool.with { c in
+            try c.query("SELECT t, cycle_id, vals FROM samples WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
+                        [stream, "\(from)", "\(to)"]).values
+                .map { SampleRow(time: Double($0[0]!)!, values: Self.floats($0[2]), cycleID: $0[1]) }
+        }
+    }
+
     // MARK: Cycles
 
     public func saveCycle(_ c: CycleRecord) async throws {

@@ -87,7 +87,21 @@ export function mount(root, [id], ctx) {
         if (summary) { const s = summary.sensors.find((x) => x.name === d.sensor); if (s) s.state = d.to; }
       } else {
         pushAlert(`cycle ${d.from} → ${d.to}${d.reason ? " (" + d.reason + ")" : ""}`, d.to);
-        loadSummary(); loadCycles();
+        // The last 30 s from the store, so the chart starts full; live points win where both exist.
+  async function loadHistory() {
+    try {
+      const h = await api(`/api/v1/streams/${encodeURIComponent(id)}/signal?seconds=${KEEP - 2}`);
+      if (!alive || !h.points.length) return;
+      if (!sensors.length || h.sensors.join("\u0000") === sensors.join("\u0000")) {
+        if (!sensors.length) { sensors = h.sensors; buildTable(); }
+        const first = points.length ? points[0].t : Infinity;
+        points.unshift(...h.points.filter((p) => p.t < first));
+        dirty = true;
+      }
+    } catch { /* the banner tells */ }
+  }
+
+  loadSummary(); loadCycles(); loadHistory();
       }
     } else if (m.type === "maintenance_event") {
       pushAlert(`event ${d.severity} on ${d.sensor}: ${d.reason}`, d.severity);
@@ -206,6 +220,8 @@ export function mount(root, [id], ctx) {
       drawSignalLanes(canvas, { sensors, points, t1: points[points.length - 1].t, span, states });
       frames += 1;
       root.dataset.frames = String(frames);
+      root.dataset.points = String(points.length);
+      root.dataset.span = String(points[points.length - 1].t - points[0].t);
       document.getElementById("signal-info").textContent = `${sensors.length} sensors · ${points.length} points held`;
     }
     requestAnimationFrame(frame);
@@ -270,7 +286,21 @@ export function mount(root, [id], ctx) {
     } catch { /* the banner tells */ }
   }
 
-  loadSummary(); loadCycles();
+  // The last 30 s from the store, so the chart starts full; live points win where both exist.
+  async function loadHistory() {
+    try {
+      const h = await api(`/api/v1/streams/${encodeURIComponent(id)}/signal?seconds=${KEEP - 2}`);
+      if (!alive || !h.points.length) return;
+      if (!sensors.length || h.sensors.join("\u0000") === sensors.join("\u0000")) {
+        if (!sensors.length) { sensors = h.sensors; buildTable(); }
+        const first = points.length ? points[0].t : Infinity;
+        points.unshift(...h.points.filter((p) => p.t < first));
+        dirty = true;
+      }
+    } catch { /* the banner tells */ }
+  }
+
+  loadSummary(); loadCycles(); loadHistory();
   const poll = setInterval(() => { loadSummary(); loadCycles(); }, 2000);
   return () => { alive = false; clearInterval(slow); clearInterval(poll); feed.close(); };
 }
