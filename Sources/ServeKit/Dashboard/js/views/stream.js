@@ -87,21 +87,7 @@ export function mount(root, [id], ctx) {
         if (summary) { const s = summary.sensors.find((x) => x.name === d.sensor); if (s) s.state = d.to; }
       } else {
         pushAlert(`cycle ${d.from} → ${d.to}${d.reason ? " (" + d.reason + ")" : ""}`, d.to);
-        // The last 30 s from the store, so the chart starts full; live points win where both exist.
-  async function loadHistory() {
-    try {
-      const h = await api(`/api/v1/streams/${encodeURIComponent(id)}/signal?seconds=${KEEP - 2}`);
-      if (!alive || !h.points.length) return;
-      if (!sensors.length || h.sensors.join("\u0000") === sensors.join("\u0000")) {
-        if (!sensors.length) { sensors = h.sensors; buildTable(); }
-        const first = points.length ? points[0].t : Infinity;
-        points.unshift(...h.points.filter((p) => p.t < first));
-        dirty = true;
-      }
-    } catch { /* the banner tells */ }
-  }
-
-  loadSummary(); loadCycles(); loadHistory();
+        loadSummary(); loadCycles();
       }
     } else if (m.type === "maintenance_event") {
       pushAlert(`event ${d.severity} on ${d.sensor}: ${d.reason}`, d.severity);
