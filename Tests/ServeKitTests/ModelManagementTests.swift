@@ -71,12 +71,22 @@ let otherModelPath: String = {
             let scores = try await parts.store.scores(stream: stream, from: 0, to: .infinity)
             // Windows of T = 16 rows, stride 1, ending from row half on (earlier rows were replayed into the window buffer).
             #expect(scores.count == c.rows - half, "scored \(scores.count) windows after activation, rows \(c.rows - half)")
+            // The cycle ends; its report records model A.
+            _ = try await client.json(.post, "/api/live/cycle/stop?stream_id=\(stream)")
+            clock.advance(11)
+            try await parts.live.tick()
+            await parts.pipeline.drainReports()
+            let cycleA = try #require(try await parts.store.cycles(stream: stream).first)
+            #expect(cycleA.state == "STOPPED" && cycleA.reportJSON?.contains(idA) == true)
 
             // A second model for this stream only, then back.
             let (_, b) = try await upload(client, otherModelPath)
             let idB = try #require(b["id"] as? String)
             #expect(try await client.json(.post, "/api/v1/models/\(idB)/activate?stream_id=\(stream)").status == .ok)
             #expect((try await client.json(.get, "/api/live/stream/\(stream)/status").body["scoring"] as? String)?.contains(idB) == true)
+            // The finished cycle is still drawn against the reference of the model that reported it.
+            let aligned = try await client.json(.get, "/api/v1/cycles/\(cycleA.id)/aligned?points=20")
+            #expect(aligned.status == .ok && aligned.body["model_id"] as? String == idA, "\(aligned.body["model_id"] ?? "nil")")
             #expect(try await client.json(.post, "/api/v1/models/\(idA)/rollback?stream_id=\(stream)").status == .conflict)
             #expect(try await client.json(.post, "/api/v1/models/\(idB)/rollback?stream_id=\(stream)").status == .ok)
             #expect((try await client.json(.get, "/api/live/stream/\(stream)/status").body["scoring"] as? String)?.contains(idA) == true)

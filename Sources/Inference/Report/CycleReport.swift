@@ -50,6 +50,9 @@ public struct CycleReport: Sendable, Equatable, Codable {
     public var stopCauseDetail: String?
     /// The dependent multivariate DTW path (cycle row, reference row), for display.
     public var path: [[Int]]
+    /// The model whose reference cycle the report compares with (set by the server; absent in
+    /// reports stored before it was recorded).
+    public var modelID: String? = nil
 }
 
 /// What a report is computed from.

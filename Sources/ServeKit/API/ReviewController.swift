@@ -84,7 +84,12 @@ struct ReviewController<Context: RequestContext>: Sendable {
             let points = Int(request.uri.queryParameters.get("points").map { "\($0)" } ?? "600") ?? -1
             guard (2...5_000).contains(points) else { throw APIError.badRequest("points must be an integer from 2 to 5000") }
             guard let s = try await store.stream(c.streamID) else { throw APIError.notFound("unknown_stream", "the cycle's stream is gone") }
-            guard let modelID = await pipeline.modelID(for: s.id), let model = await pipeline.loadedModel(modelID) else {
+            let report = try c.reportJSON.map { try JSONDecoder().decode(CycleReport.self, from: Data($0.utf8)) }
+            // The model the report compared with (loaded from the store if it is no longer in use),
+            // else the stream's current one.
+            if let id = report?.modelID { try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline) }
+            let current = await pipeline.modelID(for: s.id)
+            guard let modelID = report?.modelID ?? current, let model = await pipeline.loadedModel(modelID) else {
                 throw APIError.notFound("no_model", "stream \(s.id) has no model, so there is no reference cycle")
             }
             guard let reference = model.reference else {
@@ -96,7 +101,6 @@ struct ReviewController<Context: RequestContext>: Sendable {
                 throw APIError.conflict("model_mismatch", "model \(modelID) does not measure this stream's sensors")
             }
             let rows = try await store.samples(cycle: c.id)
-            let report = try c.reportJSON.map { try JSONDecoder().decode(CycleReport.self, from: Data($0.utf8)) }
             let alignment = CycleAlignment.make(
                 sensors: model.sensors, values: rows.flatMap { r in map.map { r.values[$0] } }, times: rows.map(\.time),
                 reference: reference.values, path: report?.path ?? [], scaler: model.scaler,

@@ -294,10 +294,11 @@ public actor ScoringPipeline {
     /// Computes and stores the post-cycle report of a cycle that reached STOPPED or ABORTED, in
     /// the background.
     public func cycleEnded(stream: StreamRecord, cycle: CycleRecord, aborted: Bool) {
-        let model = modelID(for: stream.id).flatMap { loaded[$0]?.file }
+        let id = modelID(for: stream.id)
+        let model = id.flatMap { loaded[$0]?.file }
         let task = Task { [store, hub, logger] in
             do {
-                try await Self.report(stream: stream, cycle: cycle, aborted: aborted, model: model, store: store, hub: hub)
+                try await Self.report(stream: stream, cycle: cycle, aborted: aborted, model: model, modelID: id, store: store, hub: hub)
             } catch {
                 logger.error("post-cycle report failed", metadata: ["cycle": "\(cycle.id)", "error": "\(error)"])
             }
@@ -312,7 +313,8 @@ public actor ScoringPipeline {
         for t in tasks { await t.value }
     }
 
-    static func report(stream: StreamRecord, cycle: CycleRecord, aborted: Bool, model: ModelFile?, store: any Store, hub: LiveHub) async throws {
+    static func report(stream: StreamRecord, cycle: CycleRecord, aborted: Bool, model: ModelFile?, modelID: String?,
+                       store: any Store, hub: LiveHub) async throws {
         guard let model, let reference = model.reference else { return }
         let names = stream.sensors.map(\.name)
         guard Set(names) == Set(model.sensors) else { return }
@@ -323,10 +325,11 @@ public actor ScoringPipeline {
         let previous = try await store.cycles(stream: stream.id).first { $0.number == cycle.number - 1 }
         var previousRows: [SampleRow]?
         if let previous { previousRows = try await store.samples(cycle: previous.id) }
-        let report = CycleReport.make(CycleReportInput(
+        var report = CycleReport.make(CycleReportInput(
             sensors: model.sensors, values: values(rows), times: rows.map(\.time), reference: reference.values,
             previous: previousRows.flatMap { $0.count >= 2 ? values($0) : nil }, scaler: model.scaler,
             dtwThreshold: reference.dtwThreshold, aborted: aborted), threads: 2)
+        report.modelID = modelID
         guard var c = try await store.cycle(cycle.id) else { return }
         c.healthScore = report.healthScore
         c.anomalous = report.anomalous
