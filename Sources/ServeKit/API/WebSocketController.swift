@@ -21,16 +21,12 @@ struct WebSocketController: Sendable {
             return .upgrade()
         } onUpgrade: { inbound, outbound, context in
             guard let stream = context.requestContext.parameters.get("stream_id") else { return }
-            let (sub, messages) = await hub.subscribe(streams: [stream])
-            defer { Task { await hub.unsubscribe(sub) } }
-            let writer = Task {
-                for await m in messages { try? await outbound.write(.text(m)) }
-            }
-            defer { writer.cancel() }
-            for try await message in inbound.messages(maxSize: maxMessage) {
-                guard case .text(let text) = message else { continue }
-                let reply = await handle(text.trimmingCharacters(in: .whitespacesAndNewlines), stream: stream)
-                try await outbound.write(.text(reply))
+            try await relaying(streams: [stream], to: outbound) { _ in
+                for try await message in inbound.messages(maxSize: maxMessage) {
+                    guard case .text(let text) = message else { continue }
+                    let reply = await handle(text.trimmingCharacters(in: .whitespacesAndNewlines), stream: stream)
+                    try await outbound.write(.text(reply))
+                }
             }
         }
 
@@ -40,25 +36,34 @@ struct WebSocketController: Sendable {
         router.ws("/api/v1/live") { request, _ in
             (try? await authorize(request, verifier: verifier, scope: .engineer)) != nil ? .upgrade() : .dontUpgrade
         } onUpgrade: { inbound, outbound, _ in
-            let (sub, messages) = await hub.subscribe(streams: [], events: false)
-            defer { Task { await hub.unsubscribe(sub) } }
-            let writer = Task {
-                for await m in messages { try? await outbound.write(.text(m)) }
-            }
-            defer { writer.cancel() }
-            for try await message in inbound.messages(maxSize: maxMessage) {
-                guard case .text(let text) = message else { continue }
-                guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                    try await outbound.write(.text(#"{"type":"error","data":{"code":"bad_request","message":"send {\"subscribe\": [...], \"events\": true}"}}"#))
-                    continue
+            try await relaying(streams: [], to: outbound) { sub in
+                for try await message in inbound.messages(maxSize: maxMessage) {
+                    guard case .text(let text) = message else { continue }
+                    guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+                        try await outbound.write(.text(#"{"type":"error","data":{"code":"bad_request","message":"send {\"subscribe\": [...], \"events\": true}"}}"#))
+                        continue
+                    }
+                    let streams: Set<String>? = (object["subscribe"] as? String) == "*" ? nil : Set(object["subscribe"] as? [String] ?? [])
+                    let events = object["events"] as? Bool ?? false
+                    let samples = object["samples"] as? Bool ?? true, signal = object["signal"] as? Bool ?? false
+                    await hub.update(sub, streams: streams, events: events, samples: samples, signal: signal)
+                    try await outbound.write(.text(#"{"type":"subscribed","data":{"streams":\#(streams.map { "\($0.count)" } ?? "\"*\""),"events":\#(events),"samples":\#(samples),"signal":\#(signal)}}"#))
                 }
-                let streams: Set<String>? = (object["subscribe"] as? String) == "*" ? nil : Set(object["subscribe"] as? [String] ?? [])
-                let events = object["events"] as? Bool ?? false
-                let samples = object["samples"] as? Bool ?? true, signal = object["signal"] as? Bool ?? false
-                await hub.update(sub, streams: streams, events: events, samples: samples, signal: signal)
-                try await outbound.write(.text(#"{"type":"subscribed","data":{"streams":\#(streams.map { "\($0.count)" } ?? "\"*\""),"events":\#(events),"samples":\#(samples),"signal":\#(signal)}}"#))
             }
         }
+    }
+
+    /// Subscribes to the hub and relays what it publishes to `outbound` while `body` reads the
+    /// socket; unsubscribes when the socket closes.
+    func relaying(streams: Set<String>?, to outbound: WebSocketOutboundWriter,
+                  _ body: (UUID) async throws -> Void) async throws {
+        let (sub, messages) = await hub.subscribe(streams: streams)
+        defer { Task { await hub.unsubscribe(sub) } }
+        let writer = Task {
+            for await m in messages { try? await outbound.write(.text(m)) }
+        }
+        defer { writer.cancel() }
+        try await body(sub)
     }
 
     /// One command or batch from a stream's socket; returns the reply.
