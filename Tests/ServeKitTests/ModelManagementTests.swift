@@ -7,18 +7,9 @@ import TrainerKit
 @testable import ServeKit
 
 /// A second model (another seed), to switch between.
-let otherModelPath: String = {
-    let sim = MachineSimulator(seed: 9)
-    let data = Dataset(sensors: MachineSimulator.sensors, cycles: (0..<12).map { k in
-        let c = sim.cycle(k)
-        return Cycle(source: "n\(k)", values: c.values, rows: c.rows)
-    })
-    var s = FitSettings()
+let otherModelPath = fitSimulatedModel(seed: 9, cycles: 12) { s in
     (s.window, s.hidden, s.epochs, s.batch, s.stride, s.threads, s.seed) = (16, 16, 5, 32, 2, 2, 9)
-    let path = NSTemporaryDirectory() + "vertac-serve-model2-\(UUID().uuidString).h5"
-    try! Fitter.fit(data, settings: s, createdAt: "2026-11-22T00:00:00Z", trainerVersion: "test").file.write(to: path)
-    return path
-}()
+}
 
 @Suite(.serialized) struct ModelManagementTests {
     func upload(_ client: some TestClientProtocol, _ path: String, token: String? = TestAuth.token) async throws -> (HTTPResponse.Status, [String: Any]) {

@@ -17,20 +17,25 @@ final class ManualClock: @unchecked Sendable {
     func advance(_ s: Double) { lock.withLock { now += s } }
 }
 
-/// A small model trained on simulated normal cycles, written once for the suite.
-let serverModelPath: String = {
-    let sim = MachineSimulator(seed: 1)
-    let data = Dataset(sensors: MachineSimulator.sensors, cycles: (0..<30).map { k in
+/// Fits a model on `cycles` simulated normal pump cycles (seed `seed`) and writes it to a
+/// temporary file; returns its path.
+func fitSimulatedModel(seed: UInt64, cycles: Int, _ configure: (inout FitSettings) -> Void) -> String {
+    let sim = MachineSimulator(seed: seed)
+    let data = Dataset(sensors: MachineSimulator.sensors, cycles: (0..<cycles).map { k in
         let c = sim.cycle(k)
         return Cycle(source: "n\(k)", values: c.values, rows: c.rows)
     })
     var s = FitSettings()
-    (s.window, s.hidden, s.epochs, s.batch, s.stride, s.threads, s.patience, s.learningRate) = (16, 24, 40, 32, 2, 2, 6, 3e-3)
-    let file = try! Fitter.fit(data, settings: s, createdAt: "2026-11-22T00:00:00Z", trainerVersion: "test").file
+    configure(&s)
     let path = NSTemporaryDirectory() + "vertac-serve-model-\(UUID().uuidString).h5"
-    try! file.write(to: path)
+    try! Fitter.fit(data, settings: s, createdAt: "2026-11-22T00:00:00Z", trainerVersion: "test").file.write(to: path)
     return path
-}()
+}
+
+/// A small model trained on simulated normal cycles, written once for the suite.
+let serverModelPath = fitSimulatedModel(seed: 1, cycles: 30) { s in
+    (s.window, s.hidden, s.epochs, s.batch, s.stride, s.threads, s.patience, s.learningRate) = (16, 24, 40, 32, 2, 2, 6, 3e-3)
+}
 
 let pumpRegister = """
 {"device_name": "pump-7", "sensors": [\(MachineSimulator.sensors.reversed().map { #"{"name": "\#($0)", "unit": "u"}"# }.joined(separator: ","))]}
