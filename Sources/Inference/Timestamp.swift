@@ -4,8 +4,25 @@ import Foundation
 ///
 /// ISO 8601 `YYYY-MM-DD` + `T` or space + `hh:mm[:ss[.fff]]`, optionally followed by `Z` or
 /// `±hh[:mm]` (no zone: UTC), or epoch seconds as a plain number.
+///
+/// Every time is within ``range`` (years 1900 to 2199): outside it, `parse` answers nil and
+/// ``isValid(_:)`` false, so that no later arithmetic on a time can overflow.
 public enum Timestamp {
+    /// The times VerTac accepts: 1900-01-01T00:00:00Z up to (not including) 2200-01-01T00:00:00Z,
+    /// in seconds since 1970. Small numbers (seconds since a cycle's start) are in range too.
+    public static let range: Range<Double> = -2_208_988_800 ..< 7_258_118_400
+
+    /// Whether `seconds` is a finite time within ``range``.
+    public static func isValid(_ seconds: Double) -> Bool { seconds.isFinite && range.contains(seconds) }
+
+    /// Seconds since 1970 for the text, or nil when it is no time of the dialect or out of ``range``.
     public static func parse(_ s: String) -> Double? {
+        guard let t = parseUnbounded(s), isValid(t) else { return nil }
+        return t
+    }
+
+    private static func parseUnbounded(_ s: String) -> Double? {
+        guard s.utf8.count <= 64 else { return nil }
         if let v = Double(s), v.isFinite { return v }
         let u = Array(s.utf8)
         func digits(_ at: Int, _ n: Int) -> Int? {
@@ -72,7 +89,11 @@ public enum Timestamp {
     }
 
     /// ISO 8601 UTC text for seconds since 1970 (millisecond precision when fractional).
+    ///
+    /// Total: a time outside ``range`` (which no input path lets in) is written as the number it
+    /// is rather than trapping on the conversion to whole seconds.
     public static func format(_ seconds: Double) -> String {
+        guard isValid(seconds) else { return "\(seconds)" }
         let whole = Int((seconds).rounded(.down))
         let ms = Int(((seconds - Double(whole)) * 1000).rounded())
         var days = whole / 86_400, rem = whole % 86_400

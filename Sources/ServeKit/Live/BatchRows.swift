@@ -103,10 +103,12 @@ extension LiveService {
     private static func seconds(_ w: WireTime, _ at: String) throws -> Double {
         switch w {
         case .seconds(let s):
-            guard s.isFinite else { throw APIError.badRequest("\(at): timestamp is not finite") }
+            guard Timestamp.isValid(s) else {
+                throw APIError.badRequest("\(at): timestamp \(s) is outside 1900-01-01 to 2199-12-31 (epoch seconds)")
+            }
             return s
         case .text(let t):
-            guard let s = Timestamp.parse(t) else { throw APIError.badRequest("\(at): \"\(t)\" is not an ISO 8601 time or epoch seconds") }
+            guard let s = Timestamp.parse(t) else { throw APIError.badRequest("\(at): \"\(t)\" is not an ISO 8601 time or epoch seconds between 1900 and 2199") }
             return s
         }
     }
