@@ -35,6 +35,27 @@ public struct LSTMAutoencoder: Sendable, Equatable {
         parameters = (0..<layout.count).map { _ in rng.uniform(-bound, bound) }
     }
 
+    /// An autoencoder with known parameters, e.g. read from a model file.
+    ///
+    /// - Parameters:
+    ///   - window: steps per window T (≥ 1).
+    ///   - sensors: sensors D (≥ 1).
+    ///   - hidden: hidden units H (≥ 1).
+    ///   - parameters: all parameters, laid out by ``ParameterLayout`` for `sensors` and `hidden`.
+    /// - Throws: ``ShapeError`` when `parameters` does not hold exactly the layout's count.
+    public init(window: Int, sensors: Int, hidden: Int, parameters: [Float]) throws {
+        precondition(window > 0 && sensors > 0 && hidden > 0, "autoencoder dimensions must be positive")
+        let layout = ParameterLayout(sensors: sensors, hidden: hidden)
+        guard parameters.count == layout.count else {
+            throw ShapeError(expected: [layout.count], found: [parameters.count], context: "autoencoder parameters")
+        }
+        self.window = window
+        self.sensors = sensors
+        self.hidden = hidden
+        self.layout = layout
+        self.parameters = parameters
+    }
+
     /// The named parameter tensor (e.g. `encoder/weight_ih_l0`), or `nil` for an unknown name.
     public func tensor(_ name: String) -> Tensor? {
         guard let e = layout.entry(name) else { return nil }

@@ -102,14 +102,19 @@ public struct ModelFile: Sendable, Equatable {
     }
 
     /// Reads and verifies a model file: every dataset and attribute of the layout, by name,
-    /// type and shape.
+    /// type and shape, each size within ``ModelFileLimits`` before it is allocated, then the
+    /// values as ``validate(path:)`` does.
     ///
-    /// - Throws: ``ModelFileError`` naming what is missing or mismatched (expected vs found),
-    ///   an unknown `format_version`, or a file that is not HDF5.
+    /// The HDF5 library itself is not hardened against hostile files (a corrupt one can crash or
+    /// hang it): a server reads untrusted files in a separate, resource-limited process.
+    ///
+    /// - Throws: ``ModelFileError`` naming what is missing, mismatched (expected vs found) or out
+    ///   of bounds, an unknown `format_version`, or a file that is not HDF5.
     public static func read(from path: String) throws -> ModelFile {
         try hdf5Lock.withLock {
             guard let f = HDF5File.open(path) else { throw ModelFileError(.notHDF5, path: path) }
-            return try ModelFileReader(file: f).read()
+            let reader = ModelFileReader(file: f)
+            return try reader.read()
         }
     }
 }

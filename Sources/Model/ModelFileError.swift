@@ -18,29 +18,37 @@ public struct ModelFileError: Error, CustomStringConvertible, Equatable {
     /// The file could not be read at all.
     public static func notReadable(_ path: String) -> ModelFileError { ModelFileError(.io("cannot be read"), path: path) }
 
+    /// `name` (a dataset, attribute or part of the model) is present but unusable.
+    public static func invalid(_ name: String, _ reason: String, path: String) -> ModelFileError {
+        ModelFileError(.invalid(name, reason: reason), path: path)
+    }
+
     init(_ kind: Kind, path: String) {
         self.kind = kind
         self.path = path
     }
 
-    public var description: String {
+    public var description: String { "\(path): \(reason)" }
+
+    /// What is wrong, without the path: for a client that sent the bytes and never saw the path.
+    public var reason: String {
         switch kind {
         case .notHDF5:
-            return "\(path): not an HDF5 file (missing, truncated or another format)"
+            return "not an HDF5 file (missing, truncated or another format)"
         case .notVerTac(let found):
-            return "\(path): not a VerTac model (format attribute is \(found), expected \"vertac-lstm-ae\")"
+            return "not a VerTac model (format attribute is \(found), expected \"vertac-lstm-ae\")"
         case .unsupportedVersion(let v):
-            return "\(path): unsupported format_version \(v) (this build reads version \(ModelFile.formatVersion))"
+            return "unsupported format_version \(v) (this build reads version \(ModelFile.formatVersion))"
         case .missing(let name):
-            return "\(path): missing \(name)"
+            return "missing \(name)"
         case let .shape(name, expected, found):
-            return "\(path): \(name) has shape \(found), expected \(expected)"
+            return "\(name) has shape \(found), expected \(expected)"
         case let .type(name, expected, found):
-            return "\(path): \(name) is \(found), expected \(expected)"
+            return "\(name) is \(found), expected \(expected)"
         case let .invalid(name, reason):
-            return "\(path): \(name): \(reason)"
+            return "\(name): \(reason)"
         case .io(let what):
-            return "\(path): \(what)"
+            return what
         }
     }
 }

@@ -1,7 +1,18 @@
+import CHDF5
+
 /// Reads and verifies one open model file (callers hold ``hdf5Lock``).
-struct ModelFileReader {
+///
+/// Every size the file declares is checked against ``ModelFileLimits`` before anything of that
+/// size is allocated: the architecture before the layout is computed, each dataset's shape
+/// before its values are read, and a budget of ``ModelFileLimits/maxValues`` values over the
+/// whole file. What was read is then checked as a whole by ``ModelFile/validate(path:)``.
+final class ModelFileReader {
     let file: HDF5File
     var path: String { file.path }
+    /// Float values still allowed.
+    private var budget = ModelFileLimits.maxValues
+
+    init(file: HDF5File) { self.file = file }
 
     func fail(_ kind: ModelFileError.Kind) -> ModelFileError { ModelFileError(kind, path: path) }
 
@@ -12,8 +23,6 @@ struct ModelFileReader {
         guard version == ModelFile.formatVersion else { throw fail(.unsupportedVersion(version)) }
         let window = try int("/", "window"), hidden = try int("/", "hidden_size")
         let layers = try int("/", "num_layers")
-        guard window > 0 else { throw fail(.invalid("attribute window", reason: "must be positive, found \(window)")) }
-        guard hidden > 0 else { throw fail(.invalid("attribute hidden_size", reason: "must be positive, found \(hidden)")) }
         guard layers == 1 else { throw fail(.invalid("attribute num_layers", reason: "only 1 is supported, found \(layers)")) }
         let lossName = try string("/", "loss")
         guard let loss = Loss(rawValue: lossName) else {
@@ -21,14 +30,15 @@ struct ModelFileReader {
         }
         let createdAt = try string("/", "created_at"), trainerVersion = try string("/", "trainer_version")
 
-        let sensors = try strings("sensors")
+        // The sensor count is bounded before the names are read, the architecture before the layout.
+        let sensors = try strings("sensors", maxCount: ModelFileLimits.maxSensors)
         let D = sensors.count
-        guard D > 0 else { throw fail(.invalid("/sensors", reason: "no sensors")) }
-        var model = LSTMAutoencoder(window: window, sensors: D, hidden: hidden)
-        for e in model.layout.entries {
-            let values = try floats(e.name, shape: e.shape)
-            model.parameters.replaceSubrange(e.offset..<e.offset + e.count, with: values)
-        }
+        try ModelFileLimits.checkArchitecture(window: window, sensors: D, hidden: hidden, path: path)
+        let layout = ParameterLayout(sensors: D, hidden: hidden)
+        var parameters: [Float] = []
+        parameters.reserveCapacity(layout.count)
+        for e in layout.entries { parameters += try floats(e.name, shape: e.shape) }
+        let model = try LSTMAutoencoder(window: window, sensors: D, hidden: hidden, parameters: parameters)
         let scaler = try MinMaxScaler(min: floats("scaler/min", shape: [D]), max: floats("scaler/max", shape: [D]))
         let calibration = Calibration(
             sensorThreshold: try floats("calibration/sensor_threshold", shape: [D]),
@@ -37,62 +47,95 @@ struct ModelFileReader {
             method: try string("calibration/window_threshold", "method"))
 
         var reference: ReferenceCycle?
-        if file.exists("reference") || file.exists("reference/cycle") {
-            let (shape, values) = try floatsAnyLength("reference/cycle", rank: 2)
-            guard shape[1] == D else { throw fail(.shape("/reference/cycle", expected: [shape[0], D], found: shape)) }
+        if file.link("reference") != .missing {
+            let (shape, values) = try floatsAnyLength("reference/cycle", rank: 2) { shape in
+                guard shape[1] == D else { throw fail(.shape("/reference/cycle", expected: [shape[0], D], found: shape)) }
+                guard (1...ModelFileLimits.maxReferenceLength).contains(shape[0]) else {
+                    throw fail(.invalid("/reference/cycle", reason: "\(shape[0]) rows, expected 1…\(ModelFileLimits.maxReferenceLength)"))
+                }
+                guard let n = ModelFileLimits.count(shape), n <= ModelFileLimits.maxReferenceValues else {
+                    throw fail(.invalid("/reference/cycle", reason: "shape \(shape) holds more than \(ModelFileLimits.maxReferenceValues) values"))
+                }
+            }
             // The band attribute came after format_version 1 was first written: without it, the
             // default live band (a tenth of the reference, at least 10 rows) applies.
-            let band = (try? int("reference/dtw_threshold", "band")) ?? max(10, shape[0] / 10)
-            guard band > 0 else { throw fail(.invalid("attribute band of /reference/dtw_threshold", reason: "must be positive")) }
+            let band = file.attribute("reference/dtw_threshold", "band") == nil
+                ? max(10, shape[0] / 10) : try int("reference/dtw_threshold", "band")
             reference = ReferenceCycle(values: values, length: shape[0],
                                        dtwThreshold: try floats("reference/dtw_threshold", shape: [D]), band: band)
         }
-        let loss1 = try floatsAnyLength("training/loss", rank: 1).1
-        let loss2 = try floatsAnyLength("training/val_loss", rank: 1).1
+        let path = self.path
+        func epochs(_ name: String) -> ([Int]) throws -> Void {
+            { shape in
+                guard shape[0] <= ModelFileLimits.maxEpochs else {
+                    throw ModelFileError(.invalid(name, reason: "\(shape[0]) epochs, at most \(ModelFileLimits.maxEpochs)"), path: path)
+                }
+            }
+        }
+        let loss1 = try floatsAnyLength("training/loss", rank: 1, check: epochs("/training/loss")).1
+        let loss2 = try floatsAnyLength("training/val_loss", rank: 1, check: epochs("/training/val_loss")).1
         let training = TrainingSummary(
             loss: loss1, validationLoss: loss2,
             windows: try int("training", "windows"), cycles: try int("training", "cycles"),
             epochs: try int("training", "epochs"), seconds: try double("training", "seconds"),
             dataSHA256: try string("training", "data_sha256"))
-        return ModelFile(model: model, sensors: sensors, scaler: scaler, loss: loss, calibration: calibration,
-                         reference: reference, training: training, createdAt: createdAt, trainerVersion: trainerVersion)
+        let result = ModelFile(model: model, sensors: sensors, scaler: scaler, loss: loss, calibration: calibration,
+                               reference: reference, training: training, createdAt: createdAt, trainerVersion: trainerVersion)
+        try result.validate(path: path)
+        return result
     }
 
     private func display(_ name: String) -> String { name.hasPrefix("/") ? name : "/" + name }
 
-    private func value(_ name: String) throws -> HDF5File.Value {
-        guard file.exists(name) else { throw fail(.missing("dataset \(display(name))")) }
-        do { return try file.read(name) } catch { throw fail(.invalid(display(name), reason: "unreadable (\(error))")) }
+    private func dataset(_ name: String) throws -> HDF5Dataset {
+        switch file.link(name) {
+        case .missing: throw fail(.missing("dataset \(display(name))"))
+        case .other(let type): throw fail(.invalid(display(name), reason: "is a soft or external link (type \(type)); only hard links are read"))
+        case .hard: break
+        }
+        do { return try file.dataset(name) } catch { throw fail(.invalid(display(name), reason: "unreadable (\(error))")) }
     }
 
-    /// A float dataset of exactly `shape`, every value finite.
+    /// A float dataset of exactly `shape`.
     private func floats(_ name: String, shape: [Int]) throws -> [Float] {
-        let (found, values) = try floatsAnyLength(name, rank: shape.count)
-        guard found == shape else { throw fail(.shape(display(name), expected: shape, found: found)) }
-        return values
+        try floatsAnyLength(name, rank: shape.count) { found in
+            guard found == shape else { throw fail(.shape(display(name), expected: shape, found: found)) }
+        }.1
     }
 
-    private func floatsAnyLength(_ name: String, rank: Int) throws -> ([Int], [Float]) {
-        switch try value(name) {
-        case let .floats(shape, values):
-            guard shape.count == rank else {
-                throw fail(.invalid(display(name), reason: "rank \(shape.count), expected \(rank)"))
-            }
-            if let k = values.firstIndex(where: { !$0.isFinite }) {
-                throw fail(.invalid(display(name), reason: "non-finite value at flat index \(k)"))
-            }
-            return (shape, values)
-        case .strings: throw fail(.type(display(name), expected: "float32", found: "strings"))
-        case .other(let t): throw fail(.type(display(name), expected: "float32", found: t))
+    /// A float dataset of rank `rank` whose shape passes `check`, read within the value budget.
+    private func floatsAnyLength(_ name: String, rank: Int, check: ([Int]) throws -> Void = { _ in }) throws -> ([Int], [Float]) {
+        let d = try dataset(name)
+        guard d.typeClass == H5T_FLOAT else {
+            throw fail(.type(display(name), expected: "float32", found: d.typeClass == H5T_STRING ? "strings" : "another type"))
         }
+        guard d.shape.count == rank else { throw fail(.invalid(display(name), reason: "rank \(d.shape.count), expected \(rank)")) }
+        guard d.shape.allSatisfy({ $0 >= 0 }), let n = d.count else {
+            throw fail(.invalid(display(name), reason: "shape \(d.shape) is too large"))
+        }
+        try check(d.shape)
+        guard n <= budget else {
+            throw fail(.invalid(display(name), reason: "\(n) values would take the file over \(ModelFileLimits.maxValues) values in all"))
+        }
+        budget -= n
+        do { return (d.shape, try d.readFloats()) } catch { throw fail(.invalid(display(name), reason: "unreadable (\(error))")) }
     }
 
-    private func strings(_ name: String) throws -> [String] {
-        switch try value(name) {
-        case .strings(let s): return s
-        case .floats: throw fail(.type(display(name), expected: "UTF-8 strings", found: "floats"))
-        case .other(let t): throw fail(.type(display(name), expected: "UTF-8 strings", found: t))
+    private func strings(_ name: String, maxCount: Int) throws -> [String] {
+        let d = try dataset(name)
+        guard d.typeClass == H5T_STRING else {
+            throw fail(.type(display(name), expected: "UTF-8 strings", found: d.typeClass == H5T_FLOAT ? "floats" : "another type"))
         }
+        guard d.shape.count == 1 else { throw fail(.type(display(name), expected: "UTF-8 strings", found: "string array of rank \(d.shape.count)")) }
+        guard let n = d.count, n <= maxCount else {
+            throw fail(.invalid(display(name), reason: "must hold 1…\(maxCount) names, found \(d.shape[0])"))
+        }
+        let strings: [String]?
+        do { strings = try d.readStrings(maxBytes: ModelFileLimits.maxNameBytes) } catch {
+            throw fail(.invalid(display(name), reason: "unreadable (\(error))"))
+        }
+        guard let strings else { throw fail(.invalid(display(name), reason: "a name is longer than \(ModelFileLimits.maxNameBytes) bytes")) }
+        return strings
     }
 
     private func attribute(_ object: String, _ name: String) throws -> HDF5File.Attribute {
@@ -104,7 +147,8 @@ struct ModelFileReader {
 
     private func string(_ object: String, _ name: String) throws -> String {
         guard case .string(let s) = try attribute(object, name) else {
-            throw fail(.type("attribute \(name) of \(display(object))", expected: "string", found: "another type"))
+            throw fail(.type("attribute \(name) of \(display(object))", expected: "a string of at most \(ModelFileLimits.maxStringBytes) bytes",
+                             found: "another type"))
         }
         return s
     }

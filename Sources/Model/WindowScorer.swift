@@ -8,22 +8,41 @@ public final class WindowScorer: @unchecked Sendable {
     /// The model scored with.
     public let model: LSTMAutoencoder
     private let threads: Int
-    private let chunk: Int
+    /// Windows per forward pass and thread.
+    let chunk: Int
     private let cores: [AutoencoderCore<Float>]
 
     /// - Parameters:
     ///   - model: the autoencoder.
     ///   - threads: worker threads (1 … cores).
-    ///   - chunk: windows per forward pass and thread; larger chunks use BLAS better.
-    public init(model: LSTMAutoencoder, threads: Int = 1, chunk: Int = 128) {
+    ///   - chunk: windows per forward pass and thread; larger chunks use BLAS better. Fewer are
+    ///     used when `chunk` windows would need more than `workspaceBudget` values per thread.
+    ///   - workspaceBudget: most workspace values per thread (for more than one window).
+    public init(model: LSTMAutoencoder, threads: Int = 1, chunk: Int = 128, workspaceBudget: Int = WindowScorer.workspaceBudget) {
         precondition(threads > 0 && chunk > 0, "threads and chunk must be positive")
         self.model = model
         self.threads = threads
-        self.chunk = chunk
-        cores = (0..<threads).map { _ in
+        let perWindow = Self.workspacePerWindow(model)
+        self.chunk = max(1, min(chunk, workspaceBudget / max(perWindow ?? .max, 1)))
+        cores = (0..<threads).map { [chunk = self.chunk] _ in
             AutoencoderCore(window: model.window, sensors: model.sensors, hidden: model.hidden, capacity: chunk)
         }
         BLASThreads.set(1)
+    }
+
+    /// Most workspace values per thread (256 MiB of float32) for more than one window; a model
+    /// within ``ModelFileLimits`` needs at most about half of it for one.
+    public static let workspaceBudget = 64 << 20
+
+    /// An upper bound of the workspace values one window takes (``AutoencoderCore``: inputs,
+    /// outputs and their gradients `5·T·D`, projections `≈ 5·T·H`, two LSTMs `≈ 11·(T+1)·H`
+    /// each, plus per-window vectors), or `nil` when it overflows.
+    static func workspacePerWindow(_ m: LSTMAutoencoder) -> Int? {
+        let (t, d, h) = (m.window + 1, m.sensors, m.hidden)
+        guard let td = ModelFileLimits.product(t, d), let th = ModelFileLimits.product(t, h),
+              let a = ModelFileLimits.product(5, td), let b = ModelFileLimits.product(28, th) else { return nil }
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? nil : sum
     }
 
     /// Scores `count` windows laid out `[count, T, D]` (scaled values).
