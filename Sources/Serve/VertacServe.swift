@@ -10,7 +10,7 @@ struct VertacServe: AsyncParsableCommand {
         commandName: "vertac-serve",
         abstract: "VerTac's inference server: live ingestion, scoring, cycle and sensor states, review API.",
         version: "0.1.0",
-        subcommands: [Serve.self, Token.self],
+        subcommands: [Serve.self, Token.self, ModelCheckCommand.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -81,4 +81,24 @@ struct Token: AsyncParsableCommand {
     }
 }
 
+/// The child the server runs to read a model file it did not write (``IsolatedModelReader``):
+/// hidden from help, not meant to be run by hand.
+struct ModelCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model-check",
+        abstract: "Read a model file under resource limits and print it for the server.",
+        shouldDisplay: false)
+
+    @Argument(help: "Model file (.h5).") var file: String
+    @Option(help: "Address-space limit, bytes.") var memoryBytes = 1 << 30
+    @Option(help: "CPU-time limit, seconds.") var cpuSeconds = 10
+    @Option(help: .hidden) var simulate: ModelCheck.Simulation?
+
+    func run() throws {
+        let status = ModelCheck.run(path: file, memoryBytes: memoryBytes, cpuSeconds: cpuSeconds, simulate: simulate)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
 extension TokenScope: ExpressibleByArgument {}
+extension ModelCheck.Simulation: ExpressibleByArgument {}

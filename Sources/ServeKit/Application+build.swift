@@ -24,6 +24,8 @@ public struct ServerSettings: Sendable {
     public var maxQueuedWindows = 50_000
     /// The dashboard's static files; nil finds the copy that ships with the server.
     public var dashboardDirectory: String?
+    /// How model files are read: in a resource-limited child process.
+    public var modelReader = ModelReaderSettings()
     public init() {}
 }
 
@@ -99,13 +101,20 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     // global model).
     let stored = try await store.models()
     let assignments = try await store.assignments()
+    let reader = IsolatedModelReader(s.modelReader)
     for id in Set(stored.filter(\.active).map(\.id) + assignments.values.flatMap { $0 }) {
-        try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline)
+        // A model stored before models were checked this strictly may be refused now: the server
+        // starts without it (streams using it are not scored, and their status says so).
+        do {
+            try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader)
+        } catch let e as APIError where e.status == .unprocessableContent {
+            logger.error("stored model refused", metadata: ["id": "\(id)", "reason": "\(e.message)"])
+        }
     }
     await pipeline.restoreAssignments(global: stored.first(where: \.active)?.id, perStream: assignments)
     if let path = s.modelPath {
         guard let bytes = FileManager.default.contents(atPath: path) else { throw ModelFileError.notReadable(path) }
-        let record = try await ModelRegistry.register(bytes: bytes, source: path, store: store, pipeline: pipeline, now: s.clock())
+        let record = try await ModelRegistry.register(bytes: bytes, source: path, store: store, pipeline: pipeline, reader: reader, now: s.clock())
         if !record.active { try await ModelRegistry.markGlobal(record.id, store: store, now: s.clock()) }
         await pipeline.restoreAssignments(global: record.id, perStream: assignments)
         logger.info("model loaded", metadata: ["path": "\(path)", "id": "\(record.id)", "sensors": "\(record.sensors.count)"])
@@ -138,9 +147,10 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     let limiter = RateLimiter(rate: s.rateLimit.rate, burst: s.rateLimit.burst)
     LiveController(live: live).addRoutes(to: router.group("api/live").add(middleware: RequireScope(verifier: parts.verifier, scope: .ingest, limiter: limiter)))
     WebSocketController(live: live, hub: parts.hub, verifier: parts.verifier).addRoutes(to: router)
-    ModelController(store: parts.store, pipeline: parts.pipeline, live: live, clock: s.clock)
+    let reader = IsolatedModelReader(s.modelReader)
+    ModelController(store: parts.store, pipeline: parts.pipeline, live: live, clock: s.clock, reader: reader)
         .addRoutes(to: router.group("api/v1/models").add(middleware: RequireScope(verifier: parts.verifier, scope: .admin)))
-    ReviewController(store: parts.store, live: live, pipeline: parts.pipeline)
+    ReviewController(store: parts.store, live: live, pipeline: parts.pipeline, reader: reader)
         .addRoutes(to: router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer, limiter: limiter)))
     let storeName = parts.store is PostgresStore ? "postgresql" : "sqlite"
     let metrics = parts.metrics, store = parts.store

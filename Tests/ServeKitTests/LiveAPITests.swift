@@ -16,6 +16,7 @@ func settings(_ dir: DataDir) -> ServerSettings {
     var s = ServerSettings()
     s.dataDirectory = dir.path
     s.backgroundServices = false
+    s.modelReader.executable = modelReaderExecutable
     return s
 }
 

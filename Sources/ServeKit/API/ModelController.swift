@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Inference
 import Model
+import NIOCore
 
 /// Model publishing (admin): upload, activate globally or for one stream, roll back — no restart,
 /// no dropped samples.
@@ -10,21 +11,29 @@ struct ModelController<Context: RequestContext>: Sendable {
     let pipeline: ScoringPipeline
     let live: LiveService
     let clock: @Sendable () -> Double
+    /// Reads uploaded and stored model files in a child process.
+    let reader: IsolatedModelReader
     /// Largest model file accepted.
     static var maxModelBytes: Int { 64 << 20 }
 
     func addRoutes(to g: RouterGroup<Context>) {
         g.post { request, _ in
-            let buffer = try await request.body.collect(upTo: Self.maxModelBytes)
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: Self.maxModelBytes)
+            } catch is NIOTooManyBytesError {
+                // This route's own limit, not the 2 MiB of other requests.
+                throw APIError(.contentTooLarge, "body_too_large", "model file over 64 MiB (\(Self.maxModelBytes) bytes)")
+            }
             let bytes = Data(buffer: buffer)
             guard !bytes.isEmpty else { throw APIError.badRequest("send the model file (.h5) as the request body") }
             let record = try await ModelRegistry.register(bytes: bytes, source: request.uri.queryParameters.get("name").map { "\($0)" } ?? "upload",
-                                                         store: store, pipeline: pipeline, now: clock())
+                                                         store: store, pipeline: pipeline, reader: reader, now: clock())
             return record
         }
         g.post("{id}/activate") { request, context in
             let id = try context.parameters.require("id")
-            try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline)
+            try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader)
             let stream = request.uri.queryParameters.get("stream_id").map { "\($0)" }
             try await pipeline.activate(id, stream: stream)
             if stream == nil { try await ModelRegistry.markGlobal(id, store: store, now: clock()) }
@@ -46,7 +55,7 @@ struct ModelController<Context: RequestContext>: Sendable {
             guard let previous = models.filter({ $0.activatedAt != nil && $0.id != id }).max(by: { $0.activatedAt! < $1.activatedAt! }) else {
                 throw APIError.conflict("nothing_to_roll_back", "no model was active before \(id)")
             }
-            try await ModelRegistry.ensureLoaded(previous.id, store: store, pipeline: pipeline)
+            try await ModelRegistry.ensureLoaded(previous.id, store: store, pipeline: pipeline, reader: reader)
             try await pipeline.activate(previous.id, stream: nil)
             try await ModelRegistry.markGlobal(previous.id, store: store, now: clock())
             return ActivationResponse(model_id: previous.id, stream_id: nil, status: "rolled back")
@@ -62,11 +71,18 @@ struct ActivationResponse: ResponseEncodable {
 
 extension ModelRecord: ResponseEncodable {}
 
-/// Loading, validating and recording models.
+/// Loading, validating and recording models. Model bytes — uploaded, stored (possibly before
+/// models were checked this strictly) or named by `--model` — are only ever parsed by an
+/// ``IsolatedModelReader``'s child process, never by the HDF5 library in the server.
 enum ModelRegistry {
-    /// Validates bytes as a VerTac model file (with the HDF5 reader), stores them and loads them.
-    static func register(bytes: Data, source: String, store: any Store, pipeline: ScoringPipeline, now: Double) async throws -> ModelRecord {
-        let file = try read(bytes)
+    /// Validates bytes as a VerTac model file, stores them and loads them; nothing is stored when
+    /// they are refused.
+    ///
+    /// - Throws: ``APIError`` 422 `invalid_model` naming what is wrong (or that the reader
+    ///   crashed or timed out), 500 when the reader cannot run.
+    static func register(bytes: Data, source: String, store: any Store, pipeline: ScoringPipeline, reader: IsolatedModelReader,
+                         now: Double) async throws -> ModelRecord {
+        let file = try await read(bytes, name: source, reader: reader)
         var digest = SHA256Digest()
         digest.update([UInt8](bytes))
         let id = String(digest.finalize().prefix(16))
@@ -88,24 +104,23 @@ enum ModelRegistry {
         return record
     }
 
-    /// Reads a model file from bytes (the HDF5 library reads files: a private temporary one).
-    static func read(_ bytes: Data) throws -> ModelFile {
-        let path = NSTemporaryDirectory() + "vertac-model-\(UUID().uuidString).h5"
-        guard FileManager.default.createFile(atPath: path, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
-            throw APIError(.internalServerError, "temp_file", "cannot write a temporary file")
-        }
-        defer { try? FileManager.default.removeItem(atPath: path) }
+    /// Reads a model file from bytes in a child process.
+    static func read(_ bytes: Data, name: String, reader: IsolatedModelReader) async throws -> ModelFile {
         do {
-            return try ModelFile.read(from: path)
-        } catch let e as ModelFileError {
-            throw APIError.unprocessable("invalid_model", "\(e)".replacingOccurrences(of: path + ": ", with: ""))
+            return try await reader.read(bytes, name: name)
+        } catch let e as ModelReaderError {
+            guard e.isInvalidModel else { throw APIError(.internalServerError, "model_reader_unavailable", "\(e)") }
+            throw APIError.unprocessable("invalid_model", "\(e)")
         }
     }
 
-    static func ensureLoaded(_ id: String, store: any Store, pipeline: ScoringPipeline) async throws {
+    /// Loads a stored model unless it is loaded already.
+    ///
+    /// - Throws: ``APIError`` 404 for an unknown model, 422 when its stored bytes are refused.
+    static func ensureLoaded(_ id: String, store: any Store, pipeline: ScoringPipeline, reader: IsolatedModelReader) async throws {
         guard await pipeline.loadedModel(id) == nil else { return }
         guard let bytes = try await store.modelFile(id: id) else { throw APIError.notFound("unknown_model", "no model \"\(id)\"") }
-        await pipeline.load(id, try read(bytes))
+        await pipeline.load(id, try await read(bytes, name: id, reader: reader))
     }
 
     static func markGlobal(_ id: String, store: any Store, now: Double) async throws {

@@ -8,6 +8,8 @@ struct ReviewController<Context: RequestContext>: Sendable {
     let store: any Store
     let live: LiveService
     let pipeline: ScoringPipeline
+    /// Reads stored models a report names, in a child process.
+    let reader: IsolatedModelReader
     /// Most points a score series returns; longer ranges are decimated.
     let maxPoints = 2_000
 
@@ -87,7 +89,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
             let report = try c.reportJSON.map { try JSONDecoder().decode(CycleReport.self, from: Data($0.utf8)) }
             // The model the report compared with (loaded from the store if it is no longer in use),
             // else the stream's current one.
-            if let id = report?.modelID { try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline) }
+            if let id = report?.modelID { try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader) }
             let current = await pipeline.modelID(for: s.id)
             guard let modelID = report?.modelID ?? current, let model = await pipeline.loadedModel(modelID) else {
                 throw APIError.notFound("no_model", "stream \(s.id) has no model, so there is no reference cycle")
