@@ -26,6 +26,8 @@ public struct ServerSettings: Sendable {
     public var dashboardDirectory: String?
     /// How model files are read: in a resource-limited child process.
     public var modelReader = ModelReaderSettings()
+    /// Connection cap and timeouts (the cap is lowered to fit the open-file limit at start).
+    public var connections = ConnectionLimits()
     public init() {}
 }
 
@@ -82,13 +84,22 @@ public struct ServerParts: Sendable {
 
 /// Opens the store, loads the model and restores every stream.
 public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws -> ServerParts {
-    try FileManager.default.createDirectory(atPath: s.dataDirectory, withIntermediateDirectories: true)
+    // The data folder holds the store and the admin token: the server's user only.
+    try FileManager.default.createDirectory(atPath: s.dataDirectory, withIntermediateDirectories: true,
+                                            attributes: [.posixPermissions: 0o700])
+    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: s.dataDirectory)
     let store: any Store
     if let url = s.databaseURL {
         store = try await PostgresStore.open(url: url)
         logger.info("store: PostgreSQL")
     } else {
-        store = try SQLiteStore(path: (s.dataDirectory as NSString).appendingPathComponent("vertac.sqlite"))
+        let path = (s.dataDirectory as NSString).appendingPathComponent("vertac.sqlite")
+        // SQLite gives its -wal and -shm files the database file's mode.
+        if !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        store = try SQLiteStore(path: path)
         logger.info("store: SQLite", metadata: ["path": "\(s.dataDirectory)/vertac.sqlite"])
     }
     let metrics = ServerMetrics()
@@ -134,7 +145,8 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     -> some ApplicationProtocol
 {
     let live = parts.live
-    let router = Router(context: BasicWebSocketRequestContext.self)
+    let router = Router(context: VertacRequestContext.self)
+    router.middlewares.add(SecurityHeadersMiddleware())
     router.middlewares.add(ErrorShapeMiddleware())
     // The dashboard at `/`: what no route answers is looked up among its files (public: the page
     // asks for a token before it reads anything).
@@ -146,7 +158,8 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     }
     let limiter = RateLimiter(rate: s.rateLimit.rate, burst: s.rateLimit.burst)
     LiveController(live: live).addRoutes(to: router.group("api/live").add(middleware: RequireScope(verifier: parts.verifier, scope: .ingest, limiter: limiter)))
-    WebSocketController(live: live, hub: parts.hub, verifier: parts.verifier).addRoutes(to: router)
+    let sockets = WebSocketController(live: live, hub: parts.hub, verifier: parts.verifier, limiter: limiter)
+    sockets.addRoutes(to: router)
     let reader = IsolatedModelReader(s.modelReader)
     ModelController(store: parts.store, pipeline: parts.pipeline, live: live, clock: s.clock, reader: reader)
         .addRoutes(to: router.group("api/v1/models").add(middleware: RequireScope(verifier: parts.verifier, scope: .admin)))
@@ -169,9 +182,14 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     router.get("api/health") { _, _ in
         HealthResponse(status: "ok", version: "0.1.0", streams: await live.streamCount(), store: storeName)
     }
+    var limits = s.connections
+    limits.maxConnections = min(limits.maxConnections, ConnectionLimits.raiseDescriptorLimit())
+    logger.info("connections", metadata: ["max": "\(limits.maxConnections)", "header_timeout_s": "\(limits.headerTimeout.components.seconds)"])
+    let gate = ConnectionGate(limit: limits.maxConnections)
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router),
+        server: .guarded(router: router, limits: limits, gate: gate, checkUpgrade: { await sockets.refusal($0) },
+                         onRefused: { metrics.connectionsRejected.increment() }),
         configuration: .init(address: .hostname(s.host, port: s.port), serverName: "vertac-serve"),
         services: s.backgroundServices ? [ClockService(live: live, interval: s.tickInterval, logger: logger),
                                           ScoringService(pipeline: parts.pipeline, logger: logger)] : [],

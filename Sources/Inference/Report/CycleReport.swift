@@ -112,7 +112,7 @@ extension CycleReport {
         precondition(n > 0 && m > 0 && input.times.count == n, "empty cycle or times do not match rows")
         let sg = SavitzkyGolay()
         func column(_ v: [Float], _ rows: Int, _ j: Int) -> [Float] {
-            sg.smooth((0..<rows).map { (v[$0 * D + j] - input.scaler.min[j]) / input.scaler.range(j) })
+            sg.smooth((0..<rows).map { Finite.scaled((v[$0 * D + j] - input.scaler.min[j]) / input.scaler.range(j)) })
         }
         let band = Self.band(n, m)
         var reports = [SensorReport?](repeating: nil, count: D)
@@ -141,7 +141,7 @@ extension CycleReport {
                     out[j] = SensorReport(
                         sensor: input.sensors[j], euclideanToReference: sq.squareRoot(), dtwToReference: dtw,
                         euclideanToPrevious: eP, dtwToPrevious: dP, maxDeviation: maxDev, meanDeviation: sumDev / Double(m),
-                        bandDifference: zip(bx, br).map { $0 - $1 }, ratio: q / scale, contribution: 0)
+                        bandDifference: zip(bx, br).map { Finite.score($0 - $1) }, ratio: Finite.score(q / scale), contribution: 0)
                 }
             }
         }
@@ -163,7 +163,7 @@ extension CycleReport {
                 let lo = k * factor, hi = min(rows, lo + factor)
                 for j in 0..<D {
                     var s: Float = 0
-                    for r in lo..<hi { s += (v[r * D + j] - input.scaler.min[j]) / input.scaler.range(j) }
+                    for r in lo..<hi { s += Finite.scaled((v[r * D + j] - input.scaler.min[j]) / input.scaler.range(j)) }
                     out[k * D + j] = s / Float(hi - lo)
                 }
             }
@@ -192,7 +192,7 @@ extension CycleReport {
         // at the end, while the reference varies there.
         var faults: [String] = []
         for j in 0..<D {
-            let v = (first..<n).map { (input.values[$0 * D + j] - input.scaler.min[j]) / input.scaler.range(j) }
+            let v = (first..<n).map { Finite.scaled((input.values[$0 * D + j] - input.scaler.min[j]) / input.scaler.range(j)) }
             let lo = v.min()!, hi = v.max()!
             let stuck = tail >= 5 && hi - lo < 1e-6 && refVariation(input, j) > 0.05
             let wild = lo < -1 || hi > 2
@@ -215,7 +215,7 @@ extension CycleReport {
         let D = input.sensors.count, m = input.reference.count / D
         var lo = Float.infinity, hi = -Float.infinity
         for k in 0..<m {
-            let v = (input.reference[k * D + j] - input.scaler.min[j]) / input.scaler.range(j)
+            let v = Finite.scaled((input.reference[k * D + j] - input.scaler.min[j]) / input.scaler.range(j))
             lo = min(lo, v); hi = max(hi, v)
         }
         return hi - lo
@@ -225,7 +225,7 @@ extension CycleReport {
         var out: [String] = []
         for s in sensors where s.ratio > 1 {
             let level = s.ratio > criticalFactor ? "Inspect" : "Watch"
-            out.append("\(level) \(s.sensor): \(String(format: "%.1f", s.ratio))× its DTW threshold, \(Int((s.contribution * 100).rounded())) % of the deviation")
+            out.append("\(level) \(s.sensor): \(String(format: "%.1f", s.ratio))× its DTW threshold, \(percent(s.contribution)) % of the deviation")
         }
         if let stopCause {
             switch stopCause {
@@ -237,6 +237,11 @@ extension CycleReport {
         if out.isEmpty { out.append("No action needed: every sensor within its threshold") }
         return out
     }
+}
+
+/// A share as a whole percentage (0–100; a share that is not a number counts as 0).
+func percent(_ share: Double) -> Int {
+    share.isFinite ? Int((min(max(share, 0), 1) * 100).rounded()) : 0
 }
 
 /// Linear resampling of a series to `count` points (endpoints kept).

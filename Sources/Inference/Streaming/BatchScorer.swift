@@ -72,16 +72,19 @@ public final class BatchScorer: @unchecked Sendable {
         let (scores, errors) = scorer.score(flat)
         let sensorThreshold = model.calibration.sensorThreshold
         let dtwThreshold = model.reference?.dtwThreshold
+        // Every figure leaves finite (``Finite``): one window's overflow must neither hide an
+        // anomaly (NaN is never above a threshold) nor make its results unstorable.
         return windows.enumerated().map { k, w in
-            let e = Array(errors[k * D..<(k + 1) * D])
-            let r = (0..<D).map { e[$0] / max(sensorThreshold[$0], .leastNormalMagnitude) }
-            let dev = w.dtwDeviation.map { $0.map(Float.init) } ?? [Float](repeating: 0, count: D)
-            let d: [Float] = dtwThreshold.map { th in (0..<D).map { dev[$0] / max(th[$0], .leastNormalMagnitude) } }
+            let e = errors[k * D..<(k + 1) * D].map(Finite.score)
+            let r = (0..<D).map { Finite.score(e[$0] / max(sensorThreshold[$0], .leastNormalMagnitude)) }
+            let dev = w.dtwDeviation.map { $0.map { Finite.score(Float($0)) } } ?? [Float](repeating: 0, count: D)
+            let d: [Float] = dtwThreshold.map { th in (0..<D).map { Finite.score(dev[$0] / max(th[$0], .leastNormalMagnitude)) } }
                 ?? [Float](repeating: 0, count: D)
+            let score = Finite.score(scores[k])
             return WindowResult(stream: w.stream, startTime: w.startTime, endTime: w.endTime, endRow: w.endRow,
-                                score: scores[k], errors: e, errorRatios: r, dtwDeviation: dev, dtwRatios: d,
+                                score: score, errors: e, errorRatios: r, dtwDeviation: dev, dtwRatios: d,
                                 sensorScores: (0..<D).map { max(r[$0], d[$0]) },
-                                windowAnomalous: scores[k] > model.calibration.windowThreshold)
+                                windowAnomalous: score > model.calibration.windowThreshold)
         }
     }
 }

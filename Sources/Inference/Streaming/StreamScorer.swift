@@ -57,7 +57,7 @@ public struct StreamScorer: Sendable {
     public mutating func ingest(_ row: [Float], at time: Double) -> PendingWindow? {
         let D = model.model.sensors, T = model.model.window
         precondition(row.count == D, "row has \(row.count) values, expected \(D)")
-        for j in 0..<D { scaled[j] = (row[j] - model.scaler.min[j]) / model.scaler.range(j) }
+        for j in 0..<D { scaled[j] = Finite.scaled((row[j] - model.scaler.min[j]) / model.scaler.range(j)) }
         let rowIndex = windower.rowsInCycle
         if var d = dtw {
             scaled.withUnsafeBufferPointer { d.append($0.baseAddress!) }

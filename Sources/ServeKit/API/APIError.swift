@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// An error meant for the client: a 4xx (or 503) status with
@@ -36,7 +37,9 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     static func unprocessable(_ code: String, _ message: String) -> APIError { APIError(.unprocessableContent, code, message) }
 }
 
-/// Turns Hummingbird's own client errors (too large a body, no route) into the same JSON shape.
+/// Every error leaves as `{"error": {"code", "message"}}`: Hummingbird's own client errors (too
+/// large a body, no route) in that shape, a full disk as 507 (nothing was stored; the client
+/// keeps its data and retries), and anything else as a logged 500 — never an empty body.
 struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -46,8 +49,28 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let e as HTTPResponseError where e.status.code < 500 {
             let code = e.status == .contentTooLarge ? "body_too_large" : e.status == .notFound ? "not_found" : "bad_request"
             var message = (e as? HTTPError)?.body ?? e.status.reasonPhrase
-            if e.status == .contentTooLarge { message = "request body over \(context.maxUploadSize) bytes" }
+            if e.status == .contentTooLarge { message = "request body over \(RequestBody.describe(context.maxUploadSize))" }
             throw APIError(e.status, code, message)
+        } catch is CancellationError {
+            throw APIError(.serviceUnavailable, "shutting_down", "the server is stopping; retry shortly")
+        } catch {
+            if StorageFull.matches(error) {
+                context.logger.error("storage full", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+                var e = APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), "storage_full", "the server's storage is full: nothing was stored; retry later")
+                e.headers[.retryAfter] = "60"
+                throw e
+            }
+            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw APIError(.internalServerError, "internal", "the server could not complete the request; the error is in its log")
         }
+    }
+}
+
+/// Recognises "the disk is full" from either store.
+enum StorageFull {
+    static func matches(_ error: Error) -> Bool {
+        if let pg = error as? PGError { return pg.sqlState == "53100" }
+        let text = "\(error)"
+        return text.contains("SQLITE_FULL") || text.contains("database or disk is full") || text.contains("No space left on device")
     }
 }

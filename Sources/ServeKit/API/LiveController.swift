@@ -9,8 +9,9 @@ extension CycleResponse: ResponseEncodable {}
 extension StatusResponse: ResponseEncodable {}
 
 /// Decodes a JSON body, answering 400 with the decoder's reason instead of a bare failure.
-func decodeJSON<T: Decodable>(_ type: T.Type, _ request: Request, _ context: some RequestContext) async throws -> T {
-    let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+func decodeJSON<T: Decodable>(_ type: T.Type, _ request: Request, _ context: some RequestContext,
+                               limit: Int = RequestBody.maxBytes) async throws -> T {
+    let buffer = try await RequestBody.collect(request, limit: limit)
     do {
         return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
     } catch let DecodingError.dataCorrupted(c) {
@@ -45,12 +46,15 @@ struct LiveController<Context: RequestContext>: Sendable {
                     throw APIError.badRequest("stream_id query parameter is required")
                 }
                 var metadata: [String: String] = [:]
-                if event == .start, let buffer = try? await request.body.collect(upTo: context.maxUploadSize), buffer.readableBytes > 0 {
+                // Only start takes a body; an oversize or slow one is refused, never dropped.
+                let buffer = try await RequestBody.collect(request, limit: RequestBody.maxCommandBytes)
+                if event == .start, buffer.readableBytes > 0 {
                     do {
                         metadata = try JSONDecoder().decode(CycleStartRequest.self, from: Data(buffer: buffer)).metadata ?? [:]
                     } catch {
                         throw APIError.badRequest("malformed JSON: metadata must be an object of strings")
                     }
+                    try TextField.checkMetadata(metadata)
                 }
                 return try await live.cycleEvent(event, stream: stream, metadata: metadata)
             }

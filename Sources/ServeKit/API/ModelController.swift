@@ -18,13 +18,8 @@ struct ModelController<Context: RequestContext>: Sendable {
 
     func addRoutes(to g: RouterGroup<Context>) {
         g.post { request, _ in
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.body.collect(upTo: Self.maxModelBytes)
-            } catch is NIOTooManyBytesError {
-                // This route's own limit, not the 2 MiB of other requests.
-                throw APIError(.contentTooLarge, "body_too_large", "model file over 64 MiB (\(Self.maxModelBytes) bytes)")
-            }
+            // This route's own limits: 64 MiB (not the 2 MiB of other requests), two minutes.
+            let buffer = try await RequestBody.collect(request, limit: Self.maxModelBytes, timeout: .seconds(120))
             let bytes = Data(buffer: buffer)
             guard !bytes.isEmpty else { throw APIError.badRequest("send the model file (.h5) as the request body") }
             let record = try await ModelRegistry.register(bytes: bytes, source: request.uri.queryParameters.get("name").map { "\($0)" } ?? "upload",

@@ -185,7 +185,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
     }
 
     private func optionalBody<T: Decodable>(_ t: T.Type, _ request: Request, _ context: Context) async throws -> T? {
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let buffer = try await RequestBody.collect(request, limit: RequestBody.maxBytes)
         guard buffer.readableBytes > 0 else { return nil }
         do { return try JSONDecoder().decode(T.self, from: Data(buffer: buffer)) } catch { throw APIError.badRequest("malformed JSON body") }
     }

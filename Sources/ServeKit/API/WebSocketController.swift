@@ -2,28 +2,49 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Inference
+import NIOCore
 
 /// WebSockets: VerTac's per-stream socket and the review API's live feed.
 struct WebSocketController: Sendable {
     let live: LiveService
     let hub: LiveHub
     let verifier: TokenVerifier
-    /// Largest inbound message accepted.
-    let maxMessage = 1 << 20
+    /// Messages per second per token, shared with HTTP (nil: unlimited).
+    var limiter: RateLimiter? = nil
+    /// Largest inbound message accepted (frames are limited to the same in the server's
+    /// WebSocket configuration, ``WebSocketController/maxFrame``).
+    static let maxMessage = 1 << 20
+    static var maxFrame: Int { maxMessage }
+    /// Messages refused in a row for the rate limit before the socket is closed (1008).
+    static let maxRefusedInARow = 100
 
-    func addRoutes(to router: Router<BasicWebSocketRequestContext>) {
+    func addRoutes(to router: Router<VertacRequestContext>) {
         // VerTac: /api/live/ws/stream/{stream_id}. Commands "ping", "cycle_start", "cycle_stop"
         // (also pause/resume), and sample batches as JSON ({"samples": [...]} or {"rows": [...]}).
-        // Pushes samples, state_change, analysis_result.
+        // Pushes samples, state_change, analysis_result. An upgrade that is refused (no token,
+        // wrong scope, unknown stream) gets the same JSON error as HTTP.
         router.ws("/api/live/ws/stream/{stream_id}") { request, context in
-            guard (try? await authorize(request, verifier: verifier, scope: .ingest)) != nil else { return .dontUpgrade }
-            guard let id = context.parameters.get("stream_id"), await live.isRegistered(id) else { return .dontUpgrade }
+            try await authorize(request, verifier: verifier, scope: .ingest, queryToken: true)
+            let id = try context.parameters.require("stream_id")
+            guard await live.isRegistered(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\" is registered") }
             return .upgrade()
         } onUpgrade: { inbound, outbound, context in
             guard let stream = context.requestContext.parameters.get("stream_id") else { return }
-            try await relaying(streams: [stream], to: outbound) { _ in
-                for try await message in inbound.messages(maxSize: maxMessage) {
+            let key = Self.tokenKey(context.request)
+            try await relaying(streams: [stream], to: outbound, channel: context.requestContext.channel) { _ in
+                var refused = 0
+                for try await message in inbound.messages(maxSize: Self.maxMessage) {
                     guard case .text(let text) = message else { continue }
+                    if let wait = await limiter?.take(key) {
+                        refused += 1
+                        guard refused < Self.maxRefusedInARow else {
+                            try await outbound.close(.policyViolation, reason: "rate limit exceeded")
+                            return
+                        }
+                        try await outbound.write(.text(Self.rateLimited(wait, stream: stream)))
+                        continue
+                    }
+                    refused = 0
                     let reply = await handle(text.trimmingCharacters(in: .whitespacesAndNewlines), stream: stream)
                     try await outbound.write(.text(reply))
                 }
@@ -34,11 +55,24 @@ struct WebSocketController: Sendable {
         // "samples": false to leave out every committed row and "signal": true for the decimated
         // signal of the streams followed (live charts).
         router.ws("/api/v1/live") { request, _ in
-            (try? await authorize(request, verifier: verifier, scope: .engineer)) != nil ? .upgrade() : .dontUpgrade
-        } onUpgrade: { inbound, outbound, _ in
-            try await relaying(streams: [], to: outbound) { sub in
-                for try await message in inbound.messages(maxSize: maxMessage) {
+            try await authorize(request, verifier: verifier, scope: .engineer, queryToken: true)
+            return .upgrade()
+        } onUpgrade: { inbound, outbound, context in
+            let key = Self.tokenKey(context.request)
+            try await relaying(streams: [], to: outbound, channel: context.requestContext.channel) { sub in
+                var refused = 0
+                for try await message in inbound.messages(maxSize: Self.maxMessage) {
                     guard case .text(let text) = message else { continue }
+                    if let wait = await limiter?.take(key) {
+                        refused += 1
+                        guard refused < Self.maxRefusedInARow else {
+                            try await outbound.close(.policyViolation, reason: "rate limit exceeded")
+                            return
+                        }
+                        try await outbound.write(.text(Self.rateLimited(wait, stream: "")))
+                        continue
+                    }
+                    refused = 0
                     guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
                         try await outbound.write(.text(#"{"type":"error","data":{"code":"bad_request","message":"send {\"subscribe\": [...], \"events\": true}"}}"#))
                         continue
@@ -53,14 +87,59 @@ struct WebSocketController: Sendable {
         }
     }
 
+    /// The checks of an upgrade before it reaches the router (see ``HeadGuardHandler``): the
+    /// token and, for a stream's socket, the stream. Nil for paths that are not sockets.
+    func refusal(_ head: HeadGuardHandler.Head) async -> APIError? {
+        let scope: TokenScope
+        var stream: String?
+        if head.path == "/api/v1/live" {
+            scope = .engineer
+        } else if head.path.hasPrefix("/api/live/ws/stream/") {
+            scope = .ingest
+            stream = String(head.path.dropFirst("/api/live/ws/stream/".count))
+        } else {
+            return nil
+        }
+        let query = head.query.flatMap { q in
+            q.split(separator: "&").first { $0.hasPrefix("token=") }.map { String($0.dropFirst(6)).removingPercentEncoding ?? "" }
+        }
+        do {
+            try await authorize(header: head.headers["authorization"], query: query, verifier: verifier, scope: scope)
+            if let stream, !(await live.isRegistered(stream)) {
+                return APIError.notFound("unknown_stream", "no stream \"\(stream)\" is registered")
+            }
+            return nil
+        } catch let e as APIError {
+            return e
+        } catch {
+            return APIError(.serviceUnavailable, "unavailable", "the token store did not answer; retry shortly")
+        }
+    }
+
+    /// The rate limiter's key for a socket: its token's hash (the token itself never leaves).
+    static func tokenKey(_ request: Request) -> String {
+        let header = request.headers[.authorization].map { String($0.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+        return Tokens.hash(header ?? request.uri.queryParameters.get("token").map { String($0) } ?? "")
+    }
+
+    static func rateLimited(_ wait: Double, stream: String) -> String {
+        #"{"type":"error","stream_id":"\#(stream)","data":{"code":"rate_limited","message":"too many messages for this token; retry in \#(Int(wait.rounded(.up))) s"}}"#
+    }
+
     /// Subscribes to the hub and relays what it publishes to `outbound` while `body` reads the
-    /// socket; unsubscribes when the socket closes.
-    func relaying(streams: Set<String>?, to outbound: WebSocketOutboundWriter,
+    /// socket; unsubscribes when the socket closes. A subscriber the hub dropped for falling
+    /// too far behind (it does not read) is closed with 1008.
+    func relaying(streams: Set<String>?, to outbound: WebSocketOutboundWriter, channel: (any Channel)?,
                   _ body: (UUID) async throws -> Void) async throws {
-        let (sub, messages) = await hub.subscribe(streams: streams)
+        // A reader that stops reading stalls our writes (the socket is not writable); closing
+        // the connection is the one thing that still reaches it.
+        let (sub, messages, backlog) = await hub.subscribe(streams: streams) { channel?.close(promise: nil) }
         defer { Task { await hub.unsubscribe(sub) } }
         let writer = Task {
-            for await m in messages { try? await outbound.write(.text(m)) }
+            for await m in messages {
+                try? await outbound.write(.text(m))
+                backlog.sent(m.utf8.count)
+            }
         }
         defer { writer.cancel() }
         try await body(sub)

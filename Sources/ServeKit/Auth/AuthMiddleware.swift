@@ -21,7 +21,7 @@ public actor TokenVerifier {
     }
 }
 
-/// Requires `Authorization: Bearer <token>` (or `?token=` for browsers' WebSockets) with a scope
+/// Requires `Authorization: Bearer <token>` with a scope
 /// that allows `scope`: 401 when missing or unknown, 403 when the scope does not allow the route.
 struct RequireScope<Context: RequestContext>: RouterMiddleware {
     let verifier: TokenVerifier
@@ -29,7 +29,7 @@ struct RequireScope<Context: RequestContext>: RouterMiddleware {
     var limiter: RateLimiter? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let record = try await authorize(request, verifier: verifier, scope: scope)
+        let record = try await authorize(request, verifier: verifier, scope: scope, queryToken: false)
         if let limiter, let wait = await limiter.take(record.hash) {
             var e = APIError(.tooManyRequests, "rate_limited", "too many requests for this token; retry in \(Int(wait.rounded(.up))) s")
             e.headers[.retryAfter] = "\(Int(wait.rounded(.up)))"
@@ -40,16 +40,33 @@ struct RequireScope<Context: RequestContext>: RouterMiddleware {
 }
 
 /// The token check of ``RequireScope``, for WebSocket upgrades too.
+///
+/// - Parameter queryToken: whether `?token=` may carry the token. Only WebSocket upgrades allow
+///   it (browsers cannot set headers on them); on other routes a token in the URL would end up
+///   in access logs and browser history, so it is refused.
 @discardableResult
-func authorize(_ request: Request, verifier: TokenVerifier, scope: TokenScope) async throws -> TokenRecord {
+func authorize(_ request: Request, verifier: TokenVerifier, scope: TokenScope, queryToken: Bool) async throws -> TokenRecord {
+    let query = request.uri.queryParameters.get("token").map { String($0) }
+    guard queryToken || query == nil || request.headers[.authorization] != nil else {
+        var e = APIError(.unauthorized, "unauthorized", "send the token as Authorization: Bearer <token>; ?token= is for WebSockets only")
+        e.headers[.wwwAuthenticate] = "Bearer"
+        throw e
+    }
+    return try await authorize(header: request.headers[.authorization], query: queryToken ? query : nil, verifier: verifier, scope: scope)
+}
+
+/// The token check on the raw values: the `Authorization` header, else a `?token=` (already
+/// allowed by the caller).
+@discardableResult
+func authorize(header: String?, query: String?, verifier: TokenVerifier, scope: TokenScope) async throws -> TokenRecord {
     var token: String?
-    if let header = request.headers[.authorization] {
+    if let header {
         guard header.lowercased().hasPrefix("bearer ") else {
             throw APIError(.unauthorized, "unauthorized", "Authorization must be \"Bearer <token>\"")
         }
         token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     } else {
-        token = request.uri.queryParameters.get("token")
+        token = query
     }
     guard let token, !token.isEmpty else {
         var e = APIError(.unauthorized, "unauthorized", "a token is required: Authorization: Bearer <token>")

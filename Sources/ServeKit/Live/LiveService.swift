@@ -85,8 +85,13 @@ public actor LiveService {
         if let n = r.sensor_count, n != r.sensors.count {
             throw APIError.badRequest("sensor_count is \(n) but \(r.sensors.count) sensors are listed")
         }
+        try TextField.check(r.device_name, "device_name")
         var names = Set<String>()
-        for s in r.sensors {
+        for (k, s) in r.sensors.enumerated() {
+            try TextField.check(s.name, "sensors[\(k)].name", maxLength: 128)
+            if let id = s.sensor_id { try TextField.check(id, "sensors[\(k)].sensor_id", maxLength: 128) }
+            if let t = s.type { try TextField.check(t, "sensors[\(k)].type", maxLength: 128, allowEmpty: true) }
+            if let u = s.unit { try TextField.check(u, "sensors[\(k)].unit", maxLength: 64, allowEmpty: true) }
             let name = s.name.trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty else { throw APIError.badRequest("a sensor has an empty name") }
             guard names.insert(name).inserted else { throw APIError.badRequest("sensor name \"\(name)\" appears twice") }
@@ -126,6 +131,7 @@ public actor LiveService {
 
     private func ingestNow(_ b: BatchRequest) async throws -> BatchResponse {
         var s = try known(b.stream_id)
+        if let id = b.batch_id { try TextField.check(id, "batch_id", maxLength: 128) }
         let (rows, samples, filled) = try Self.rows(of: b, stream: s.record, lastValues: s.lastValues, limits: limits)
         // A retry of a committed batch gets its first answer and changes nothing.
         if let batchID = b.batch_id, let earlier = try await store.acknowledgement(stream: b.stream_id, batchID: batchID) {
@@ -169,6 +175,7 @@ public actor LiveService {
 
     func cycleEvent(_ event: CycleEvent, stream: String, metadata: [String: String]) async throws -> CycleResponse {
         _ = try known(stream)
+        try TextField.checkMetadata(metadata)
         return try await serialized(stream) { try await self.cycleEventNow(event, stream: stream, metadata: metadata) }
     }
 

@@ -17,6 +17,8 @@ public struct ServerMetrics: Sendable {
     let webSocketClients: Metrics.Gauge
     let queuedWindows: Metrics.Gauge
     let rejectedBusy: Metrics.Counter
+    let scoringFailures: Metrics.Counter
+    let connectionsRejected: Metrics.Counter
     private let factory: PrometheusMetricsFactory
 
     public init() {
@@ -35,6 +37,8 @@ public struct ServerMetrics: Sendable {
         webSocketClients = Metrics.Gauge(label: "vertac_websocket_clients", factory: f)
         queuedWindows = Metrics.Gauge(label: "vertac_scoring_queue_windows", factory: f)
         rejectedBusy = Metrics.Counter(label: "vertac_ingest_rejected_busy_total", factory: f)
+        scoringFailures = Metrics.Counter(label: "vertac_scoring_commit_failures_total", factory: f)
+        connectionsRejected = Metrics.Counter(label: "vertac_connections_rejected_total", factory: f)
     }
 
     /// Sensors per state, as gauges with a `state` label.

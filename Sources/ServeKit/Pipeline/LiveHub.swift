@@ -3,8 +3,9 @@ import Inference
 
 /// Fans server messages out to WebSocket subscribers: `{type, timestamp, stream_id, data}`.
 ///
-/// Each subscriber gets its own bounded buffer; a subscriber that cannot keep up loses its oldest
-/// messages rather than holding memory or slowing ingestion.
+/// Each subscriber gets its own buffer, bounded in messages and in bytes: past
+/// ``bufferSize`` messages it loses its oldest ones; past ``maxPendingBytes`` it is dropped (its
+/// socket closed) rather than holding memory or slowing ingestion.
 public actor LiveHub {
     struct Subscriber {
         /// Streams it follows; nil for all.
@@ -16,10 +17,13 @@ public actor LiveHub {
         /// Whether it wants the decimated `signal` of the streams it follows.
         var signal = false
         let continuation: AsyncStream<String>.Continuation
+        let backlog: Backlog
     }
 
     private var subscribers: [UUID: Subscriber] = [:]
     public static let bufferSize = 1_024
+    /// Bytes of messages a subscriber may leave unsent before it is dropped.
+    public static let maxPendingBytes = 4 << 20
     let metrics: ServerMetrics?
 
     public init(metrics: ServerMetrics? = nil) { self.metrics = metrics }
@@ -27,12 +31,18 @@ public actor LiveHub {
     public var count: Int { subscribers.count }
 
     /// A new subscriber following `streams` (nil: every stream).
-    public func subscribe(streams: Set<String>?, events: Bool = false) -> (UUID, AsyncStream<String>) {
+    ///
+    /// - Returns: its id, its messages, and its backlog: the reader calls `sent` after writing each
+    ///   message; `dropped` tells it, once the stream ends, that it was too slow.
+    ///   `onDrop` runs (once) when the hub drops it, e.g. to close its connection.
+    public func subscribe(streams: Set<String>?, events: Bool = false,
+                          onDrop: @escaping @Sendable () -> Void = {}) -> (UUID, AsyncStream<String>, Backlog) {
         let id = UUID()
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferSize))
-        subscribers[id] = Subscriber(streams: streams, events: events, continuation: continuation)
+        let backlog = Backlog(onDrop: onDrop)
+        subscribers[id] = Subscriber(streams: streams, events: events, continuation: continuation, backlog: backlog)
         metrics?.webSocketClients.record(subscribers.count)
-        return (id, stream)
+        return (id, stream, backlog)
     }
 
     public func update(_ id: UUID, streams: Set<String>?, events: Bool, samples: Bool = true, signal: Bool = false) {
@@ -56,11 +66,18 @@ public actor LiveHub {
     }
 
     private func send<T: Encodable>(_ type: String, stream: String, data: T, to wanted: (Subscriber) -> Bool) {
-        let targets = subscribers.values.filter(wanted)
-        guard !targets.isEmpty else { return }
+        guard subscribers.values.contains(where: wanted) else { return }
         let envelope = Envelope(type: type, timestamp: Timestamp.format(Date().timeIntervalSince1970), stream_id: stream, data: data)
         guard let json = try? String(decoding: JSONEncoder().encode(envelope), as: UTF8.self) else { return }
-        for s in targets { s.continuation.yield(json) }
+        let size = json.utf8.count
+        for (id, s) in subscribers where wanted(s) {
+            guard s.backlog.add(size) <= Self.maxPendingBytes else {
+                s.backlog.markDropped()
+                unsubscribe(id)
+                continue
+            }
+            if case .dropped(let old) = s.continuation.yield(json) { s.backlog.sent(old.utf8.count) }
+        }
     }
 
     // MARK: Decimated signal for live charts
@@ -114,4 +131,29 @@ public actor LiveHub {
         let stream_id: String
         let data: T
     }
+}
+
+/// Bytes pushed to one subscriber and not yet written to its socket.
+public final class Backlog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes = 0
+    private var wasDropped = false
+    private let onDrop: @Sendable () -> Void
+
+    init(onDrop: @escaping @Sendable () -> Void) { self.onDrop = onDrop }
+
+    /// Adds a message's bytes; returns the new total.
+    func add(_ n: Int) -> Int { lock.withLock { bytes += n; return bytes } }
+    /// A message of `n` bytes was written (or discarded).
+    public func sent(_ n: Int) { lock.withLock { bytes -= n } }
+    func markDropped() {
+        let first = lock.withLock { () -> Bool in
+            defer { wasDropped = true }
+            return !wasDropped
+        }
+        if first { onDrop() }
+    }
+    /// Whether the hub dropped this subscriber for falling too far behind.
+    public var dropped: Bool { lock.withLock { wasDropped } }
+    public var pendingBytes: Int { lock.withLock { bytes } }
 }

@@ -268,6 +268,8 @@ public actor ScoringPipeline {
             }
             byStream[r.stream] = entry
         }
+        // Each stream commits on its own: one stream's failure is logged and never costs another
+        // stream its scores, states or events.
         for (stream, entry) in byStream {
             guard let s = streams[stream] else { continue }
             let model = s.model
@@ -275,7 +277,13 @@ public actor ScoringPipeline {
                 SensorStateRecord(streamID: stream, sensor: name, state: sm.state.rawValue, since: sm.since, above: sm.above,
                                   below: sm.below, warningWindows: sm.warningWindows)
             }
-            try await store.commitScoring(scores: entry.scores, states: states, transitions: entry.transitions, events: entry.events)
+            do {
+                try await store.commitScoring(scores: entry.scores, states: states, transitions: entry.transitions, events: entry.events)
+            } catch {
+                metrics.scoringFailures.increment()
+                logger.error("committing scores failed", metadata: ["stream": "\(stream)", "windows": "\(entry.scores.count)", "error": "\(error)"])
+                continue
+            }
             if let last = entry.scores.last {
                 await hub.publish("analysis_result", stream: stream, data: AnalysisMessage(
                     time: Timestamp.format(last.time), score: last.score, windows: entry.scores.count,
