@@ -2,7 +2,7 @@ import Foundation
 
 /// A plain TCP connection to a test server, for what HTTP clients will not send: half a request
 /// head, a head of 100 KB, many idle connections.
-final class RawSocket {
+final class RawSocket: @unchecked Sendable {
     let fd: Int32
 
     init(port: Int, timeout: Double = 5) throws {
@@ -32,8 +32,14 @@ final class RawSocket {
         }
     }
 
-    /// Everything the server sends until it closes the connection or the read times out.
-    func readAll() -> String {
+    /// Everything the server sends until it closes the connection or the read times out — read
+    /// on a dispatch thread: a blocking read on one of the few cooperative threads would starve
+    /// the in-process server it waits for.
+    func readAll() async -> String {
+        await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: self.readAllBlocking()) } }
+    }
+
+    private func readAllBlocking() -> String {
         var out = [UInt8]()
         var buf = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -44,13 +50,14 @@ final class RawSocket {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Whether the server closed the connection (a read returns 0) within the read timeout.
-    func closedByServer() -> Bool {
-        var buf = [UInt8](repeating: 0, count: 4_096)
-        while true {
-            let n = recv(fd, &buf, buf.count, 0)
-            if n == 0 { return true }
-            if n < 0 { return false }
+    /// The first bytes the server sends (on a dispatch thread, as ``readAll()``).
+    func readSome() async -> String {
+        await withCheckedContinuation { c in
+            DispatchQueue.global().async {
+                var buf = [UInt8](repeating: 0, count: 4_096)
+                let n = recv(self.fd, &buf, buf.count, 0)
+                c.resume(returning: String(decoding: buf[0..<max(0, n)], as: UTF8.self))
+            }
         }
     }
 }

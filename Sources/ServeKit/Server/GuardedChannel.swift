@@ -20,9 +20,15 @@ struct GuardedChannel: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         guard gate.enter() else {
             onRefused()
+            // The channel is not active yet: the answer goes out once it is.
             let answer = RawResponse.error(.serviceUnavailable, "too_many_connections",
                                            "the server has \(gate.limit) connections open; retry shortly", retryAfter: 1)
-            return channel.writeAndFlush(answer).flatMapThrowing { _ in throw TooManyConnections() }
+            do {
+                try channel.pipeline.syncOperations.addHandler(RefuseHandler(answer: answer))
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+            return inner.setup(channel: channel, logger: logger)
         }
         channel.closeFuture.whenComplete { [gate] _ in gate.leave() }
         do {
@@ -38,7 +44,32 @@ struct GuardedChannel: ServerChildChannel {
         await inner.handle(value: value, logger: logger)
     }
 
-    struct TooManyConnections: Error {}
+}
+
+/// Answers a connection over the cap with its 503 as soon as it is active, reads nothing of
+/// it, and closes it.
+final class RefuseHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let answer: ByteBuffer
+    private var answered = false
+
+    init(answer: ByteBuffer) { self.answer = answer }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { refuse(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) { refuse(context) }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    private func refuse(_ context: ChannelHandlerContext) {
+        guard !answered else { return }
+        answered = true
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
+    }
 }
 
 extension HTTPServerBuilder {

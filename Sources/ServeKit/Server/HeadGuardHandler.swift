@@ -127,8 +127,9 @@ final class HeadGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
         state = .done
         timer?.cancel()
         buffered = nil
+        let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(RawResponse.error(status, code, message))).whenComplete { _ in
-            context.close(promise: nil)
+            channel.close(promise: nil)
         }
     }
 
