@@ -23,7 +23,8 @@ public enum Timestamp {
 
     private static func parseUnbounded(_ s: String) -> Double? {
         guard s.utf8.count <= 64 else { return nil }
-        if let v = Double(s), v.isFinite { return v }
+        // Not `Double(s)` alone: it stops at a NUL and ignores the rest ("5\0abc" would be 5).
+        if !s.utf8.contains(0), let v = Double(s), v.isFinite { return v }
         let u = Array(s.utf8)
         func digits(_ at: Int, _ n: Int) -> Int? {
             guard at + n <= u.count else { return nil }
@@ -68,13 +69,22 @@ public enum Timestamp {
                     om = m
                     end += colon + 2
                 }
-                guard end == u.count else { return nil }
+                guard end == u.count, oh < 24, om < 60 else { return nil }
                 offset = sign * Double(oh * 3600 + om * 60)
                 pos = end
             } else { return nil }
         }
-        guard pos == u.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        guard pos == u.count, (1...12).contains(month), (1...daysInMonth(year, month)).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
         return Double(daysFromCivil(year, month, day)) * 86_400 + Double(hour * 3600 + minute * 60) + second - offset
+    }
+
+    /// Days in a month of the proleptic Gregorian calendar (so 2021-02-29 and 06-31 are no dates).
+    static func daysInMonth(_ year: Int, _ month: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
