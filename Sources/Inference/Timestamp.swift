@@ -105,7 +105,8 @@ public enum Timestamp {
     public static func format(_ seconds: Double) -> String {
         guard isValid(seconds) else { return "\(seconds)" }
         let whole = Int((seconds).rounded(.down))
-        let ms = Int(((seconds - Double(whole)) * 1000).rounded())
+        // Rounded to the millisecond, but never up into the next second: x.9996 is x.999, not x.000.
+        let ms = min(Int(((seconds - Double(whole)) * 1000).rounded()), 999)
         var days = whole / 86_400, rem = whole % 86_400
         if rem < 0 { rem += 86_400; days -= 1 }
         // civil from days (Hinnant)

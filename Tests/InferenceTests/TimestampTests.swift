@@ -44,4 +44,19 @@ import Testing
         #expect(Timestamp.parse("2024-02-29T00:00:00Z") == 1_709_164_800)
         #expect(Timestamp.parse("2199-06-30T23:59:59Z") == 7_242_220_799)
     }
+
+    /// A fraction that rounds to 1000 ms lost its milliseconds, not its second: x.9996 was written
+    /// as x.000, a second early (the fuzzer's input: these 8 bytes as a Double, -5.8e-9).
+    @Test func formatNeverRoundsMillisecondsAway() throws {
+        let tiny = Double(bitPattern: 0xbe38c43733383531)
+        #expect(Timestamp.format(tiny) == "1969-12-31T23:59:59.999Z")
+        let t = try #require(Timestamp.parse("2026-01-11T10:30:45.9996Z"))
+        #expect(Timestamp.format(t) == "2026-01-11T10:30:45.999Z")
+        for seconds in [tiny, t, 1_768_127_445.0004, 1_768_127_445.9994, 7_258_118_399.9999] {
+            let back = try #require(Timestamp.parse(Timestamp.format(seconds)))
+            #expect(abs(back - seconds) < 0.001, "\(seconds) → \(Timestamp.format(seconds))")
+        }
+        #expect(Timestamp.format(1_768_127_445.0004) == "2026-01-11T10:30:45Z")
+        #expect(Timestamp.format(1_768_127_445.5) == "2026-01-11T10:30:45.500Z")
+    }
 }
