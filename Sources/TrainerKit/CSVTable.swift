@@ -66,7 +66,9 @@ public struct CSVTable: Sendable {
 
         let body = lines.dropFirst()
         var values = [Float](), times = [Double](), timeText = [String](), anomaly = [Float](), change = [Float](), cycles = [String]()
-        values.reserveCapacity(body.count * sensorIndices.count)
+        // Every value takes at least a byte of the text: a few bytes of header and many empty lines
+        // must not reserve rows × sensors.
+        values.reserveCapacity(min(body.count * sensorIndices.count, text.utf8.count))
         for (offset, raw) in body.enumerated() {
             let lineNo = offset + 2
             if raw.isEmpty { throw CSVError(path: path, line: lineNo, message: "empty line") }
@@ -79,7 +81,7 @@ public struct CSVTable: Sendable {
             }
             for k in sensorIndices {
                 let cell = cells[k].trimmingCharacters(in: .whitespaces)
-                guard let v = Float(cell), v.isFinite else {
+                guard let v = number(cell), v.isFinite else {
                     throw fail(k, cell.isEmpty ? "empty cell" : "\"\(cell)\" is not a finite number")
                 }
                 values.append(v)
@@ -95,7 +97,7 @@ public struct CSVTable: Sendable {
             for (index, into) in [(anomalyIndex, 0), (changeIndex, 1)] {
                 guard let k = index else { continue }
                 let cell = cells[k].trimmingCharacters(in: .whitespaces)
-                guard let v = Float(cell), v == 0 || v == 1 else { throw fail(k, "label \"\(cell)\" is not 0 or 1") }
+                guard let v = number(cell), v == 0 || v == 1 else { throw fail(k, "label \"\(cell)\" is not 0 or 1") }
                 if into == 0 { anomaly.append(v) } else { change.append(v) }
             }
             if let c = cycleIndex {
@@ -110,6 +112,10 @@ public struct CSVTable: Sendable {
                         timeText: timeIndex == nil ? nil : timeText, anomaly: anomalyIndex == nil ? nil : anomaly,
                         changepoint: changeIndex == nil ? nil : change, cycleIDs: cycleIndex == nil ? nil : cycles)
     }
+
+    /// The number a cell holds. Not `Float(cell)` alone: it stops at a NUL and ignores the rest
+    /// ("5\0abc" would be 5).
+    static func number(_ cell: String) -> Float? { cell.utf8.contains(0) ? nil : Float(cell) }
 
     /// Splits one line on `sep`, honouring double-quoted fields (`""` is a quote inside one).
     static func split(_ line: Substring, _ sep: Character, path: String, line number: Int) throws -> [String] {
