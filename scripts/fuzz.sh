@@ -49,7 +49,8 @@ build() {
     local harness=(fuzz/"$name"/*.swift)
     local sources=("${harness[@]}" scripts/fuzz.sh) spec
     for spec in "$@"; do IFS=, read -r -a files <<< "${spec#*=}"; sources+=("${files[@]}"); done
-    if [ -x "$bin" ] && [ -z "$(find "${sources[@]}" -newer "$bin" 2> /dev/null)" ]; then return 0; fi
+    local newer # (a missing source makes find fail, and the build says which)
+    if [ -x "$bin" ] && newer=$(find "${sources[@]}" -newer "$bin" 2> /dev/null) && [ -z "$newer" ]; then return 0; fi
     echo "== fuzz: building $name"
     rm -rf "$dir" && mkdir -p "$dir"
     local last=${!#} module objects=()
@@ -74,8 +75,9 @@ run() {
     local bin=$out/$name/fuzzer log=$out/$name/fuzz.log seeds=fuzz/corpus/$name
     local new art=$artifacts/$name dict=() rc=0
     new=$(mktemp -d "${TMPDIR:-/tmp}/vertac-fuzz-$name.XXXXXX")
+    trap 'rm -rf "$new"' EXIT
     mkdir -p "$art"
-    for d in fuzz/"$name"/*.dict; do [ -f "$d" ] && dict=(-dict="$d"); done
+    for d in fuzz/"$name"/*.dict; do if [ -f "$d" ]; then dict=(-dict="$d"); fi; done
     # FUZZ_SECONDS=0: run the committed seeds once each, no fuzzing.
     local budget=(-max_total_time="$seconds")
     [ "$seconds" -gt 0 ] || budget=(-runs=0)
@@ -112,6 +114,7 @@ run() {
         echo "fuzz $name: merged, $seeds now holds $(find "$seeds" -type f | wc -l) inputs"
     fi
     rm -rf "$new"
+    trap - EXIT
     return "$rc"
 }
 
