@@ -15,6 +15,8 @@ export VERTAC_TEST_DATABASE_URL
 
 swift build --build-tests
 swift test "$@"
+# Coverage-guided fuzzing of the parsers, a minute per target (README "Fuzzing"); not with test filters.
+[ $# -gt 0 ] || scripts/fuzz.sh
 
 # The one-command demo, end to end (release build, server, edge, summary), then everything stops.
 if [ $# -eq 0 ]; then
