@@ -21,6 +21,8 @@ swift test "$@"
 # The one-command demo, end to end (release build, server, edge, summary), then everything stops.
 if [ $# -eq 0 ]; then
     scripts/demo.sh --once
+    # Hostile and careless clients against a real release server (README "Limits and protections").
+    scripts/probe.sh
     # The dashboard in Debian's chromium through selenium, against a server fed with simulated data.
     scripts/browser-test.sh
 fi

@@ -128,7 +128,8 @@ struct WebSocketController: Sendable {
 
     /// Subscribes to the hub and relays what it publishes to `outbound` while `body` reads the
     /// socket; unsubscribes when the socket closes. A subscriber the hub dropped for falling
-    /// too far behind (it does not read) is closed with 1008.
+    /// too far behind (it does not read) has its connection closed: a close frame
+    /// would wait behind the very messages it does not read.
     func relaying(streams: Set<String>?, to outbound: WebSocketOutboundWriter, channel: (any Channel)?,
                   _ body: (UUID) async throws -> Void) async throws {
         // A reader that stops reading stalls our writes (the socket is not writable); closing
