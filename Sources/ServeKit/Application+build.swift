@@ -96,7 +96,7 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
         let path = (s.dataDirectory as NSString).appendingPathComponent("vertac.sqlite")
         // SQLite gives its -wal and -shm files the database file's mode.
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         store = try SQLiteStore(path: path)

@@ -32,19 +32,7 @@ struct WebSocketController: Sendable {
             guard let stream = context.requestContext.parameters.get("stream_id") else { return }
             let key = Self.tokenKey(context.request)
             try await relaying(streams: [stream], to: outbound, channel: context.requestContext.channel) { _ in
-                var refused = 0
-                for try await message in inbound.messages(maxSize: Self.maxMessage) {
-                    guard case .text(let text) = message else { continue }
-                    if let wait = await limiter?.take(key) {
-                        refused += 1
-                        guard refused < Self.maxRefusedInARow else {
-                            try await outbound.close(.policyViolation, reason: "rate limit exceeded")
-                            return
-                        }
-                        try await outbound.write(.text(Self.rateLimited(wait, stream: stream)))
-                        continue
-                    }
-                    refused = 0
+                try await eachAllowedText(inbound, outbound, key: key, stream: stream) { text in
                     let reply = await handle(text.trimmingCharacters(in: .whitespacesAndNewlines), stream: stream)
                     try await outbound.write(.text(reply))
                 }
@@ -60,22 +48,10 @@ struct WebSocketController: Sendable {
         } onUpgrade: { inbound, outbound, context in
             let key = Self.tokenKey(context.request)
             try await relaying(streams: [], to: outbound, channel: context.requestContext.channel) { sub in
-                var refused = 0
-                for try await message in inbound.messages(maxSize: Self.maxMessage) {
-                    guard case .text(let text) = message else { continue }
-                    if let wait = await limiter?.take(key) {
-                        refused += 1
-                        guard refused < Self.maxRefusedInARow else {
-                            try await outbound.close(.policyViolation, reason: "rate limit exceeded")
-                            return
-                        }
-                        try await outbound.write(.text(Self.rateLimited(wait, stream: "")))
-                        continue
-                    }
-                    refused = 0
+                try await eachAllowedText(inbound, outbound, key: key, stream: "") { text in
                     guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
                         try await outbound.write(.text(#"{"type":"error","data":{"code":"bad_request","message":"send {\"subscribe\": [...], \"events\": true}"}}"#))
-                        continue
+                        return
                     }
                     let streams: Set<String>? = (object["subscribe"] as? String) == "*" ? nil : Set(object["subscribe"] as? [String] ?? [])
                     let events = object["events"] as? Bool ?? false
@@ -113,6 +89,27 @@ struct WebSocketController: Sendable {
             return e
         } catch {
             return APIError(.serviceUnavailable, "unavailable", "the token store did not answer; retry shortly")
+        }
+    }
+
+    /// Hands each text message that the token's rate limit allows to `body`. A refused one gets
+    /// an `error` reply; after ``maxRefusedInARow`` refusals in a row the socket is closed (1008).
+    func eachAllowedText(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, key: String, stream: String,
+                         _ body: (String) async throws -> Void) async throws {
+        var refused = 0
+        for try await message in inbound.messages(maxSize: Self.maxMessage) {
+            guard case .text(let text) = message else { continue }
+            if let wait = await limiter?.take(key) {
+                refused += 1
+                guard refused < Self.maxRefusedInARow else {
+                    try await outbound.close(.policyViolation, reason: "rate limit exceeded")
+                    return
+                }
+                try await outbound.write(.text(Self.rateLimited(wait, stream: stream)))
+                continue
+            }
+            refused = 0
+            try await body(text)
         }
     }
 
