@@ -9,8 +9,9 @@
 #   press      seeds 1 2 3: scripts/bench/press_generator.py (a hydraulic press, 5 sensors, 25 Hz):
 #              train 40 cycles, test 50 normal + 3 faulty cycles per kind
 #   skab       `vertac-train evaluate --protocol skab DATA/skab` (its own fit per file)
-#   screw      scripts/bench/screw_split.py: fit on the OK runs of 40 workpieces, test on every run of
-#              the other 20 (the fit takes minutes: its seconds are printed)
+#   screw      scripts/bench/screw_split.py: fit on the OK runs of 40 workpieces (976 k rows), test on
+#              every run of the other 20; the fit is long (≈ 3 min an epoch on one busy core, up to 50
+#              epochs): its seconds are printed
 # --quick: seed 1 only, no screw, SKAB on its first 4 files. --only simulator,press,...: those sets only.
 # Each model evaluation is `vertac-train evaluate --model M FILES… --cycles C --scores R --events E`;
 # scripts/bench/detection_table.py reads those files and prints the table (and with --readme replaces
@@ -27,7 +28,7 @@ README=
 ONLY=simulator,press,skab,screw
 THREADS=2
 
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;

@@ -226,9 +226,9 @@ def load_run(meta):
             first = after[0]
             t_on = times.get((c["cycle_id"], c["onset"])) if times else None
             if first["time"] is not None and t_on is not None:
-                c["delay"] = first["time"] - t_on
+                c["delay"] = round(first["time"] - t_on, 3)
             elif rate:
-                c["delay"] = (first["row"] - c["onset"]) / rate
+                c["delay"] = round((first["row"] - c["onset"]) / rate, 3)
     return list(cycles.values()), warnings
 
 
@@ -351,6 +351,11 @@ def build(work):
             cycles, w = load_run(m)
             warnings += [f"{m['dataset']} seed {m.get('seed')}: {x}" for x in w]
             r["summary"] = summarise(cycles)
+            r["cycles"] = [{"file": c["file"], "cycle_id": c["cycle_id"], "rows": c["rows"], "label": c["label"],
+                            "kind": c["kind"], "score": c["score"], "flagged": c["flagged"], "onset_row": c["onset"],
+                            "delay_s": c.get("delay"), "flagged_rows": c["flag_rows"],
+                            "events_opened": sum(1 for e in c["events"] if e["kind"] == "opened"),
+                            "events": len(c["events"])} for c in cycles]
         runs.append(r)
     datasets = sorted({r["dataset"] for r in runs}, key=lambda d: (ORDER.index(d) if d in ORDER else len(ORDER), d))
 
@@ -361,7 +366,7 @@ def build(work):
     for d in datasets:
         rs = [r for r in runs if r["dataset"] == d]
         seeds = [r["seed"] for r in rs if r["seed"] is not None]
-        runs_cell = (f"seed{'s' if len(seeds) > 1 else ''} {', '.join(str(s) for s in seeds)}" if seeds else str(len(rs)))
+        runs_cell = (f"seed{'s' if len(seeds) > 1 else ''} {', '.join(str(s) for s in seeds)}" if seeds else f"{len(rs)} run{'s' if len(rs) > 1 else ''}")
         if any("skab" in r for r in rs):
             s = rs[0]["skab"]
             files = s.get("files")
