@@ -18,6 +18,7 @@
 # it between the detection-table markers). Work folder: ${TMPDIR:-/tmp}/vertac-detection (--work),
 # with data/, models/, runs/<set>-seed<S>/ and detection.json / detection-table.md.
 # The data files are written as plain CSV. VERTAC_TRAIN / VERTAC_EDGE override the binaries.
+# VERTAC_TRAIN=scripts/bench/detection_stub.py checks the plumbing without a model (its figures mean nothing).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,7 +29,7 @@ README=
 ONLY=simulator,press,skab,screw
 THREADS=2
 
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
