@@ -54,12 +54,42 @@ extension ModelFile {
             throw fail("attribute method of /calibration/window_threshold", "longer than \(ModelFileLimits.maxStringBytes) bytes")
         }
 
+        var envelopeValues = 0
+        if let e = calibration.envelope {
+            guard (1...ModelFileLimits.maxEnvelopeBins).contains(e.bins) else {
+                throw fail("/calibration/envelope", "\(e.bins) bins, expected 1…\(ModelFileLimits.maxEnvelopeBins)")
+            }
+            try Self.positive(e.sensorThreshold, count: e.bins * D, "/calibration/envelope/sensor_threshold", path: path)
+            try Self.positive(e.windowThreshold, count: e.bins, "/calibration/envelope/window_threshold", path: path)
+            if !e.dtwThreshold.isEmpty {
+                try Self.positive(e.dtwThreshold, count: e.bins * D, "/calibration/envelope/dtw_threshold", path: path)
+            }
+            if !e.variationFloor.isEmpty {
+                guard e.variationFloor.count == e.bins * D else {
+                    throw ModelFileError(.shape("/calibration/envelope/variation_floor", expected: [e.bins, D], found: [e.variationFloor.count]), path: path)
+                }
+                if let k = e.variationFloor.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+                    throw fail("/calibration/envelope/variation_floor", "value \(e.variationFloor[k]) at flat index \(k) must be finite and ≥ 0")
+                }
+            }
+            envelopeValues = e.sensorThreshold.count + e.windowThreshold.count + e.dtwThreshold.count + e.variationFloor.count
+        }
+        if let x = calibration.expected {
+            for (name, v) in [("false_events_per_100_cycles", x.eventsPer100Cycles), ("false_reports_per_100_cycles", x.reportsPer100Cycles),
+                              ("row_flag_rate", x.rowRate)] where !(v.isFinite && v >= 0) {
+                throw fail("attribute \(name) of /calibration", "must be finite and ≥ 0, found \(v)")
+            }
+            guard x.cycles >= 0, x.folds >= 0 else {
+                throw fail("attributes calibration_cycles, calibration_folds of /calibration", "must not be negative")
+            }
+        }
+
         let t = training
         for (name, curve) in [("/training/loss", t.loss), ("/training/val_loss", t.validationLoss)] {
             guard curve.count <= ModelFileLimits.maxEpochs else { throw fail(name, "\(curve.count) epochs, at most \(ModelFileLimits.maxEpochs)") }
             if let k = curve.firstIndex(where: { !$0.isFinite }) { throw fail(name, "non-finite value at flat index \(k)") }
         }
-        var values = m.parameters.count + 3 * D + 1 + training.loss.count + training.validationLoss.count
+        var values = m.parameters.count + 3 * D + 1 + training.loss.count + training.validationLoss.count + envelopeValues
         if let r = reference {
             guard (1...ModelFileLimits.maxReferenceLength).contains(r.length) else {
                 throw fail("/reference/cycle", "\(r.length) rows, expected 1…\(ModelFileLimits.maxReferenceLength)")
@@ -74,6 +104,13 @@ extension ModelFile {
                 throw fail("attribute band of /reference/dtw_threshold", "must be 1…\(ModelFileLimits.maxReferenceLength), found \(r.band)")
             }
             values += n + D
+            if let rt = r.reportThreshold {
+                try Self.positive(rt, count: D, "/reference/report_threshold", path: path)
+                values += D
+            }
+            if let l = r.lengthRange, l.lowerBound < 0 || l.upperBound > ModelFileLimits.maxCycleRows {
+                throw fail("attributes length_low, length_high of /reference", "must lie in 0…\(ModelFileLimits.maxCycleRows), found \(l)")
+            }
         }
         // Every term is bounded above by now, so the sum cannot overflow.
         guard values <= ModelFileLimits.maxValues else { throw fail("model", "\(values) values, at most \(ModelFileLimits.maxValues)") }

@@ -85,11 +85,30 @@ public struct ModelFile: Sendable, Equatable {
         try f.writeFloats("calibration/window_threshold", shape: [1], [calibration.windowThreshold])
         try f.setAttribute("calibration/window_threshold", "percentile", double: calibration.percentile)
         try f.setAttribute("calibration/window_threshold", "method", string: calibration.method)
+        if let e = calibration.envelope {
+            try f.createGroup("calibration/envelope")
+            try f.writeFloats("calibration/envelope/sensor_threshold", shape: [e.bins, D], e.sensorThreshold)
+            try f.writeFloats("calibration/envelope/window_threshold", shape: [e.bins], e.windowThreshold)
+            if !e.dtwThreshold.isEmpty { try f.writeFloats("calibration/envelope/dtw_threshold", shape: [e.bins, D], e.dtwThreshold) }
+            if !e.variationFloor.isEmpty { try f.writeFloats("calibration/envelope/variation_floor", shape: [e.bins, D], e.variationFloor) }
+        }
+        if let x = calibration.expected {
+            try f.setAttribute("calibration", "false_events_per_100_cycles", double: x.eventsPer100Cycles)
+            try f.setAttribute("calibration", "false_reports_per_100_cycles", double: x.reportsPer100Cycles)
+            try f.setAttribute("calibration", "row_flag_rate", double: x.rowRate)
+            try f.setAttribute("calibration", "calibration_cycles", int: x.cycles)
+            try f.setAttribute("calibration", "calibration_folds", int: x.folds)
+        }
         if let r = reference {
             try f.createGroup("reference")
             try f.writeFloats("reference/cycle", shape: [r.length, D], r.values)
             try f.writeFloats("reference/dtw_threshold", shape: [D], r.dtwThreshold)
             try f.setAttribute("reference/dtw_threshold", "band", int: r.band)
+            if let t = r.reportThreshold { try f.writeFloats("reference/report_threshold", shape: [D], t) }
+            if let l = r.lengthRange {
+                try f.setAttribute("reference", "length_low", int: l.lowerBound)
+                try f.setAttribute("reference", "length_high", int: l.upperBound)
+            }
         }
         let t = training
         try f.writeFloats("training/loss", shape: [t.loss.count], t.loss)

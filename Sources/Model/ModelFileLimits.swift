@@ -19,6 +19,10 @@ public enum ModelFileLimits {
     public static let maxReferenceLength = 1_000_000
     /// Most values of the reference cycle, `L × D` (live DTW keeps two rows of this size per stream).
     public static let maxReferenceValues = 1 << 22
+    /// Most stretches of the golden-cycle envelope, B.
+    public static let maxEnvelopeBins = 4_096
+    /// Largest cycle length (rows) in the normal length range.
+    public static let maxCycleRows = 1 << 40
     /// Most epochs in the training curves.
     public static let maxEpochs = 1_000_000
     /// Most float values in the whole file: 2²⁴ float32 are 64 MiB, the largest upload.

@@ -40,11 +40,36 @@ final class ModelFileReader {
         for e in layout.entries { parameters += try floats(e.name, shape: e.shape) }
         let model = try LSTMAutoencoder(window: window, sensors: D, hidden: hidden, parameters: parameters)
         let scaler = try MinMaxScaler(min: floats("scaler/min", shape: [D]), max: floats("scaler/max", shape: [D]))
-        let calibration = Calibration(
+        var calibration = Calibration(
             sensorThreshold: try floats("calibration/sensor_threshold", shape: [D]),
             windowThreshold: try floats("calibration/window_threshold", shape: [1])[0],
             percentile: try double("calibration/window_threshold", "percentile"),
             method: try string("calibration/window_threshold", "method"))
+        // The envelope, the expected false alarms, the report thresholds and the length range
+        // came after format_version 1 was first written: each is optional.
+        if file.link("calibration/envelope") != .missing {
+            let (shape, sensorThreshold) = try floatsAnyLength("calibration/envelope/sensor_threshold", rank: 2) { shape in
+                guard shape[1] == D, (1...ModelFileLimits.maxEnvelopeBins).contains(shape[0]) else {
+                    throw fail(.invalid("/calibration/envelope/sensor_threshold",
+                                        reason: "shape \(shape), expected [1…\(ModelFileLimits.maxEnvelopeBins), \(D)]"))
+                }
+            }
+            let B = shape[0]
+            let dtw = file.link("calibration/envelope/dtw_threshold") == .missing ? []
+                : try floats("calibration/envelope/dtw_threshold", shape: [B, D])
+            let variation = file.link("calibration/envelope/variation_floor") == .missing ? []
+                : try floats("calibration/envelope/variation_floor", shape: [B, D])
+            calibration.envelope = ThresholdEnvelope(bins: B, sensorThreshold: sensorThreshold,
+                                                     windowThreshold: try floats("calibration/envelope/window_threshold", shape: [B]),
+                                                     dtwThreshold: dtw, variationFloor: variation)
+        }
+        if file.attribute("calibration", "false_events_per_100_cycles") != nil {
+            calibration.expected = ExpectedFalseAlarms(
+                eventsPer100Cycles: try double("calibration", "false_events_per_100_cycles"),
+                reportsPer100Cycles: try double("calibration", "false_reports_per_100_cycles"),
+                rowRate: try double("calibration", "row_flag_rate"),
+                cycles: try int("calibration", "calibration_cycles"), folds: try int("calibration", "calibration_folds"))
+        }
 
         var reference: ReferenceCycle?
         if file.link("reference") != .missing {
@@ -63,6 +88,17 @@ final class ModelFileReader {
                 ? max(10, shape[0] / 10) : try int("reference/dtw_threshold", "band")
             reference = ReferenceCycle(values: values, length: shape[0],
                                        dtwThreshold: try floats("reference/dtw_threshold", shape: [D]), band: band)
+            if file.link("reference/report_threshold") != .missing {
+                reference?.reportThreshold = try floats("reference/report_threshold", shape: [D])
+            }
+            if file.attribute("reference", "length_low") != nil {
+                let low = try int("reference", "length_low"), high = try int("reference", "length_high")
+                guard 0 <= low, low <= high, high <= ModelFileLimits.maxCycleRows else {
+                    throw fail(.invalid("attributes length_low, length_high of /reference",
+                                        reason: "must satisfy 0 ≤ low ≤ high ≤ \(ModelFileLimits.maxCycleRows), found \(low), \(high)"))
+                }
+                reference?.lengthRange = low...high
+            }
         }
         let path = self.path
         func epochs(_ name: String) -> ([Int]) throws -> Void {

@@ -28,6 +28,19 @@ public struct FitSettings: Sendable, Equatable {
     public var dtwBand: Int?
     /// At most this many training cycles enter the reference medoid (evenly spaced).
     public var maxMedoidCycles = 50
+    /// Calibration with a reference cycle (``Calibrator``): maintenance events per normal cycle
+    /// the thresholds aim at (0.01: at most 1 false event per 100 normal cycles).
+    public var falseEventRate = 0.01
+    /// Post-cycle reports per normal cycle that may say warning or worse.
+    public var reportRate = 0.005
+    /// Share of held-out windows that may have a sensor score above 1.
+    public var rowFlagRate = 0.002
+    /// Folds over normal cycles.
+    public var folds = 5
+    /// Bins of the golden-cycle envelope along the reference cycle (at most its length).
+    public var envelopeBins = 100
+    /// Quantile of each bin's values that gives the envelope its shape.
+    public var envelopeQuantile = 0.95
 
     public init() {}
 }
@@ -66,4 +79,6 @@ public struct FitResult: Sendable {
     public var referenceSource: String?
     /// Seconds spent: training, calibration, reference.
     public var trainSeconds: Double, calibrationSeconds: Double, referenceSeconds: Double
+    /// What the calibration measured, in one line (with a reference cycle).
+    public var calibrationSummary: String?
 }

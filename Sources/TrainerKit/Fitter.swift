@@ -81,28 +81,34 @@ public enum Fitter {
         trainer.restore(best.model)
         let trainSeconds = now() - t0
 
-        // Calibration on validation windows (training windows when nothing was held out).
+        // Calibration: with two or more training cycles, cycle-aware and event-level against the
+        // reference cycle (their DTW medoid); otherwise a margin over a percentile of windows.
         let c0 = now()
-        let calibrationWindows = validationStarts.isEmpty
-            ? Windowing.gather(scaledTrain, trainStarts, window: T, sensors: D) : validationWindows
-        let (scores, errors) = WindowScorer(model: best.model, threads: s.threads).score(calibrationWindows)
-        let calibration = Calibration(
-            sensorThreshold: (0..<D).map { j in
-                max(s.margin * Percentile.of(stride(from: j, to: errors.count, by: D).map { errors[$0] }, s.percentile), 1e-6)
-            },
-            windowThreshold: max(s.margin * Percentile.of(scores, s.percentile), 1e-6),
-            percentile: s.percentile,
-            method: "\(s.margin) × percentile of \(validationStarts.isEmpty ? "training" : "validation") windows")
-        let calibrationSeconds = now() - c0
-
-        // Reference cycle: the DTW medoid of the training cycles, with live-DTW thresholds.
-        let r0 = now()
+        var calibration: Calibration
         var reference: ReferenceCycle?
         var referenceSource: String?
+        var calibrationSummary: String?
         if train.count >= 2 {
-            (reference, referenceSource) = makeReference(train: train, scaled: scaledTrain, settings: s, sensors: D)
+            let (index, band) = medoid(train: train, scaled: scaledTrain, settings: s, sensors: D)
+            let result = Calibrator.run(model: best.model, scaler: scaler,
+                                        cycles: train.map { ($0, false) } + validation.map { ($0, true) },
+                                        referenceIndex: index, band: band, settings: s)
+            (calibration, reference, referenceSource) = (result.calibration, result.reference, train[index].source)
+            calibrationSummary = result.summary
+        } else {
+            let calibrationWindows = validationStarts.isEmpty
+                ? Windowing.gather(scaledTrain, trainStarts, window: T, sensors: D) : validationWindows
+            let (scores, errors) = WindowScorer(model: best.model, threads: s.threads).score(calibrationWindows)
+            calibration = Calibration(
+                sensorThreshold: (0..<D).map { j in
+                    max(s.margin * Percentile.of(stride(from: j, to: errors.count, by: D).map { errors[$0] }, s.percentile), 1e-6)
+                },
+                windowThreshold: max(s.margin * Percentile.of(scores, s.percentile), 1e-6),
+                percentile: s.percentile,
+                method: "\(s.margin) × percentile of \(validationStarts.isEmpty ? "training" : "validation") windows (a single cycle: no reference)")
         }
-        let referenceSeconds = now() - r0
+        let calibrationSeconds = now() - c0
+        let referenceSeconds = 0.0
 
         let summary = TrainingSummary(loss: losses, validationLoss: validationLosses, windows: trainStarts.count,
                                       cycles: train.count, epochs: losses.count, seconds: trainSeconds, dataSHA256: dataSHA256)
@@ -111,7 +117,8 @@ public enum Fitter {
         return FitResult(file: file, trainingCycles: train.count, validationCycles: validation.count,
                          trainingWindows: trainStarts.count, validationWindows: validationStarts.count,
                          bestEpoch: best.epoch, stoppedEarly: losses.count < s.epochs, referenceSource: referenceSource,
-                         trainSeconds: trainSeconds, calibrationSeconds: calibrationSeconds, referenceSeconds: referenceSeconds)
+                         trainSeconds: trainSeconds, calibrationSeconds: calibrationSeconds, referenceSeconds: referenceSeconds,
+                         calibrationSummary: calibrationSummary)
     }
 
     /// Holds out whole cycles (the last ones) when there are several, else the last rows.
@@ -135,37 +142,14 @@ public enum Fitter {
                      anomaly: c.anomaly.map { Array($0[r]) }, changepoint: c.changepoint.map { Array($0[r]) })
     }
 
-    static func makeReference(train: [Cycle], scaled: [[Float]], settings s: FitSettings, sensors D: Int)
-        -> (ReferenceCycle, String)
-    {
+    /// The reference cycle: the DTW medoid of (at most ``FitSettings/maxMedoidCycles``) training
+    /// cycles, and the live DTW band (a fifth of its length, at least 10 rows, unless set).
+    static func medoid(train: [Cycle], scaled: [[Float]], settings s: FitSettings, sensors D: Int) -> (index: Int, band: Int) {
         let picks: [Int] = train.count <= s.maxMedoidCycles ? Array(train.indices)
             : (0..<s.maxMedoidCycles).map { $0 * train.count / s.maxMedoidCycles }
         let longest = picks.map { train[$0].rows }.max()!
         let medoid = DTW.medoid(picks.map { scaled[$0] }, dimensions: D, window: max(10, longest / 10), threads: s.threads)
         let ref = picks[medoid.index]
-        let band = s.dtwBand ?? max(10, train[ref].rows / 5)
-        // Live DTW deviations of every training window against the reference.
-        var deviations = [[Float]](repeating: [], count: D)
-        for c in scaled.indices where train[c].rows >= s.window {
-            var live = OpenEndDTW(reference: scaled[ref], sensors: D, window: band)
-            var costs: [[Double]] = []
-            scaled[c].withUnsafeBufferPointer { p in
-                for r in 0..<train[c].rows {
-                    live.append(p.baseAddress! + r * D)
-                    costs.append(live.cost)
-                }
-            }
-            for end in Swift.stride(from: s.window - 1, to: train[c].rows, by: s.stride) {
-                for j in 0..<D {
-                    let before = end - s.window >= 0 ? costs[end - s.window][j] : 0
-                    deviations[j].append(Float((costs[end][j] - before) / Double(s.window)))
-                }
-            }
-        }
-        // DTW deviations are squared differences: the margin applies in the units of the
-        // deviation itself, so the squared scale gets margin².
-        let thresholds = deviations.map { max(s.margin * s.margin * Percentile.of($0, s.percentile), 1e-6) }
-        return (ReferenceCycle(values: train[ref].values, length: train[ref].rows, dtwThreshold: thresholds, band: band),
-                train[ref].source)
+        return (ref, s.dtwBand ?? max(10, train[ref].rows / 5))
     }
 }

@@ -64,22 +64,44 @@ public enum TrainingReport {
         for (i, (a, b)) in zip(f.training.loss, f.training.validationLoss).enumerated() {
             md += String(format: "| %d%@ | %.6f | %.6f |\n", i + 1, i + 1 == r.bestEpoch ? " (best)" : "", a, b)
         }
-        md += "\n## Thresholds\n\nMethod: \(f.calibration.method), percentile \(f.calibration.percentile). "
-        md += String(format: "Window threshold: %.6f.\n\n", f.calibration.windowThreshold)
-        md += "| sensor | scaler min | scaler max | error threshold | DTW threshold |\n|---|---|---|---|---|\n"
+        md += "\n## Thresholds\n\nMethod: \(f.calibration.method). "
+        md += String(format: "Window threshold (largest over the cycle): %.6f.\n\n", f.calibration.windowThreshold)
+        if let x = f.calibration.expected {
+            md += "**Expected false alarms** on new normal cycles, measured by replaying \(x.cycles) held-out normal cycles "
+            md += "(\(x.folds)-fold over cycles: each fold judged by thresholds learnt without it) through the live pipeline "
+            md += "with its state machines: "
+            md += String(format: "%.2f maintenance events per 100 cycles, %.2f post-cycle reports at warning or worse per 100 cycles, %.3f %% of rows flagged. ",
+                         x.eventsPer100Cycles, x.reportsPer100Cycles, 100 * x.rowRate)
+            md += "Target: \(s.falseEventRate * 100) events and \(s.reportRate * 100) reports per 100 cycles, \(s.rowFlagRate * 100) % of rows.\n\n"
+        }
+        if let c = r.calibrationSummary { md += "Calibration: \(c).\n\n" }
+        md += "| sensor | scaler min | scaler max | error threshold (max) | DTW threshold (max) | report threshold |\n|---|---|---|---|---|---|\n"
         for j in f.sensors.indices {
             let dtw = f.reference.map { String(format: "%.6f", $0.dtwThreshold[j]) } ?? "—"
-            md += String(format: "| %@ | %.6g | %.6g | %.6f | %@ |\n", f.sensors[j], f.scaler.min[j], f.scaler.max[j],
-                         f.calibration.sensorThreshold[j], dtw)
+            let report = f.reference?.reportThreshold.map { String(format: "%.6f", $0[j]) } ?? "—"
+            md += String(format: "| %@ | %.6g | %.6g | %.6f | %@ | %@ |\n", f.sensors[j], f.scaler.min[j], f.scaler.max[j],
+                         f.calibration.sensorThreshold[j], dtw, report)
+        }
+        if let e = f.calibration.envelope, let ref = f.reference {
+            let D = f.sensors.count
+            md += "\nGolden-cycle envelope: \(e.bins) bins of the reference cycle; error threshold per sensor, smallest / median / largest bin:\n\n"
+            md += "| sensor | error min | error median | error max | DTW min | DTW max |\n|---|---|---|---|---|---|\n"
+            for j in 0..<D {
+                let err = (0..<e.bins).map { e.sensorThreshold[$0 * D + j] }.sorted()
+                let dtw = e.dtwThreshold.isEmpty ? [Float(0)] : (0..<e.bins).map { e.dtwThreshold[$0 * D + j] }.sorted()
+                md += String(format: "| %@ | %.5f | %.5f | %.5f | %.6f | %.6f |\n", f.sensors[j], err.first!, err[err.count / 2], err.last!,
+                             dtw.first!, dtw.last!)
+            }
+            if let l = ref.lengthRange { md += "\nNormal cycle length: \(l.lowerBound)–\(l.upperBound) rows (reference \(ref.length)).\n" }
         }
         if let ref = f.reference {
             md += "\nReference cycle: \(r.referenceSource ?? "?"), \(ref.length) rows (DTW medoid of the training cycles); live DTW band ±\(ref.band) rows.\n"
         } else {
             md += "\nNo reference cycle: it needs at least two training cycles.\n"
         }
-        md += String(format: "\n## Timing\n\n- training: %.1f s (%.0f windows/s)\n- calibration: %.2f s\n- reference: %.2f s\n",
+        md += String(format: "\n## Timing\n\n- training: %.1f s (%.0f windows/s)\n- reference and calibration: %.2f s\n",
                      r.trainSeconds, Double(r.trainingWindows * f.training.epochs) / max(r.trainSeconds, 1e-9),
-                     r.calibrationSeconds, r.referenceSeconds)
+                     r.calibrationSeconds + r.referenceSeconds)
         return md
     }
 }

@@ -9,8 +9,14 @@ import Testing
         return ModelFile(
             model: model, sensors: ["Pressure", "Volume Flow RateRMS", "température"],
             scaler: try! MinMaxScaler(min: [0, 1, 2], max: [1, 2, 4]), loss: .mse,
-            calibration: Calibration(sensorThreshold: [0.1, 0.2, 0.3], windowThreshold: 0.2, percentile: 99, method: "percentile"),
-            reference: reference ? ReferenceCycle(values: (0..<30).map(Float.init), length: 10, dtwThreshold: [1, 2, 3], band: 4) : nil,
+            calibration: Calibration(
+                sensorThreshold: [0.1, 0.2, 0.3], windowThreshold: 0.2, percentile: 99, method: "percentile",
+                envelope: reference ? ThresholdEnvelope(bins: 2, sensorThreshold: [0.1, 0.2, 0.3, 0.05, 0.1, 0.2], windowThreshold: [0.2, 0.1],
+                                                        dtwThreshold: [1, 2, 3, 0.5, 1, 1.5], variationFloor: [0, 0.01, 0.02, 0.03, 0, 0]) : nil,
+                expected: reference ? ExpectedFalseAlarms(eventsPer100Cycles: 0.5, reportsPer100Cycles: 0.25, rowRate: 0.001,
+                                                          cycles: 40, folds: 5) : nil),
+            reference: reference ? ReferenceCycle(values: (0..<30).map(Float.init), length: 10, dtwThreshold: [1, 2, 3], band: 4,
+                                                  reportThreshold: [0.01, 0.02, 0.03], lengthRange: 8...12) : nil,
             training: TrainingSummary(loss: [0.3, 0.2], validationLoss: [0.35, 0.25], windows: 120, cycles: 4,
                                       epochs: 2, seconds: 1.25, dataSHA256: "abc123"),
             createdAt: "2026-11-22T10:00:00Z", trainerVersion: "test")

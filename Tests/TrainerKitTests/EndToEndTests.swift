@@ -33,26 +33,28 @@ final class Scratch {
         return s
     }
 
-    @Test func calibrationIsMarginTimesPercentileOfValidationWindows() throws {
-        let sim = MachineSimulator(seed: 4)
-        let data = Dataset(sensors: MachineSimulator.sensors,
-                           cycles: (0..<10).map { k in let c = sim.cycle(k); return Cycle(source: "c\(k)", values: c.values, rows: c.rows) })
+    @Test func aSingleCycleIsCalibratedByMarginTimesPercentileOfItsHeldOutRows() throws {
+        // One cycle: no reference, no envelope; the last tenth of its rows is held out.
+        let sim = MachineSimulator(seed: 4, sampleRate: 4)
+        let c = sim.cycle(0)
+        let data = Dataset(sensors: MachineSimulator.sensors, cycles: [Cycle(source: "c0", values: c.values, rows: c.rows)])
         var s = Self.settings()
         s.epochs = 3
         let r = try Fitter.fit(data, settings: s, createdAt: "now", trainerVersion: "t")
-        #expect(r.validationCycles == 1 && r.trainingCycles == 9)
-        // Recompute by hand: the held-out (last) cycle's windows, scaled with the stored scaler.
-        let held = data.cycles[9]
-        let windows = ModelScoring.score(r.file, values: held.values, rows: held.rows, stride: s.stride)
-        #expect(windows.count == r.validationWindows)
-        for j in 0..<data.sensors.count {
+        #expect(r.file.reference == nil && r.file.calibration.envelope == nil)
+        let held = Int((Double(c.rows) * s.validationFraction).rounded())
+        let D = MachineSimulator.sensors.count
+        // Recompute by hand: the held-out rows' windows, scaled with the stored scaler.
+        let windows = ModelScoring.score(r.file, values: Array(c.values[((c.rows - held) * D)...]), rows: held, stride: s.stride)
+        #expect(windows.count == r.validationWindows && !windows.isEmpty)
+        for j in 0..<D {
             let expected = s.margin * Percentile.of(windows.map { $0.errors[j] }, s.percentile)
             #expect(abs(r.file.calibration.sensorThreshold[j] - expected) <= 1e-6 * max(1, expected))
         }
         #expect(abs(r.file.calibration.windowThreshold - s.margin * Percentile.of(windows.map(\.score), s.percentile)) < 1e-6)
-        #expect(r.file.calibration.method == "1.5 × percentile of validation windows")
-        // The scaler is fitted on the training cycles only.
-        let trainMax = (0..<9).flatMap { k in (0..<data.cycles[k].rows).map { data.cycles[k].values[$0 * 8] } }.max()!
+        #expect(r.file.calibration.method.hasPrefix("1.5 × percentile of validation windows"))
+        // The scaler is fitted on the training rows only.
+        let trainMax = (0..<(c.rows - held)).map { c.values[$0 * D] }.max()!
         #expect(r.file.scaler.max[0] == trainMax)
     }
 

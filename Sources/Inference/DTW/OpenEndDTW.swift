@@ -20,6 +20,11 @@ public struct OpenEndDTW: Sendable {
     public private(set) var rows = 0
     /// Open-end cost per sensor after the last row.
     public private(set) var cost: [Double]
+    /// The reference row the last row aligns with: the end of the cheapest alignment of all
+    /// sensors together, `argmin_j Σ_s D_i^s[j]` over the band (sensors are aligned
+    /// independently, so the sum is a lower bound of a joint alignment; it places the cycle in
+    /// the reference's phases — where the golden-cycle envelope is looked up).
+    public private(set) var position = 0
     private var previous: [Double]   // D_{i−1}[j], [sensors, m]
     private var current: [Double]
 
@@ -41,6 +46,7 @@ public struct OpenEndDTW: Sendable {
     /// Starts a new cycle.
     public mutating func reset() {
         rows = 0
+        position = 0
         for k in cost.indices { cost[k] = 0 }
     }
 
@@ -55,6 +61,7 @@ public struct OpenEndDTW: Sendable {
     public mutating func append(_ row: UnsafePointer<Float>) {
         let i = rows, m = length, D = sensors
         let b = band(i), pb = i > 0 ? band(i - 1) : b
+        var at = b.lowerBound
         reference.withUnsafeBufferPointer { ref in
             previous.withUnsafeBufferPointer { prev in
                 current.withUnsafeMutableBufferPointer { cur in
@@ -76,11 +83,18 @@ public struct OpenEndDTW: Sendable {
                             }
                             cost[s] = best
                         }
+                        var bestSum = Double.infinity
+                        for j in b {
+                            var sum = 0.0
+                            for s in 0..<D { sum += cur[s * m + j] }
+                            if sum < bestSum { bestSum = sum; at = j }
+                        }
                     }
                 }
             }
         }
         swap(&previous, &current)
+        position = at
         rows += 1
     }
 

@@ -53,6 +53,12 @@ public struct CycleReport: Sendable, Equatable, Codable {
     /// The model whose reference cycle the report compares with (set by the server; absent in
     /// reports stored before it was recorded).
     public var modelID: String? = nil
+    /// How far the cycle's length lies from normal: `|ln(rows / c)| / h` for the model's normal
+    /// length range `low…high` (c = √(low·high), h = ½ ln(high/low)), so 1 at either end of the
+    /// range; absent without a range (older models).
+    public var lengthRatio: Double? = nil
+    /// The normal length range `[low, high]` (rows) it was judged against.
+    public var normalLength: [Int]? = nil
 }
 
 /// What a report is computed from.
@@ -68,11 +74,14 @@ public struct CycleReportInput: Sendable {
     public var scaler: MinMaxScaler
     /// Per-sensor DTW-deviation thresholds (mean squared aligned deviation per row).
     public var dtwThreshold: [Float]?
+    /// Normal cycle lengths (rows), when the model has them.
+    public var lengthRange: ClosedRange<Int>?
     public var aborted: Bool
     public var criticalFactor: Double
 
     public init(sensors: [String], values: [Float], times: [Double], reference: [Float], previous: [Float]? = nil,
-                scaler: MinMaxScaler, dtwThreshold: [Float]?, aborted: Bool, criticalFactor: Double = 3) {
+                scaler: MinMaxScaler, dtwThreshold: [Float]?, lengthRange: ClosedRange<Int>? = nil, aborted: Bool,
+                criticalFactor: Double = 3) {
         self.sensors = sensors
         self.values = values
         self.times = times
@@ -80,12 +89,50 @@ public struct CycleReportInput: Sendable {
         self.previous = previous
         self.scaler = scaler
         self.dtwThreshold = dtwThreshold
+        self.lengthRange = lengthRange
         self.aborted = aborted
         self.criticalFactor = criticalFactor
     }
 }
 
+extension CycleReportInput {
+    /// The input for a cycle of `model`'s sensors against its reference cycle, with its
+    /// calibrated cycle-level thresholds (the report thresholds, else the live DTW thresholds)
+    /// and its normal length range — what the server and `vertac-train evaluate` both use.
+    ///
+    /// - Returns: nil when the model has no reference cycle.
+    public init?(model: ModelFile, values: [Float], times: [Double], previous: [Float]? = nil, aborted: Bool,
+                 criticalFactor: Double = 3) {
+        guard let r = model.reference else { return nil }
+        self.init(sensors: model.sensors, values: values, times: times, reference: r.values, previous: previous,
+                  scaler: model.scaler, dtwThreshold: r.reportThreshold ?? r.dtwThreshold, lengthRange: r.lengthRange,
+                  aborted: aborted, criticalFactor: criticalFactor)
+    }
+}
+
 extension CycleReport {
+    /// ``CycleReport/lengthRatio`` of a cycle of `rows` rows against the normal range.
+    public static func lengthRatio(rows: Int, range: ClosedRange<Int>) -> Double {
+        let low = Double(max(1, range.lowerBound)), high = Double(max(range.upperBound, range.lowerBound, 1))
+        let center = (low * high).squareRoot(), half = max(0.5 * log(high / low), 0.005)
+        return Finite.score(abs(log(Double(max(rows, 1)) / center)) / half)
+    }
+
+    /// The mean squared DTW-aligned deviation per row of each sensor of a cycle from the
+    /// reference (scaled, Savitzky–Golay smoothed, banded DTW): the figure the report divides by
+    /// each sensor's threshold, and what calibration sets those thresholds from.
+    public static func deviations(values: [Float], reference: [Float], scaler: MinMaxScaler, sensors D: Int) -> [Double] {
+        let n = values.count / D, m = reference.count / D
+        let sg = SavitzkyGolay()
+        let band = Self.band(n, m)
+        return (0..<D).map { j in
+            let x = sg.smooth((0..<n).map { Finite.scaled((values[$0 * D + j] - scaler.min[j]) / scaler.range(j)) })
+            let r = sg.smooth((0..<m).map { Finite.scaled((reference[$0 * D + j] - scaler.min[j]) / scaler.range(j)) })
+            let dtw = DTW.distance(x, r, window: band)
+            return dtw * dtw / Double(max(n, m))
+        }
+    }
+
     /// Seconds of data kept before an abnormal stop.
     public static let lastSeconds = 30.0
     /// The DTW band of the report: 2 % of the longer series, at least 10 rows.
@@ -148,9 +195,11 @@ extension CycleReport {
         var sensors = reports.map { $0! }
         let total = sensors.reduce(0.0) { $0 + $1.ratio * $1.ratio }
         for j in sensors.indices { sensors[j].contribution = total > 0 ? sensors[j].ratio * sensors[j].ratio / total : 0 }
-        let meanSq = sensors.reduce(0.0) { $0 + min($1.ratio, 10) * min($1.ratio, 10) } / Double(D)
+        let length: Double? = input.lengthRange.map { Self.lengthRatio(rows: n, range: $0) }
+        let lengthTerm = length.map { min($0, 10) * min($0, 10) } ?? 0
+        let meanSq = sensors.reduce(0.0) { $0 + min($1.ratio, 10) * min($1.ratio, 10) } / Double(D) + lengthTerm
         let health = (1000 * exp(-0.5 * meanSq)).rounded() / 10
-        let worst = sensors.map(\.ratio).max() ?? 0
+        let worst = max(sensors.map(\.ratio).max() ?? 0, length ?? 0)
         let severity: Severity = worst <= 1 ? .normal : worst <= input.criticalFactor ? .warning : .critical
         sensors.sort { $0.contribution > $1.contribution }
 
@@ -176,6 +225,8 @@ extension CycleReport {
         var report = CycleReport(sensors: sensors, healthScore: health, severity: severity, rows: n, referenceRows: m,
                                  recommendations: [], lastRows: nil, lastRowsTimes: nil, stopCause: nil,
                                  stopCauseDetail: nil, path: path)
+        report.lengthRatio = length
+        report.normalLength = input.lengthRange.map { [$0.lowerBound, $0.upperBound] }
         if input.aborted { report.diagnoseStop(input) }
         report.recommendations = report.recommend(input.criticalFactor)
         return report
@@ -226,6 +277,9 @@ extension CycleReport {
         for s in sensors where s.ratio > 1 {
             let level = s.ratio > criticalFactor ? "Inspect" : "Watch"
             out.append("\(level) \(s.sensor): \(String(format: "%.1f", s.ratio))× its DTW threshold, \(percent(s.contribution)) % of the deviation")
+        }
+        if let l = lengthRatio, l > 1, let range = normalLength {
+            out.append("Check the cycle's course: \(rows) rows, outside the normal \(range[0])–\(range[1]) rows (\(String(format: "%.1f", l))× the tolerance)")
         }
         if let stopCause {
             switch stopCause {

@@ -12,14 +12,19 @@ public struct PendingWindow: Sendable {
     public var endRow: Int
     /// Per-sensor DTW deviation over the window, or `nil` without a reference cycle.
     public var dtwDeviation: [Double]?
+    /// Reference rows the window's first and last row align with (live DTW), or `nil` without a
+    /// reference cycle: where in the cycle the window lies, for position-dependent thresholds.
+    public var aligned: ClosedRange<Int>?
 
-    public init(stream: String, values: [Float], startTime: Double, endTime: Double, endRow: Int, dtwDeviation: [Double]?) {
+    public init(stream: String, values: [Float], startTime: Double, endTime: Double, endRow: Int, dtwDeviation: [Double]?,
+                aligned: ClosedRange<Int>? = nil) {
         self.stream = stream
         self.values = values
         self.startTime = startTime
         self.endTime = endTime
         self.endRow = endRow
         self.dtwDeviation = dtwDeviation
+        self.aligned = aligned
     }
 }
 
@@ -38,10 +43,17 @@ public struct WindowResult: Sendable, Equatable {
     public var dtwDeviation: [Float]
     /// d_j = dtw_deviation_j / dtw_threshold_j (0 without a reference).
     public var dtwRatios: [Float]
-    /// s_j = max(r_j, d_j).
+    /// v_j = variation floor / the window's variation: above 1 when the sensor moves less than
+    /// it normally does there (stuck); 0 without a golden-cycle envelope.
+    public var stillRatios: [Float]
+    /// s_j = max(r_j, d_j, v_j).
     public var sensorScores: [Float]
     /// Whether the window score exceeds the window threshold.
     public var windowAnomalous: Bool
+    /// The thresholds the window was held to (the envelope's where the window lies, or the
+    /// global ones): per-sensor error and DTW deviation (0 without a reference).
+    public var errorThresholds: [Float]
+    public var dtwThresholds: [Float]
 }
 
 /// Scores ready windows from many streams in one batched forward pass and turns errors into
@@ -70,21 +82,37 @@ public final class BatchScorer: @unchecked Sendable {
             flat.append(contentsOf: w.values)
         }
         let (scores, errors) = scorer.score(flat)
-        let sensorThreshold = model.calibration.sensorThreshold
-        let dtwThreshold = model.reference?.dtwThreshold
         // Every figure leaves finite (``Finite``): one window's overflow must neither hide an
         // anomaly (NaN is never above a threshold) nor make its results unstorable.
         return windows.enumerated().map { k, w in
+            let th = thresholds(w)
             let e = errors[k * D..<(k + 1) * D].map(Finite.score)
-            let r = (0..<D).map { Finite.score(e[$0] / max(sensorThreshold[$0], .leastNormalMagnitude)) }
+            let r = (0..<D).map { Finite.score(e[$0] / max(th.sensor[$0], .leastNormalMagnitude)) }
             let dev = w.dtwDeviation.map { $0.map { Finite.score(Float($0)) } } ?? [Float](repeating: 0, count: D)
-            let d: [Float] = dtwThreshold.map { th in (0..<D).map { Finite.score(dev[$0] / max(th[$0], .leastNormalMagnitude)) } }
+            let d: [Float] = th.dtw.map { th in (0..<D).map { Finite.score(dev[$0] / max(th[$0], .leastNormalMagnitude)) } }
                 ?? [Float](repeating: 0, count: D)
+            var v = [Float](repeating: 0, count: D)
+            if let floor = th.variation {
+                let moved = w.values.withUnsafeBufferPointer { ThresholdEnvelope.variation($0, rows: T, sensors: D) }
+                v = (0..<D).map { floor[$0] > 0 ? Finite.score(floor[$0] / max(moved[$0], .leastNormalMagnitude)) : 0 }
+            }
             let score = Finite.score(scores[k])
             return WindowResult(stream: w.stream, startTime: w.startTime, endTime: w.endTime, endRow: w.endRow,
-                                score: score, errors: e, errorRatios: r, dtwDeviation: dev, dtwRatios: d,
-                                sensorScores: (0..<D).map { max(r[$0], d[$0]) },
-                                windowAnomalous: score > model.calibration.windowThreshold)
+                                score: score, errors: e, errorRatios: r, dtwDeviation: dev, dtwRatios: d, stillRatios: v,
+                                sensorScores: (0..<D).map { max(r[$0], d[$0], v[$0]) },
+                                windowAnomalous: score > th.window, errorThresholds: th.sensor,
+                                dtwThresholds: th.dtw ?? [Float](repeating: 0, count: D))
         }
+    }
+
+    /// The thresholds a window is held to: the golden-cycle envelope at the reference rows the
+    /// window aligns with, or the global thresholds (no envelope, or no alignment).
+    public func thresholds(_ w: PendingWindow) -> (sensor: [Float], window: Float, dtw: [Float]?, variation: [Float]?) {
+        let c = model.calibration, D = model.model.sensors
+        if let e = c.envelope, let rows = w.aligned, let ref = model.reference {
+            let t = e.thresholds(rows, length: ref.length, sensors: D)
+            return (t.sensor, t.window, t.dtw.isEmpty ? ref.dtwThreshold : t.dtw, t.variation.isEmpty ? nil : t.variation)
+        }
+        return (c.sensorThreshold, c.windowThreshold, model.reference?.dtwThreshold, nil)
     }
 }

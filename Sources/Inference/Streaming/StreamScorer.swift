@@ -17,6 +17,8 @@ public struct StreamScorer: Sendable {
     private var dtw: OpenEndDTW?
     /// Open-end DTW cost per sensor after each of the last T+1 rows: `[T+1, D]` ring.
     private var costs: [Double]
+    /// Reference row aligned with each of the last T+1 rows (ring, like `costs`).
+    private var positions: [Int]
     private var scaled: [Float]
 
     public init(stream: String, model: ModelFile, settings: MonitorSettings = .init()) {
@@ -32,6 +34,7 @@ public struct StreamScorer: Sendable {
             dtw = OpenEndDTW(reference: ref, sensors: D, window: r.band)
         }
         costs = [Double](repeating: 0, count: (T + 1) * D)
+        positions = [Int](repeating: 0, count: T + 1)
         scaled = [Float](repeating: 0, count: D)
     }
 
@@ -64,10 +67,12 @@ public struct StreamScorer: Sendable {
             dtw = d
             let slot = (rowIndex % (T + 1)) * D
             for j in 0..<D { costs[slot + j] = d.cost[j] }
+            positions[rowIndex % (T + 1)] = d.position
         }
         let ready = scaled.withUnsafeBufferPointer { windower.append($0.baseAddress!, time: time) }
         guard ready else { return nil }
         var deviation: [Double]?
+        var aligned: ClosedRange<Int>?
         if dtw != nil {
             // Growth of the open-end cost over the window's T rows, per row.
             let end = (rowIndex % (T + 1)) * D
@@ -76,9 +81,11 @@ public struct StreamScorer: Sendable {
                 let before = startRow >= 0 ? costs[(startRow % (T + 1)) * D + j] : 0
                 return (costs[end + j] - before) / Double(T)
             }
+            let first = positions[(rowIndex - T + 1) % (T + 1)], last = positions[rowIndex % (T + 1)]
+            aligned = min(first, last)...max(first, last)
         }
         return PendingWindow(stream: stream, values: windower.currentWindow(), startTime: windower.windowStartTime,
-                             endTime: time, endRow: rowIndex, dtwDeviation: deviation)
+                             endTime: time, endRow: rowIndex, dtwDeviation: deviation, aligned: aligned)
     }
 
     /// Feeds a scored window to the sensor state machines and the maintenance policy.
@@ -88,8 +95,8 @@ public struct StreamScorer: Sendable {
         var out: [MonitorOutput] = []
         for j in 0..<names.count {
             let evidence = SensorEvidence(
-                time: r.endTime, error: r.errors[j], errorThreshold: model.calibration.sensorThreshold[j],
-                dtwDeviation: r.dtwDeviation[j], dtwThreshold: model.reference?.dtwThreshold[j] ?? 0,
+                time: r.endTime, error: r.errors[j], errorThreshold: r.errorThresholds[j],
+                dtwDeviation: r.dtwDeviation[j], dtwThreshold: r.dtwThresholds[j],
                 score: r.sensorScores[j])
             let transition = sensors[j].observe(evidence)
             if let transition { out.append(.sensor(sensor: names[j], transition)) }

@@ -31,8 +31,21 @@ enum ModelTransfer {
         var epochs: Int
         var seconds: Double
         var dataSHA256: String
+        /// `/calibration` attributes: expected false alarms (absent in older files).
+        var expected: Expected?
+        /// `/reference` attributes: the normal length range (absent in older files).
+        var lengthLow: Int?
+        var lengthHigh: Int?
         /// By dataset path (`encoder/weight_ih_l0`, `scaler/min`, …).
         var arrays: [String: FloatArray]
+    }
+
+    struct Expected: Codable {
+        var eventsPer100Cycles: Double
+        var reportsPer100Cycles: Double
+        var rowRate: Double
+        var cycles: Int
+        var folds: Int
     }
 
     struct FloatArray: Codable {
@@ -59,13 +72,25 @@ enum ModelTransfer {
         if let r = f.reference {
             arrays["reference/cycle"] = FloatArray(shape: [r.length, D], r.values)
             arrays["reference/dtw_threshold"] = FloatArray(shape: [D], r.dtwThreshold)
+            if let t = r.reportThreshold { arrays["reference/report_threshold"] = FloatArray(shape: [D], t) }
+        }
+        if let e = f.calibration.envelope {
+            arrays["calibration/envelope/sensor_threshold"] = FloatArray(shape: [e.bins, D], e.sensorThreshold)
+            arrays["calibration/envelope/window_threshold"] = FloatArray(shape: [e.bins], e.windowThreshold)
+            if !e.dtwThreshold.isEmpty { arrays["calibration/envelope/dtw_threshold"] = FloatArray(shape: [e.bins, D], e.dtwThreshold) }
+            if !e.variationFloor.isEmpty { arrays["calibration/envelope/variation_floor"] = FloatArray(shape: [e.bins, D], e.variationFloor) }
         }
         arrays["training/loss"] = FloatArray(shape: [f.training.loss.count], f.training.loss)
         arrays["training/val_loss"] = FloatArray(shape: [f.training.validationLoss.count], f.training.validationLoss)
         let t = f.training
         let body = Body(window: m.window, hiddenSize: m.hidden, loss: f.loss.rawValue, createdAt: f.createdAt, trainerVersion: f.trainerVersion,
                         sensors: f.sensors, percentile: f.calibration.percentile, method: f.calibration.method, band: f.reference?.band,
-                        windows: t.windows, cycles: t.cycles, epochs: t.epochs, seconds: t.seconds, dataSHA256: t.dataSHA256, arrays: arrays)
+                        windows: t.windows, cycles: t.cycles, epochs: t.epochs, seconds: t.seconds, dataSHA256: t.dataSHA256,
+                        expected: f.calibration.expected.map {
+                            Expected(eventsPer100Cycles: $0.eventsPer100Cycles, reportsPer100Cycles: $0.reportsPer100Cycles,
+                                     rowRate: $0.rowRate, cycles: $0.cycles, folds: $0.folds)
+                        },
+                        lengthLow: f.reference?.lengthRange?.lowerBound, lengthHigh: f.reference?.lengthRange?.upperBound, arrays: arrays)
         return try JSONEncoder().encode(Envelope(format: format, model: body))
     }
 
@@ -121,9 +146,26 @@ enum ModelTransfer {
         let autoencoder = try LSTMAutoencoder(window: b.window, sensors: D, hidden: b.hiddenSize, parameters: parameters)
         guard let loss = Loss(rawValue: b.loss) else { throw fail("attribute loss", "expected mae or mse, found \"\(b.loss)\"") }
         let scaler = try MinMaxScaler(min: floats("scaler/min", shape: [D]).values, max: floats("scaler/max", shape: [D]).values)
-        let calibration = Calibration(sensorThreshold: try floats("calibration/sensor_threshold", shape: [D]).values,
+        var calibration = Calibration(sensorThreshold: try floats("calibration/sensor_threshold", shape: [D]).values,
                                       windowThreshold: try floats("calibration/window_threshold", shape: [1]).values[0],
                                       percentile: b.percentile, method: b.method)
+        if b.arrays["calibration/envelope/sensor_threshold"] != nil {
+            let sensor = try floats("calibration/envelope/sensor_threshold", rank: 2)
+            let B = sensor.shape[0]
+            guard sensor.shape[1] == D, (1...ModelFileLimits.maxEnvelopeBins).contains(B) else {
+                throw fail("/calibration/envelope/sensor_threshold", "shape \(sensor.shape), expected [1…\(ModelFileLimits.maxEnvelopeBins), \(D)]")
+            }
+            let dtw = b.arrays["calibration/envelope/dtw_threshold"] == nil ? [] : try floats("calibration/envelope/dtw_threshold", shape: [B, D]).values
+            let variation = b.arrays["calibration/envelope/variation_floor"] == nil ? []
+                : try floats("calibration/envelope/variation_floor", shape: [B, D]).values
+            calibration.envelope = ThresholdEnvelope(bins: B, sensorThreshold: sensor.values,
+                                                     windowThreshold: try floats("calibration/envelope/window_threshold", shape: [B]).values,
+                                                     dtwThreshold: dtw, variationFloor: variation)
+        }
+        if let x = b.expected {
+            calibration.expected = ExpectedFalseAlarms(eventsPer100Cycles: x.eventsPer100Cycles, reportsPer100Cycles: x.reportsPer100Cycles,
+                                                       rowRate: x.rowRate, cycles: x.cycles, folds: x.folds)
+        }
         var reference: ReferenceCycle?
         if b.arrays["reference/cycle"] != nil || b.band != nil {
             let cycle = try floats("reference/cycle", rank: 2)
@@ -131,6 +173,14 @@ enum ModelTransfer {
             guard let band = b.band else { throw fail("attribute band of /reference/dtw_threshold", "missing") }
             reference = ReferenceCycle(values: cycle.values, length: cycle.shape[0],
                                        dtwThreshold: try floats("reference/dtw_threshold", shape: [D]).values, band: band)
+            if b.arrays["reference/report_threshold"] != nil {
+                reference?.reportThreshold = try floats("reference/report_threshold", shape: [D]).values
+            }
+            switch (b.lengthLow, b.lengthHigh) {
+            case (nil, nil): break
+            case (let low?, let high?) where low >= 0 && low <= high: reference?.lengthRange = low...high
+            default: throw fail("attributes length_low, length_high of /reference", "must both be given with 0 ≤ low ≤ high")
+            }
         }
         let training = TrainingSummary(loss: try floats("training/loss", rank: 1).values, validationLoss: try floats("training/val_loss", rank: 1).values,
                                        windows: b.windows, cycles: b.cycles, epochs: b.epochs, seconds: b.seconds, dataSHA256: b.dataSHA256)

@@ -323,7 +323,7 @@ public actor ScoringPipeline {
 
     static func report(stream: StreamRecord, cycle: CycleRecord, aborted: Bool, model: ModelFile?, modelID: String?,
                        store: any Store, hub: LiveHub) async throws {
-        guard let model, let reference = model.reference else { return }
+        guard let model, model.reference != nil else { return }
         let names = stream.sensors.map(\.name)
         guard Set(names) == Set(model.sensors) else { return }
         let map = model.sensors.map { names.firstIndex(of: $0)! }
@@ -333,10 +333,10 @@ public actor ScoringPipeline {
         let previous = try await store.cycles(stream: stream.id).first { $0.number == cycle.number - 1 }
         var previousRows: [SampleRow]?
         if let previous { previousRows = try await store.samples(cycle: previous.id) }
-        var report = CycleReport.make(CycleReportInput(
-            sensors: model.sensors, values: values(rows), times: rows.map(\.time), reference: reference.values,
-            previous: previousRows.flatMap { $0.count >= 2 ? values($0) : nil }, scaler: model.scaler,
-            dtwThreshold: reference.dtwThreshold, aborted: aborted), threads: 2)
+        guard let input = CycleReportInput(model: model, values: values(rows), times: rows.map(\.time),
+                                           previous: previousRows.flatMap { $0.count >= 2 ? values($0) : nil },
+                                           aborted: aborted) else { return }
+        var report = CycleReport.make(input, threads: 2)
         report.modelID = modelID
         guard var c = try await store.cycle(cycle.id) else { return }
         c.healthScore = report.healthScore
