@@ -30,6 +30,8 @@ struct Fit: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Comma-separated sensor columns (default: every sensor column).") var sensors: String?
     @Option(help: "Rows between training windows.") var stride = 1
+    @Option(help: "Most training windows per epoch (a fresh random subset each epoch when there are more).") var maxWindowsPerEpoch = 60_000
+    @Option(help: "Target false maintenance events per normal cycle (with ≥ 2 cycles: the thresholds are calibrated to it).") var falseEventRate = 0.01
     @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
@@ -39,6 +41,8 @@ struct Fit: ParsableCommand {
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
         guard (0..<1).contains(valFraction) else { throw ValidationError("--val-fraction must be in [0, 1)") }
         guard percentile > 0 && percentile <= 100 else { throw ValidationError("--percentile must be in (0, 100]") }
+        guard maxWindowsPerEpoch > 0 else { throw ValidationError("--max-windows-per-epoch must be positive") }
+        guard falseEventRate > 0 && falseEventRate < 1 else { throw ValidationError("--false-event-rate must be in (0, 1)") }
         guard margin >= 1 else { throw ValidationError("--margin must be at least 1") }
         guard out.hasSuffix(".h5") else { throw ValidationError("--out must end in .h5") }
     }
@@ -52,6 +56,7 @@ struct Fit: ParsableCommand {
         (s.window, s.hidden, s.epochs, s.batch, s.learningRate, s.loss) = (window, hidden, epochs, batch, lr, loss)
         (s.validationFraction, s.patience, s.percentile, s.margin, s.seed, s.stride, s.threads) =
             (valFraction, patience, percentile, margin, seed, stride, threads)
+        (s.maxWindowsPerEpoch, s.falseEventRate) = (maxWindowsPerEpoch, falseEventRate)
         FileHandle.standardError.write(Data("""
         \(data.files.count) file(s), \(data.cycles.count) cycle(s), \(data.rows) rows, \(data.sensors.count) sensors: \(data.sensors.joined(separator: ", "))
 

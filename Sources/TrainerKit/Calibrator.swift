@@ -72,6 +72,7 @@ enum Calibrator {
         let B = max(1, min(s.envelopeBins, m))
         let folds = min(s.folds, replays.count)
         var required: [Double] = []
+        var byComponent = [[Double]](repeating: [], count: 3)   // error, DTW, stillness alone
         var windowRatios: [Float] = []
         if folds >= 2 {
             for f in 0..<folds {
@@ -81,6 +82,7 @@ enum Calibrator {
                     let (req, ratios) = evaluate(replays[k], shape, length: m, sensors: D)
                     required.append(Double(req))
                     windowRatios += ratios
+                    for c in 0..<3 { byComponent[c].append(Double(evaluate(replays[k], shape, length: m, sensors: D, only: c).required)) }
                 }
             }
         } else {
@@ -122,6 +124,8 @@ enum Calibrator {
                                        reportThreshold: report.thresholds, lengthRange: report.lengthRange)
         let summary = String(format: "%d normal cycles replayed, %d folds: expected %.2f false events and %.2f warning reports per 100 cycles, %.3f %% of rows flagged",
                              required.count, max(folds, 1), falseEvents, report.falseReports, 100 * rowRate)
+            + "; the event bound of each part alone (reconstruction error / DTW / stillness): " + byComponent.map { $0.isEmpty ? "—" : String(format: "%.3f", Tail.bound($0, rate: s.falseEventRate)) }.joined(separator: " / ")
+            + "; report: " + report.detail
         return Result(calibration: calibration, reference: reference, summary: summary)
     }
 
@@ -273,8 +277,12 @@ enum Calibrator {
         let windowThreshold = (0..<B).map { b in win[b].isEmpty ? max(q(globalWin), floorWin) : max(q(win[b]), floorWin) }
         // The least variation: the low quantile of the bin's windows; 0 (no check) where the
         // sensor may be still or no window reached the bin.
+        // Only where normal windows never come near stillness: a bin whose 1st percentile is
+        // below a fifth of its low quantile has normal still windows, and gets no check.
         let variationFloor = (0..<(B * D)).map { i -> Float in
-            still[i].isEmpty ? 0 : Percentile.of(still[i], 100 - p)
+            guard !still[i].isEmpty else { return 0 }
+            let low = Percentile.of(still[i], 100 - p), lowest = Percentile.of(still[i], 1)
+            return lowest >= 0.2 * low ? low : 0
         }
         return ThresholdEnvelope(bins: B, sensorThreshold: sensorThreshold, windowThreshold: windowThreshold, dtwThreshold: dtwThreshold,
                                  variationFloor: variationFloor)
@@ -282,7 +290,9 @@ enum Calibrator {
 
     /// One cycle against an envelope shape: the factor it needs to raise no event, and each
     /// window's largest ratio (sensor scores and window score).
-    static func evaluate(_ r: Replay, _ e: ThresholdEnvelope, length m: Int, sensors D: Int) -> (required: Float, ratios: [Float]) {
+    static func evaluate(_ r: Replay, _ e: ThresholdEnvelope, length m: Int, sensors D: Int, only component: Int? = nil)
+        -> (required: Float, ratios: [Float])
+    {
         var scores = [Float](repeating: 0, count: r.windows * D)
         var ratios = [Float](repeating: 0, count: r.windows)
         for w in 0..<r.windows {
@@ -291,7 +301,8 @@ enum Calibrator {
             for j in 0..<D {
                 let moved = r.variation[w * D + j]
                 let still = th.variation[j] > 0 ? Finite.score(th.variation[j] / max(moved, .leastNormalMagnitude)) : 0
-                let s = max(r.errors[w * D + j] / th.sensor[j], r.dtw[w * D + j] / th.dtw[j], still)
+                let parts = [r.errors[w * D + j] / th.sensor[j], r.dtw[w * D + j] / th.dtw[j], still]
+                let s = component.map { parts[$0] } ?? max(parts[0], parts[1], parts[2])
                 scores[w * D + j] = s
                 worst = max(worst, s)
             }
@@ -302,7 +313,7 @@ enum Calibrator {
 
     /// Cycle-level thresholds of the report and the normal length range.
     static func reportThresholds(_ cycles: [Cycle], pool: [Int], reference: Cycle, scaler: MinMaxScaler, settings s: FitSettings)
-        -> (thresholds: [Float], lengthRange: ClosedRange<Int>, falseReports: Double)
+        -> (thresholds: [Float], lengthRange: ClosedRange<Int>, falseReports: Double, detail: String)
     {
         let D = scaler.sensors
         var deviations = [[Double]](repeating: [], count: pool.count)
@@ -319,33 +330,46 @@ enum Calibrator {
         let lengthDev = pool.map { abs(logs[$0] - center) }
         let lengthScale = max(lengthDev.isEmpty ? 0 : Double(Percentile.of(lengthDev.map(Float.init), 90)), 0.01)
         let sensorScale = (0..<D).map { j in max(deviations.isEmpty ? 0 : Double(Percentile.of(deviations.map { Float($0[j]) }, 90)), 1e-8) }
-        let statistic = pool.indices.map { k in
-            max((0..<D).map { deviations[k][$0] / sensorScale[$0] }.max() ?? 0, lengthDev[k] / lengthScale)
-        }
-        let factor = statistic.isEmpty ? Double(s.margin * s.margin) : Tail.bound(statistic, rate: s.reportRate)
-        let half = lengthScale * factor
+        // Sensors (their largest normalised deviation) and length get half the rate each.
+        let sensorStatistic = pool.indices.map { k in (0..<D).map { deviations[k][$0] / sensorScale[$0] }.max() ?? 0 }
+        let lengthStatistic = pool.indices.map { lengthDev[$0] / lengthScale }
+        let factor = sensorStatistic.isEmpty ? Double(s.margin * s.margin) : Tail.bound(sensorStatistic, rate: s.reportRate / 2)
+        let lengthFactor = lengthStatistic.isEmpty ? 3 : Tail.bound(lengthStatistic, rate: s.reportRate / 2)
+        let half = lengthScale * lengthFactor
         let low = Int(exp(center - half).rounded(.down)), high = Int(exp(center + half).rounded(.up))
-        let falseReports = statistic.isEmpty ? 0 : 100 * Double(statistic.filter { $0 > factor }.count) / Double(statistic.count)
-        return (sensorScale.map { Float($0 * factor) }, max(0, low)...max(low, high), falseReports)
+        let flagged = pool.indices.filter { sensorStatistic[$0] > factor || lengthStatistic[$0] > lengthFactor }.count
+        let falseReports = pool.isEmpty ? 0 : 100 * Double(flagged) / Double(pool.count)
+        let detail = String(format: "sensor factor %.3f (%@), length factor %.3f (%@)", factor, Tail.describe(sensorStatistic, rate: s.reportRate / 2),
+                            lengthFactor, Tail.describe(lengthStatistic, rate: s.reportRate / 2))
+        return (sensorScale.map { Float($0 * factor) }, max(0, low)...max(low, high), falseReports, detail)
     }
 }
 
 /// Upper tail bounds of a positive statistic over normal cycles.
 enum Tail {
     /// The value that at most `rate` of future cycles exceed: the empirical `1 − rate` quantile
-    /// with at least `10 / rate` cycles; otherwise the larger of that quantile and a log-normal
-    /// prediction bound `exp(μ + z·σ·√(1 + 1/n))` (σ at least 0.05), and never below the largest
-    /// value seen when there are fewer than `1 / rate` cycles.
+    /// with at least `10 / rate` cycles; otherwise the larger of that quantile and a Pareto tail
+    /// fitted to the top fifth (log values above their 80th percentile u, mean excess β ≥ 0.02:
+    /// `exp(u + β · ln(0.2 / rate))`), and never below the largest value seen when there are
+    /// fewer than `1 / rate` cycles.
     static func bound(_ values: [Double], rate: Double) -> Double {
         let v = values.filter { $0.isFinite }.map { max($0, 1e-9) }
         guard !v.isEmpty else { return 1 }
         let empirical = Double(Percentile.of(v.map(Float.init), 100 * (1 - rate)))
         if Double(v.count) >= 10 / rate { return empirical }
-        let (mu, sigma) = logMoments(v)
-        let z = normalQuantile(1 - rate)
-        let bound = exp(mu + z * sigma * (1 + 1 / Double(v.count)).squareRoot())
+        let (u, beta) = paretoTail(v)
+        let bound = exp(u + beta * log(0.2 / rate))
         let seen = Double(v.count) < 1 / rate ? v.max()! : 0
         return max(empirical, bound, seen)
+    }
+
+    /// The 80th percentile of the log values and the mean excess of those above it.
+    static func paretoTail(_ v: [Double]) -> (u: Double, beta: Double) {
+        let logs = v.map { log($0) }.sorted()
+        let u = Double(Percentile.of(logs.map(Float.init), 80))
+        let top = logs.filter { $0 > u }
+        let beta = top.isEmpty ? 0 : top.reduce(0) { $0 + ($1 - u) } / Double(top.count)
+        return (u, max(beta, 0.02))
     }
 
     /// How ``bound(_:rate:)`` decided, for the model report.
@@ -353,15 +377,8 @@ enum Tail {
         let v = values.filter { $0.isFinite }.map { max($0, 1e-9) }
         guard !v.isEmpty else { return "no cycles" }
         if Double(v.count) >= 10 / rate { return "empirical quantile" }
-        let (mu, sigma) = logMoments(v)
-        return String(format: "log-normal tail, median %.3f, σ(log) %.3f, largest %.3f", exp(mu), sigma, v.max()!)
-    }
-
-    static func logMoments(_ v: [Double]) -> (Double, Double) {
-        let logs = v.map { log($0) }
-        let mu = logs.reduce(0, +) / Double(logs.count)
-        let variance = logs.count > 1 ? logs.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(logs.count - 1) : 0
-        return (mu, max(variance.squareRoot(), 0.05))
+        let (u, beta) = paretoTail(v)
+        return String(format: "Pareto tail of the top fifth, 80th percentile %.3f, mean log excess %.3f, largest %.3f", exp(u), beta, v.max()!)
     }
 
     /// The standard normal quantile (Acklam's rational approximation, |error| < 1.2e−9).

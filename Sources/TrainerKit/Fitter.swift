@@ -40,13 +40,15 @@ public enum Fitter {
         var losses: [Float] = [], validationLosses: [Float] = []
         var best = (loss: Double.infinity, model: trainer.model, epoch: 0)
         var stale = 0
-        let batches = (order.count + s.batch - 1) / s.batch
+        // Large data sets: each epoch trains on a fresh random subset of windows.
+        let perEpoch = min(order.count, s.maxWindowsPerEpoch)
+        let batches = (perEpoch + s.batch - 1) / s.batch
         for epoch in 1...max(1, s.epochs) {
             order.shuffle(using: &rng)
             let e0 = now()
             var sum = 0.0, seen = 0
             for b in 0..<batches {
-                let chunk = order[(b * s.batch)..<min(order.count, (b + 1) * s.batch)]
+                let chunk = order[(b * s.batch)..<min(perEpoch, (b + 1) * s.batch)]
                 var k = 0
                 for w in chunk {
                     let src = scaledTrain[w.cycle]
@@ -59,7 +61,7 @@ public enum Fitter {
                 let rate = Double(seen) / max(now() - e0, 1e-9)
                 progress(FitProgress(epoch: epoch, epochs: s.epochs, batch: b + 1, batches: batches, windowsPerSecond: rate,
                                      loss: sum / Double(seen), validationLoss: nil,
-                                     eta: Double(order.count * (s.epochs - epoch + 1) - seen) / rate, epochDone: false))
+                                     eta: Double(perEpoch * (s.epochs - epoch + 1) - seen) / rate, epochDone: false))
             }
             let trainLoss = sum / Double(seen)
             let validationLoss = validationStarts.isEmpty ? trainLoss
@@ -69,7 +71,7 @@ public enum Fitter {
             let rate = Double(seen) / max(now() - e0, 1e-9)
             progress(FitProgress(epoch: epoch, epochs: s.epochs, batch: batches, batches: batches, windowsPerSecond: rate,
                                  loss: trainLoss, validationLoss: validationLoss,
-                                 eta: Double(order.count * (s.epochs - epoch)) / rate, epochDone: true))
+                                 eta: Double(perEpoch * (s.epochs - epoch)) / rate, epochDone: true))
             if validationLoss < best.loss {
                 best = (validationLoss, trainer.model, epoch)
                 stale = 0
@@ -150,6 +152,38 @@ public enum Fitter {
         let longest = picks.map { train[$0].rows }.max()!
         let medoid = DTW.medoid(picks.map { scaled[$0] }, dimensions: D, window: max(10, longest / 10), threads: s.threads)
         let ref = picks[medoid.index]
-        return (ref, s.dtwBand ?? max(10, train[ref].rows / 5))
+        return (ref, s.dtwBand ?? band(reference: train[ref].rows, lengths: train.map(\.rows)))
+    }
+
+    /// The live DTW band: a fifth of the reference, at least 10 rows, and wide enough for every
+    /// normal cycle's length to align with the whole reference (1.25 × the largest difference in
+    /// length), at most the reference's length.
+    static func band(reference m: Int, lengths: [Int]) -> Int {
+        let spread = lengths.map { abs($0 - m) }.max() ?? 0
+        return max(10, min(max(m / 5, spread + spread / 4), m))
+    }
+}
+
+extension Fitter {
+    /// Calibrates a trained model again on normal cycles, keeping its network, scaler and
+    /// reference cycle: every cycle counts as unseen (give cycles the model was not trained on
+    /// for honest figures).
+    ///
+    /// - Throws: ``FitError`` when the model has no reference cycle or no cycle has a window.
+    public static func recalibrate(_ file: ModelFile, data: Dataset, settings s: FitSettings) throws -> (file: ModelFile, summary: String) {
+        guard let ref = file.reference else {
+            throw FitError(message: "the model has no reference cycle (it was fit on a single cycle): nothing to calibrate along")
+        }
+        let T = file.model.window
+        let usable = data.cycles.filter { $0.rows >= T }
+        guard !usable.isEmpty else { throw FitError(message: "no cycle has \(T) rows, the window length") }
+        let cycles = usable.map { ($0, true) } + [(Cycle(source: "reference", values: ref.values, rows: ref.length), false)]
+        let band = s.dtwBand ?? band(reference: ref.length, lengths: usable.map(\.rows))
+        let result = Calibrator.run(model: file.model, scaler: file.scaler, cycles: cycles, referenceIndex: cycles.count - 1,
+                                    band: band, settings: s)
+        var out = file
+        out.calibration = result.calibration
+        out.reference = result.reference
+        return (out, result.summary)
     }
 }

@@ -100,7 +100,7 @@ public enum TrainingReport {
             md += "\nNo reference cycle: it needs at least two training cycles.\n"
         }
         md += String(format: "\n## Timing\n\n- training: %.1f s (%.0f windows/s)\n- reference and calibration: %.2f s\n",
-                     r.trainSeconds, Double(r.trainingWindows * f.training.epochs) / max(r.trainSeconds, 1e-9),
+                     r.trainSeconds, Double(min(r.trainingWindows, s.maxWindowsPerEpoch) * f.training.epochs) / max(r.trainSeconds, 1e-9),
                      r.calibrationSeconds + r.referenceSeconds)
         return md
     }

@@ -33,10 +33,12 @@ public struct CycleReport: Sendable, Equatable, Codable {
 
     /// Per-sensor comparisons, ranked by contribution (largest first).
     public var sensors: [SensorReport]
-    /// 0–100: `100 · exp(−½ · mean_j min(ρ_j, 10)²)` — about 95 when every sensor sits at a
-    /// third of its threshold, 61 when all sit at it, lower as any sensor moves further away.
+    /// 0–100: `100 · exp(−½ · (mean_j min(ρ_j, 10)² + min(λ, 10)²))` with λ the
+    /// ``lengthRatio`` (0 without one) — about 95 when every sensor sits at a third of its
+    /// threshold and the length is normal, 61 when all sensors sit at it, lower as any sensor or
+    /// the length moves further away.
     public var healthScore: Double
-    /// normal: every ρ ≤ 1; warning: the largest ρ ≤ the critical factor; critical otherwise.
+    /// normal: every ρ and λ ≤ 1; warning: the largest ≤ the critical factor; critical otherwise.
     public var severity: Severity
     /// Whether the cycle counts as anomalous (severity above normal).
     public var anomalous: Bool { severity != .normal }
