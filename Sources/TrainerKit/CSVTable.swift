@@ -25,16 +25,6 @@ public struct CSVTable: Sendable {
     /// Cycle id per row, or nil without a `cycle_id` column.
     public let cycleIDs: [String]?
 
-    /// Reads and parses a file.
-    ///
-    /// - Throws: ``CSVError`` for an unreadable file or any bad cell.
-    public static func read(_ path: String) throws -> CSVTable {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CSVError(path: path, message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
-        }
-        return try parse(data, path: path)
-    }
-
     /// Parses the bytes of a CSV file, which must be UTF-8 text; `path` names it in errors.
     public static func parse(_ data: Data, path: String) throws -> CSVTable {
         guard let text = String(data: data, encoding: .utf8) else { throw CSVError(path: path, message: "is not UTF-8 text") }

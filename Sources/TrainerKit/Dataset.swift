@@ -41,7 +41,13 @@ public struct Dataset: Sendable {
 
     public var rows: Int { cycles.reduce(0) { $0 + $1.rows } }
 
-    /// Expands folders to their `*.csv` files (sorted, recursively) and keeps files as given.
+    /// Whether a file name is a CSV file's: `*.csv` or `*.csv.gz` (any case).
+    public static func isCSVName(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return lower.hasSuffix(".csv") || lower.hasSuffix(".csv.gz")
+    }
+
+    /// Expands folders to their `*.csv` and `*.csv.gz` files (sorted, recursively) and keeps files as given.
     public static func expand(_ paths: [String]) throws -> [String] {
         var out: [String] = []
         let fm = FileManager.default
@@ -50,9 +56,9 @@ public struct Dataset: Sendable {
             guard fm.fileExists(atPath: p, isDirectory: &isDir) else { throw CSVError(path: p, message: "no such file or folder") }
             if isDir.boolValue {
                 let found = (fm.enumerator(atPath: p)?.compactMap { $0 as? String } ?? [])
-                    .filter { $0.lowercased().hasSuffix(".csv") }
+                    .filter(isCSVName)
                     .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
-                guard !found.isEmpty else { throw CSVError(path: p, message: "folder has no .csv files") }
+                guard !found.isEmpty else { throw CSVError(path: p, message: "folder has no .csv or .csv.gz files") }
                 out += found.map { (p as NSString).appendingPathComponent($0) }
             } else {
                 out.append(p)
