@@ -4,6 +4,8 @@ import Foundation
 public struct Cycle: Sendable {
     /// Where it came from: `file` or `file#cycle_id`.
     public var source: String
+    /// Its `cycle_id`, or nil when the whole file is the cycle.
+    public var cycleID: String?
     /// `[rows, sensors]` row-major, raw units.
     public var values: [Float]
     public var rows: Int
@@ -13,10 +15,11 @@ public struct Cycle: Sendable {
     public var anomaly: [Float]?
     public var changepoint: [Float]?
 
-    public init(source: String, values: [Float], rows: Int, times: [Double]? = nil, timeText: [String]? = nil,
+    public init(source: String, cycleID: String? = nil, values: [Float], rows: Int, times: [Double]? = nil, timeText: [String]? = nil,
                 anomaly: [Float]? = nil, changepoint: [Float]? = nil) {
         precondition(rows > 0 && values.count % rows == 0, "values are not whole rows")
         self.source = source
+        self.cycleID = cycleID
         self.values = values
         self.rows = rows
         self.times = times
@@ -93,15 +96,16 @@ public struct Dataset: Sendable {
             return k
         }
         let D = table.sensors.count
-        func make(_ rows: Range<Int>, _ name: String) -> Cycle {
+        func make(_ rows: Range<Int>, _ id: String?) -> Cycle {
             var v = [Float]()
             v.reserveCapacity(rows.count * sensors.count)
             for r in rows { for k in index { v.append(table.values[r * D + k]) } }
-            return Cycle(source: name, values: v, rows: rows.count, times: table.times.map { Array($0[rows]) },
+            return Cycle(source: id.map { "\(table.path)#\($0)" } ?? table.path, cycleID: id, values: v, rows: rows.count,
+                         times: table.times.map { Array($0[rows]) },
                          timeText: table.timeText.map { Array($0[rows]) },
                          anomaly: table.anomaly.map { Array($0[rows]) }, changepoint: table.changepoint.map { Array($0[rows]) })
         }
-        guard let ids = table.cycleIDs else { return [make(0..<table.rows, table.path)] }
+        guard let ids = table.cycleIDs else { return [make(0..<table.rows, nil)] }
         var out: [Cycle] = []
         var seen = Set<String>()
         var start = 0
@@ -110,7 +114,7 @@ public struct Dataset: Sendable {
                 throw CSVError(path: table.path, line: start + 2, columnName: "cycle_id",
                                message: "cycle_id \"\(ids[start])\" appears again after another cycle")
             }
-            out.append(make(start..<r, "\(table.path)#\(ids[start])"))
+            out.append(make(start..<r, ids[start]))
             start = r
         }
         return out
