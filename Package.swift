@@ -42,6 +42,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Model",
             dependencies: ["CBLAS", "CHDF5"],
@@ -49,7 +50,7 @@ let package = Package(
         ),
         .target(name: "Inference", dependencies: ["Model"], swiftSettings: modelSettings),
         .target(name: "Simulation", dependencies: ["Model"]),
-        .target(name: "TrainerKit", dependencies: ["Model", "Inference"], swiftSettings: modelSettings),
+        .target(name: "TrainerKit", dependencies: ["Model", "Inference", "CZlib"], swiftSettings: modelSettings),
         .executableTarget(
             name: "Trainer",
             dependencies: ["Model", "Inference", "TrainerKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -21,7 +21,7 @@ struct Stream: AsyncParsableCommand {
     @Option(help: "Server base URL.") var server = "http://127.0.0.1:8080"
     @Option(help: "API token with the ingest scope (default: $VERTAC_TOKEN).") var token: String?
     @Flag(help: "Stream simulated cycles.") var simulate = false
-    @Option(parsing: .upToNextOption, help: "Replay these CSV files (each file or cycle_id is a cycle).") var replay: [String] = []
+    @Option(parsing: .upToNextOption, help: "Replay these CSV files, .csv or .csv.gz (each file or cycle_id is a cycle).") var replay: [String] = []
     @Option(help: "Simulated normal cycles.") var cycles = 5
     @Option(parsing: .upToNextOption, help: "Faulty simulated cycles to add at the end (see `simulate --help`).") var faults: [String] = []
     @Option(help: "Simulation seed.") var seed: UInt64 = 2

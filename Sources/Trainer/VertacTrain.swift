@@ -8,6 +8,6 @@ struct VertacTrain: AsyncParsableCommand {
         commandName: "vertac-train",
         abstract: "Train, calibrate and benchmark VerTac's LSTM autoencoder.",
         version: version,
-        subcommands: [Fit.self, Calibrate.self, Score.self, Evaluate.self, Inspect.self, DTWCommand.self, Bench.self, BenchDTW.self, BenchReport.self]
+        subcommands: [Fit.self, Calibrate.self, Score.self, Evaluate.self, Inspect.self, DTWCommand.self, Bench.self, BenchDTW.self, BenchReport.self, BenchCSV.self]
     )
 }

@@ -4,6 +4,8 @@ import Foundation
 public struct Cycle: Sendable {
     /// Where it came from: `file` or `file#cycle_id`.
     public var source: String
+    /// Its `cycle_id`, or nil when the whole file is the cycle.
+    public var cycleID: String?
     /// `[rows, sensors]` row-major, raw units.
     public var values: [Float]
     public var rows: Int
@@ -13,10 +15,11 @@ public struct Cycle: Sendable {
     public var anomaly: [Float]?
     public var changepoint: [Float]?
 
-    public init(source: String, values: [Float], rows: Int, times: [Double]? = nil, timeText: [String]? = nil,
+    public init(source: String, cycleID: String? = nil, values: [Float], rows: Int, times: [Double]? = nil, timeText: [String]? = nil,
                 anomaly: [Float]? = nil, changepoint: [Float]? = nil) {
         precondition(rows > 0 && values.count % rows == 0, "values are not whole rows")
         self.source = source
+        self.cycleID = cycleID
         self.values = values
         self.rows = rows
         self.times = times
@@ -41,7 +44,13 @@ public struct Dataset: Sendable {
 
     public var rows: Int { cycles.reduce(0) { $0 + $1.rows } }
 
-    /// Expands folders to their `*.csv` files (sorted, recursively) and keeps files as given.
+    /// Whether a file name is a CSV file's: `*.csv` or `*.csv.gz` (any case).
+    public static func isCSVName(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return lower.hasSuffix(".csv") || lower.hasSuffix(".csv.gz")
+    }
+
+    /// Expands folders to their `*.csv` and `*.csv.gz` files (sorted, recursively) and keeps files as given.
     public static func expand(_ paths: [String]) throws -> [String] {
         var out: [String] = []
         let fm = FileManager.default
@@ -50,9 +59,9 @@ public struct Dataset: Sendable {
             guard fm.fileExists(atPath: p, isDirectory: &isDir) else { throw CSVError(path: p, message: "no such file or folder") }
             if isDir.boolValue {
                 let found = (fm.enumerator(atPath: p)?.compactMap { $0 as? String } ?? [])
-                    .filter { $0.lowercased().hasSuffix(".csv") }
+                    .filter(isCSVName)
                     .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
-                guard !found.isEmpty else { throw CSVError(path: p, message: "folder has no .csv files") }
+                guard !found.isEmpty else { throw CSVError(path: p, message: "folder has no .csv or .csv.gz files") }
                 out += found.map { (p as NSString).appendingPathComponent($0) }
             } else {
                 out.append(p)
@@ -87,15 +96,16 @@ public struct Dataset: Sendable {
             return k
         }
         let D = table.sensors.count
-        func make(_ rows: Range<Int>, _ name: String) -> Cycle {
+        func make(_ rows: Range<Int>, _ id: String?) -> Cycle {
             var v = [Float]()
             v.reserveCapacity(rows.count * sensors.count)
             for r in rows { for k in index { v.append(table.values[r * D + k]) } }
-            return Cycle(source: name, values: v, rows: rows.count, times: table.times.map { Array($0[rows]) },
+            return Cycle(source: id.map { "\(table.path)#\($0)" } ?? table.path, cycleID: id, values: v, rows: rows.count,
+                         times: table.times.map { Array($0[rows]) },
                          timeText: table.timeText.map { Array($0[rows]) },
                          anomaly: table.anomaly.map { Array($0[rows]) }, changepoint: table.changepoint.map { Array($0[rows]) })
         }
-        guard let ids = table.cycleIDs else { return [make(0..<table.rows, table.path)] }
+        guard let ids = table.cycleIDs else { return [make(0..<table.rows, nil)] }
         var out: [Cycle] = []
         var seen = Set<String>()
         var start = 0
@@ -104,7 +114,7 @@ public struct Dataset: Sendable {
                 throw CSVError(path: table.path, line: start + 2, columnName: "cycle_id",
                                message: "cycle_id \"\(ids[start])\" appears again after another cycle")
             }
-            out.append(make(start..<r, "\(table.path)#\(ids[start])"))
+            out.append(make(start..<r, ids[start]))
             start = r
         }
         return out

@@ -29,10 +29,47 @@ public struct Confusion: Sendable, Equatable, Codable {
     public var recall: Double { tp + fn == 0 ? 0 : Double(tp) / Double(tp + fn) }
     /// F1 = TP / (TP + (FP + FN)/2).
     public var f1: Double { tp == 0 ? 0 : Double(tp) / (Double(tp) + Double(fp + fn) / 2) }
+    /// F1 of the other class (normal as the positive one): TN / (TN + (FN + FP)/2).
+    public var negativeF1: Double { tn == 0 ? 0 : Double(tn) / (Double(tn) + Double(fp + fn) / 2) }
+    /// Macro F1: the mean of both classes' F1, as the screw-driving study reports it.
+    public var macroF1: Double { (f1 + negativeF1) / 2 }
+    /// Share of correct decisions.
+    public var accuracy: Double { tp + fp + fn + tn == 0 ? 0 : Double(tp + tn) / Double(tp + fp + fn + tn) }
     /// False alarm rate, FP / (FP + TN) · 100.
     public var far: Double { fp + tn == 0 ? 0 : 100 * Double(fp) / Double(fp + tn) }
     /// Missing alarm rate, FN / (FN + TP) · 100.
     public var mar: Double { fn + tp == 0 ? 0 : 100 * Double(fn) / Double(fn + tp) }
+}
+
+/// Ranking quality of a score, whatever its threshold.
+public enum ROC {
+    /// The area under the ROC curve: the probability that a random positive scores above a random
+    /// negative, ties counting half — the Mann–Whitney U statistic over n₊·n₋, with average ranks
+    /// for tied scores.
+    ///
+    /// - Parameters:
+    ///   - scores: higher is more anomalous; none may be NaN.
+    ///   - labels: true for the positive (anomalous) class, one per score.
+    /// - Returns: the AUC in 0…1, or nil when either class is empty.
+    public static func auc(scores: [Double], labels: [Bool]) -> Double? {
+        precondition(scores.count == labels.count, "scores and labels differ in length")
+        precondition(!scores.contains(where: \.isNaN), "a NaN score has no rank")
+        let positives = labels.count(where: { $0 }), negatives = labels.count - positives
+        guard positives > 0, negatives > 0 else { return nil }
+        let order = scores.indices.sorted { scores[$0] < scores[$1] }
+        // Ranks 1…n; a run of equal scores shares the mean of its ranks.
+        var rankSum = 0.0
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count && scores[order[end]] == scores[order[start]] { end += 1 }
+            let rank = Double(start + 1 + end) / 2
+            for k in start..<end where labels[order[k]] { rankSum += rank }
+            start = end
+        }
+        let u = rankSum - Double(positives) * Double(positives + 1) / 2
+        return u / (Double(positives) * Double(negatives))
+    }
 }
 
 /// The NAB-style changepoint score of the SKAB leaderboard.

@@ -29,27 +29,16 @@ public enum ModelScoring {
         }
     }
 
-    /// Row decisions as the live server makes them, one cycle at a time: the cycle's rows go
-    /// through a ``StreamMonitor`` (live DTW against the reference cycle when the model has one)
-    /// and a ``BatchScorer``; row r is anomalous when the window ending at r has any sensor score
-    /// s_j = max(e_j / threshold_j, dtw_j / dtw_threshold_j) above 1, or a window score above the
-    /// window threshold. The first T−1 rows of a cycle end no window and are not flagged — the
-    /// same rows the live server cannot judge yet. (The sensor state machine's hysteresis is not
-    /// applied: this measures the detector, window by window.)
+    /// Row decisions as the live server makes them, one cycle at a time: the cycle is replayed by
+    /// ``CycleEvaluator`` (a ``StreamMonitor`` with live DTW against the reference cycle when the
+    /// model has one, and a ``BatchScorer``), rows timed by their index; row r is anomalous when
+    /// the window ending at r has any sensor score s_j = max(e_j / threshold_j, dtw_j /
+    /// dtw_threshold_j) above 1, or a window score above the window threshold. The first T−1 rows
+    /// of a cycle end no window and are not flagged — the same rows the live server cannot judge
+    /// yet. (The sensor state machine's hysteresis is not applied: this measures the detector,
+    /// window by window.)
     public static func decisions(_ file: ModelFile, values: [Float], rows: Int, threads: Int = 1) -> [Float] {
-        let D = file.model.sensors
-        var monitor = StreamMonitor(stream: "evaluate", model: file)
-        _ = try? monitor.handle(.register, at: 0)
-        _ = try? monitor.handle(.start, at: 0)
-        var pending: [PendingWindow] = []
-        for r in 0..<rows {
-            if let w = monitor.ingest(Array(values[(r * D)..<((r + 1) * D)]), at: Double(r)).window { pending.append(w) }
-        }
-        var out = [Float](repeating: 0, count: rows)
-        for result in BatchScorer(model: file, threads: threads).score(pending)
-        where result.windowAnomalous || result.sensorScores.contains(where: { $0 > 1 }) {
-            out[result.endRow] = 1
-        }
-        return out
+        CycleEvaluator.evaluate(model: file, values: values, rows: rows, times: nil, threads: threads, withReport: false)
+            .flags.map { $0 ? 1 : 0 }
     }
 }

@@ -63,7 +63,7 @@ public enum SKABProtocol {
         for group in ["valve1", "valve2", "other"] {
             let dir = (root as NSString).appendingPathComponent(group)
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
-            out += names.filter { $0.hasSuffix(".csv") }
+            out += names.filter(Dataset.isCSVName)
                 .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
                 .map { "\(group)/\($0)" }
         }

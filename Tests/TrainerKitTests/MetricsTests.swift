@@ -15,6 +15,32 @@ import Testing
         #expect((c + c) == Confusion(tp: 4, fp: 2, fn: 4, tn: 6))
     }
 
+    @Test func rocAUCByHand() throws {
+        // Ranks 1 (0.1), 2 (0.35, positive), 3 (0.4), 4 (0.8, positive): U = 2 + 4 − 3 = 3 of 2 × 2 pairs.
+        #expect(ROC.auc(scores: [0.1, 0.4, 0.35, 0.8], labels: [false, false, true, true]) == 0.75)
+        #expect(ROC.auc(scores: [0.1, 0.2, 0.3], labels: [true, false, false]) == 0)
+        #expect(ROC.auc(scores: [3, 1, 2], labels: [true, false, false]) == 1)
+        // Ties share the mean rank: a tied positive–negative pair counts half.
+        // [1, 1, 2, 2] → ranks 1.5, 1.5, 3.5, 3.5; positives 1.5 + 3.5 = 5, U = 5 − 3 = 2 of 4.
+        #expect(ROC.auc(scores: [1, 1, 2, 2], labels: [false, true, false, true]) == 0.5)
+        #expect(ROC.auc(scores: [5, 5, 5], labels: [false, true, true]) == 0.5)
+        // [0.2 n, 0.5 p, 0.5 n, 0.9 p, 0.1 n]: pairs won by each positive: 0.5 beats 0.2, 0.1 and ties 0.5 → 2.5;
+        // 0.9 beats all three → 3. AUC = 5.5 / 6.
+        let auc = try #require(ROC.auc(scores: [0.2, 0.5, 0.5, 0.9, 0.1], labels: [false, true, false, true, false]))
+        #expect(abs(auc - 5.5 / 6) < 1e-12)
+        #expect(ROC.auc(scores: [1, 2], labels: [true, true]) == nil)
+        #expect(ROC.auc(scores: [], labels: []) == nil)
+    }
+
+    @Test func macroF1ByHand() {
+        // TP 2, FP 1, FN 2, TN 3: F1 of the positive class 2 / 3.5, of the negative class 3 / 4.5.
+        let c = Confusion(tp: 2, fp: 1, fn: 2, tn: 3)
+        #expect(abs(c.negativeF1 - 3 / 4.5) < 1e-12)
+        #expect(abs(c.macroF1 - (2 / 3.5 + 3 / 4.5) / 2) < 1e-12)
+        #expect(abs(c.accuracy - 5.0 / 8) < 1e-12)
+        #expect(Confusion(tp: 0, fp: 0, fn: 0, tn: 4).macroF1 == 0.5) // everything normal, predicted normal
+    }
+
     @Test func percentileInterpolatesLikeNumpy() {
         #expect(Percentile.of([1, 2, 3, 4], 50) == 2.5)
         #expect(Percentile.of([10, 0, 5], 100) == 10)
