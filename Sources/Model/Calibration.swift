@@ -83,6 +83,10 @@ public struct ThresholdEnvelope: Sendable, Equatable {
         return (sensor, window, dtw, variation)
     }
 
+    /// The stillness ratio's ceiling (a sensor that does not move at all): large enough to be
+    /// critical under any calibrated factor, small enough to read.
+    public static let maxStillRatio: Float = 1_000
+
     /// Mean absolute change from row to row of each sensor over a `[T, D]` window.
     public static func variation(_ window: UnsafeBufferPointer<Float>, rows T: Int, sensors D: Int) -> [Float] {
         var out = [Float](repeating: 0, count: D)
@@ -132,15 +136,20 @@ public struct ReferenceCycle: Sendable, Equatable {
     /// Lengths (rows) of normal cycles: a cycle outside `lengthRange` is itself evidence
     /// (`/reference/length_range`, `[low, high]`); absent in older files.
     public var lengthRange: ClosedRange<Int>?
+    /// The least share of the reference a normal cycle's end aligns with (live DTW's position at
+    /// its last row, `/reference` attribute `completion_low`): a cycle that stops before its last
+    /// phase ends further back. Absent in older files.
+    public var completionLow: Double?
 
     public init(values: [Float], length: Int, dtwThreshold: [Float], band: Int,
-                reportThreshold: [Float]? = nil, lengthRange: ClosedRange<Int>? = nil) {
+                reportThreshold: [Float]? = nil, lengthRange: ClosedRange<Int>? = nil, completionLow: Double? = nil) {
         self.values = values
         self.length = length
         self.dtwThreshold = dtwThreshold
         self.band = band
         self.reportThreshold = reportThreshold
         self.lengthRange = lengthRange
+        self.completionLow = completionLow
     }
 }
 

@@ -108,6 +108,9 @@ extension ModelFile {
                 try Self.positive(rt, count: D, "/reference/report_threshold", path: path)
                 values += D
             }
+            if let c = r.completionLow, !(c.isFinite && c >= 0 && c <= 1) {
+                throw fail("attribute completion_low of /reference", "must be in [0, 1], found \(c)")
+            }
             if let l = r.lengthRange, l.lowerBound < 0 || l.upperBound > ModelFileLimits.maxCycleRows {
                 throw fail("attributes length_low, length_high of /reference", "must lie in 0…\(ModelFileLimits.maxCycleRows), found \(l)")
             }

@@ -109,6 +109,7 @@ public struct ModelFile: Sendable, Equatable {
                 try f.setAttribute("reference", "length_low", int: l.lowerBound)
                 try f.setAttribute("reference", "length_high", int: l.upperBound)
             }
+            if let c = r.completionLow { try f.setAttribute("reference", "completion_low", double: c) }
         }
         let t = training
         try f.writeFloats("training/loss", shape: [t.loss.count], t.loss)

@@ -99,6 +99,9 @@ final class ModelFileReader {
                 }
                 reference?.lengthRange = low...high
             }
+            if file.attribute("reference", "completion_low") != nil {
+                reference?.completionLow = try double("reference", "completion_low")
+            }
         }
         let path = self.path
         func epochs(_ name: String) -> ([Int]) throws -> Void {

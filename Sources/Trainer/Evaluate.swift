@@ -13,8 +13,9 @@ struct Evaluate: ParsableCommand {
         machines, maintenance policy and post-cycle report. Row r is flagged when the window ending at r has a sensor \
         score above 1 (reconstruction error or live DTW deviation over its threshold) or a window score above the window \
         threshold; the first T−1 rows of a cycle are never flagged. A cycle is flagged when it raised a maintenance event \
-        or its report's severity is above normal; its score is the larger of the peak sensor score (the smallest over 3 \
-        consecutive windows, the state machine's warning rule) and the report's largest deviation ratio.
+        or its report's severity is above normal; its score is the larger of the smallest factor on every threshold at \
+        which the state machines would raise no event, and the report's largest ratio (a sensor's whole-cycle deviation \
+        or the length): above 1 the cycle is flagged.
         Prints precision, recall, F1, FAR and MAR of the row flags per file and overall; the ROC AUC of the row scores; \
         and at cycle level (a cycle is anomalous when any of its rows is): precision, recall and F1 of the anomalous \
         class, macro F1, ROC AUC of the cycle score, and counts.

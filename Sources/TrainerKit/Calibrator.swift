@@ -14,7 +14,7 @@ import Model
 ///    held-out fold replayed through the sensor state machines and the maintenance policy; per
 ///    cycle the smallest factor on the envelope that raises no event (``EventScale``). The
 ///    factor applied is the bound that at most `falseEventRate` of cycles exceed (empirical with
-///    ≥ 1,000 cycles, otherwise a log-normal tail bound, never below the largest seen), and at
+///    ≥ 2 / rate cycles, otherwise a log-normal tail bound, never below the largest seen), and at
 ///    least the factor that flags at most `rowFlagRate` of held-out windows.
 /// 4. The **post-cycle report** gets cycle-level thresholds the same way: per sensor the whole
 ///    cycle's mean squared DTW deviation, and the cycle length, as one statistic whose
@@ -34,6 +34,8 @@ enum Calibrator {
         var alignedLow: [Int32] = []
         var alignedHigh: [Int32] = []
         var times: [Double] = []
+        /// Share of the reference the cycle's end aligns with.
+        var completion = 1.0
         var windows: Int { scores.count }
     }
 
@@ -106,7 +108,8 @@ enum Calibrator {
         let rowRate = windowRatios.isEmpty ? 0 : Double(windowRatios.filter { $0 > scale }.count) / Double(windowRatios.count)
 
         // The post-cycle report: whole-cycle deviations and length.
-        let report = reportThresholds(cycles.map(\.cycle), pool: pool, reference: ref, scaler: scaler, settings: s)
+        let report = reportThresholds(cycles.map(\.cycle), pool: pool, completions: replays.map(\.completion), reference: ref,
+                                      scaler: scaler, settings: s)
         let expected = ExpectedFalseAlarms(eventsPer100Cycles: falseEvents, reportsPer100Cycles: report.falseReports,
                                            rowRate: rowRate, cycles: required.count, folds: max(folds, 1))
         func columnMax(_ v: [Float]) -> [Float] {
@@ -121,7 +124,8 @@ enum Calibrator {
         let calibration = Calibration(sensorThreshold: columnMax(env.sensorThreshold), windowThreshold: env.windowThreshold.max() ?? 1e-6,
                                       percentile: 100 * s.envelopeQuantile, method: method, envelope: env, expected: expected)
         let reference = ReferenceCycle(values: ref.values, length: m, dtwThreshold: columnMax(env.dtwThreshold), band: band,
-                                       reportThreshold: report.thresholds, lengthRange: report.lengthRange)
+                                       reportThreshold: report.thresholds, lengthRange: report.lengthRange,
+                                       completionLow: report.completionLow)
         let summary = String(format: "%d normal cycles replayed, %d folds: expected %.2f false events and %.2f warning reports per 100 cycles, %.3f %% of rows flagged",
                              required.count, max(folds, 1), falseEvents, report.falseReports, 100 * rowRate)
             + "; the event bound of each part alone (reconstruction error / DTW / stillness): " + byComponent.map { $0.isEmpty ? "—" : String(format: "%.3f", Tail.bound($0, rate: s.falseEventRate)) }.joined(separator: " / ")
@@ -192,6 +196,7 @@ enum Calibrator {
             }
         }
         var out = Replay()
+        out.completion = Double(live.position + 1) / Double(live.length)
         let n = rows - T + 1
         out.dtw.reserveCapacity(n * D)
         out.variation.reserveCapacity(n * D)
@@ -300,7 +305,7 @@ enum Calibrator {
             var worst = r.scores[w] / th.window
             for j in 0..<D {
                 let moved = r.variation[w * D + j]
-                let still = th.variation[j] > 0 ? Finite.score(th.variation[j] / max(moved, .leastNormalMagnitude)) : 0
+                let still = th.variation[j] > 0 ? th.variation[j] / max(moved, th.variation[j] / ThresholdEnvelope.maxStillRatio) : 0
                 let parts = [r.errors[w * D + j] / th.sensor[j], r.dtw[w * D + j] / th.dtw[j], still]
                 let s = component.map { parts[$0] } ?? max(parts[0], parts[1], parts[2])
                 scores[w * D + j] = s
@@ -312,8 +317,9 @@ enum Calibrator {
     }
 
     /// Cycle-level thresholds of the report and the normal length range.
-    static func reportThresholds(_ cycles: [Cycle], pool: [Int], reference: Cycle, scaler: MinMaxScaler, settings s: FitSettings)
-        -> (thresholds: [Float], lengthRange: ClosedRange<Int>, falseReports: Double, detail: String)
+    static func reportThresholds(_ cycles: [Cycle], pool: [Int], completions: [Double], reference: Cycle, scaler: MinMaxScaler,
+                                 settings s: FitSettings)
+        -> (thresholds: [Float], lengthRange: ClosedRange<Int>, completionLow: Double, falseReports: Double, detail: String)
     {
         let D = scaler.sensors
         var deviations = [[Double]](repeating: [], count: pool.count)
@@ -330,25 +336,31 @@ enum Calibrator {
         let lengthDev = pool.map { abs(logs[$0] - center) }
         let lengthScale = max(lengthDev.isEmpty ? 0 : Double(Percentile.of(lengthDev.map(Float.init), 90)), 0.01)
         let sensorScale = (0..<D).map { j in max(deviations.isEmpty ? 0 : Double(Percentile.of(deviations.map { Float($0[j]) }, 90)), 1e-8) }
-        // Sensors (their largest normalised deviation) and length get half the rate each.
+        // Sensors (their largest normalised deviation), length and completion get a third of the rate each.
         let sensorStatistic = pool.indices.map { k in (0..<D).map { deviations[k][$0] / sensorScale[$0] }.max() ?? 0 }
         let lengthStatistic = pool.indices.map { lengthDev[$0] / lengthScale }
-        let factor = sensorStatistic.isEmpty ? Double(s.margin * s.margin) : Tail.bound(sensorStatistic, rate: s.reportRate / 2)
-        let lengthFactor = lengthStatistic.isEmpty ? 3 : Tail.bound(lengthStatistic, rate: s.reportRate / 2)
+        let factor = sensorStatistic.isEmpty ? Double(s.margin * s.margin) : Tail.bound(sensorStatistic, rate: s.reportRate / 3)
+        let lengthFactor = lengthStatistic.isEmpty ? 3 : Tail.bound(lengthStatistic, rate: s.reportRate / 3)
+        // Completion: the shortfall 1 − completion, at least 1 % of the reference.
+        let shortfall = completions.map { max(0, 1 - $0) }
+        let completionLow = 1 - min(max(shortfall.isEmpty ? 0.05 : Tail.bound(shortfall, rate: s.reportRate / 3), 0.01), 1)
         let half = lengthScale * lengthFactor
         let low = Int(exp(center - half).rounded(.down)), high = Int(exp(center + half).rounded(.up))
-        let flagged = pool.indices.filter { sensorStatistic[$0] > factor || lengthStatistic[$0] > lengthFactor }.count
+        let flagged = pool.indices.filter {
+            sensorStatistic[$0] > factor || lengthStatistic[$0] > lengthFactor || shortfall[$0] > 1 - completionLow
+        }.count
         let falseReports = pool.isEmpty ? 0 : 100 * Double(flagged) / Double(pool.count)
-        let detail = String(format: "sensor factor %.3f (%@), length factor %.3f (%@)", factor, Tail.describe(sensorStatistic, rate: s.reportRate / 2),
-                            lengthFactor, Tail.describe(lengthStatistic, rate: s.reportRate / 2))
-        return (sensorScale.map { Float($0 * factor) }, max(0, low)...max(low, high), falseReports, detail)
+        let detail = String(format: "sensor factor %.3f (%@), length factor %.3f (%@), least completion %.3f", factor,
+                            Tail.describe(sensorStatistic, rate: s.reportRate / 3), lengthFactor,
+                            Tail.describe(lengthStatistic, rate: s.reportRate / 3), completionLow)
+        return (sensorScale.map { Float($0 * factor) }, max(0, low)...max(low, high), completionLow, falseReports, detail)
     }
 }
 
 /// Upper tail bounds of a positive statistic over normal cycles.
 enum Tail {
     /// The value that at most `rate` of future cycles exceed: the empirical `1 − rate` quantile
-    /// with at least `10 / rate` cycles; otherwise the larger of that quantile and a Pareto tail
+    /// with at least `2 / rate` cycles (two or more expected beyond it); otherwise the larger of that quantile and a Pareto tail
     /// fitted to the top fifth (log values above their 80th percentile u, mean excess β ≥ 0.02:
     /// `exp(u + β · ln(0.2 / rate))`), and never below the largest value seen when there are
     /// fewer than `1 / rate` cycles.
@@ -356,7 +368,7 @@ enum Tail {
         let v = values.filter { $0.isFinite }.map { max($0, 1e-9) }
         guard !v.isEmpty else { return 1 }
         let empirical = Double(Percentile.of(v.map(Float.init), 100 * (1 - rate)))
-        if Double(v.count) >= 10 / rate { return empirical }
+        if Double(v.count) >= 2 / rate { return empirical }
         let (u, beta) = paretoTail(v)
         let bound = exp(u + beta * log(0.2 / rate))
         let seen = Double(v.count) < 1 / rate ? v.max()! : 0
@@ -376,7 +388,7 @@ enum Tail {
     static func describe(_ values: [Double], rate: Double) -> String {
         let v = values.filter { $0.isFinite }.map { max($0, 1e-9) }
         guard !v.isEmpty else { return "no cycles" }
-        if Double(v.count) >= 10 / rate { return "empirical quantile" }
+        if Double(v.count) >= 2 / rate { return String(format: "empirical quantile, largest %.3f", v.max()!) }
         let (u, beta) = paretoTail(v)
         return String(format: "Pareto tail of the top fifth, 80th percentile %.3f, mean log excess %.3f, largest %.3f", exp(u), beta, v.max()!)
     }

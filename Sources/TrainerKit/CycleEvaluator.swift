@@ -104,7 +104,7 @@ public enum CycleEvaluator {
         }
         flush()
         if withReport { outcome.report = report(model: model, values: values, times: clock, threads: threads) }
-        outcome.score = cycleScore(outcome)
+        outcome.score = cycleScore(outcome, times: clock)
         outcome.flagged = !outcome.events.isEmpty || (outcome.report.map { $0.severity != .normal } ?? false)
         return outcome
     }
@@ -117,32 +117,30 @@ public enum CycleEvaluator {
     /// - Returns: nil when the model has no reference cycle or the cycle has fewer than 2 rows.
     public static func report(model: ModelFile, values: [Float], times: [Double], previous: [Float]? = nil,
                               aborted: Bool = false, threads: Int = 2) -> CycleReport? {
-        guard let reference = model.reference, times.count >= 2 else { return nil }
-        return CycleReport.make(CycleReportInput(
-            sensors: model.sensors, values: values, times: times, reference: reference.values, previous: previous,
-            scaler: model.scaler, dtwThreshold: reference.dtwThreshold, aborted: aborted), threads: threads)
+        guard times.count >= 2,
+              let input = CycleReportInput(model: model, values: values, times: times, previous: previous, aborted: aborted)
+        else { return nil }
+        return CycleReport.make(input, threads: threads)
     }
 
-    /// One number per cycle, higher = more anomalous: the larger of the peak sensor score and the
-    /// report's largest deviation ratio ρ.
-    ///
-    /// The peak is max over sensors j and windows t of min(s_j[t−kWarn+1 … t]): the largest factor
-    /// by which every threshold could be raised and a sensor still warn (kWarn consecutive windows
-    /// above threshold, ``SensorSettings/default``); 0 when the cycle has fewer than kWarn windows.
-    public static func cycleScore(_ outcome: CycleOutcome) -> Double {
-        let kWarn = SensorSettings.default.kWarn, D = outcome.sensors.count
+    /// One number per cycle, higher = more anomalous, 1 where the calibrated model starts to
+    /// raise something: the larger of
+    /// - the live part: the smallest factor on every threshold at which the sensor state machines
+    ///   and the maintenance policy would open no event on the cycle (``EventScale``; above 1 an
+    ///   event opened), and
+    /// - the report's largest ratio: a sensor's whole-cycle deviation ρ or the length ratio λ
+    ///   (above 1 the report says warning or worse).
+    public static func cycleScore(_ outcome: CycleOutcome, times: [Double]) -> Double {
+        let D = outcome.sensors.count
         let windows = outcome.rowScores.indices.filter { outcome.rowScores[$0] != nil }
-        var peak: Float = 0
-        if windows.count >= kWarn {
-            for t in (kWarn - 1)..<windows.count {
-                for j in 0..<D {
-                    var low = Float.infinity
-                    for w in windows[(t - kWarn + 1)...t] { low = min(low, outcome.sensorScores[w * D + j]) }
-                    peak = max(peak, low)
-                }
-            }
+        var live: Float = 0
+        if !windows.isEmpty {
+            var scores = [Float]()
+            scores.reserveCapacity(windows.count * D)
+            for w in windows { scores += outcome.sensorScores[(w * D)..<((w + 1) * D)] }
+            live = EventScale.required(windows: scores, sensors: D, times: windows.map { times[$0] })
         }
-        let ratio = outcome.report?.sensors.map(\.ratio).max() ?? 0
-        return max(Double(peak), ratio)
+        let ratio = max(outcome.report?.sensors.map(\.ratio).max() ?? 0, outcome.report?.lengthRatio ?? 0)
+        return max(Double(live), ratio)
     }
 }

@@ -61,6 +61,11 @@ public struct CycleReport: Sendable, Equatable, Codable {
     public var lengthRatio: Double? = nil
     /// The normal length range `[low, high]` (rows) it was judged against.
     public var normalLength: [Int]? = nil
+    /// The share of the reference cycle the cycle's end aligns with (open-end DTW), and how far it
+    /// falls short against normal cycles: `(1 − completion) / (1 − completion_low)`, 1 at the
+    /// least completion a normal cycle shows. Absent without a calibrated bound (older models).
+    public var completion: Double? = nil
+    public var completionRatio: Double? = nil
 }
 
 /// What a report is computed from.
@@ -78,6 +83,9 @@ public struct CycleReportInput: Sendable {
     public var dtwThreshold: [Float]?
     /// Normal cycle lengths (rows), when the model has them.
     public var lengthRange: ClosedRange<Int>?
+    /// The least completion of a normal cycle and the live DTW band to measure it with.
+    public var completionLow: Double?
+    public var liveBand: Int?
     public var aborted: Bool
     public var criticalFactor: Double
 
@@ -109,10 +117,27 @@ extension CycleReportInput {
         self.init(sensors: model.sensors, values: values, times: times, reference: r.values, previous: previous,
                   scaler: model.scaler, dtwThreshold: r.reportThreshold ?? r.dtwThreshold, lengthRange: r.lengthRange,
                   aborted: aborted, criticalFactor: criticalFactor)
+        completionLow = r.completionLow
+        liveBand = r.band
     }
 }
 
 extension CycleReport {
+    /// The share of the reference (scaled `[m, D]`) that the end of a cycle (scaled `[n, D]`)
+    /// aligns with: the live open-end DTW's position after the last row, plus one, over m.
+    public static func completion(values: [Float], reference: [Float], sensors D: Int, band: Int) -> Double {
+        var live = OpenEndDTW(reference: reference, sensors: D, window: band)
+        values.withUnsafeBufferPointer { p in
+            for r in 0..<(values.count / D) { live.append(p.baseAddress! + r * D) }
+        }
+        return Double(live.position + 1) / Double(live.length)
+    }
+
+    /// ``CycleReport/completionRatio``: the shortfall against the least normal completion.
+    public static func completionRatio(_ completion: Double, low: Double) -> Double {
+        Finite.score(max(0, 1 - completion) / max(1 - low, 0.005))
+    }
+
     /// ``CycleReport/lengthRatio`` of a cycle of `rows` rows against the normal range.
     public static func lengthRatio(rows: Int, range: ClosedRange<Int>) -> Double {
         let low = Double(max(1, range.lowerBound)), high = Double(max(range.upperBound, range.lowerBound, 1))
@@ -137,8 +162,9 @@ extension CycleReport {
 
     /// Seconds of data kept before an abnormal stop.
     public static let lastSeconds = 30.0
-    /// The DTW band of the report: 2 % of the longer series, at least 10 rows.
-    public static func band(_ n: Int, _ m: Int) -> Int { max(10, max(n, m) / 50) }
+    /// The DTW band of the report: 2 % of the longer series, at least 10 rows, plus the difference
+    /// in length (without it a cycle of another length could not be aligned end to end at all).
+    public static func band(_ n: Int, _ m: Int) -> Int { max(10, max(n, m) / 50) + abs(n - m) }
 
     /// ρ scale without calibrated thresholds: a mean squared deviation of 0.01 (0.1 RMS, scaled).
     public static let fallbackThreshold = 0.01
@@ -152,6 +178,14 @@ extension CycleReport {
     public static func make(_ input: CycleReportInput, threads: Int = 1) -> CycleReport {
         var input = input
         let D = input.sensors.count
+        var completion: Double?
+        if input.completionLow != nil, let band = input.liveBand, D > 0, !input.values.isEmpty, !input.reference.isEmpty {
+            func scaled(_ v: [Float]) -> [Float] {
+                v.indices.map { Finite.scaled((v[$0] - input.scaler.min[$0 % D]) / input.scaler.range($0 % D)) }
+            }
+            let c = Self.completion(values: scaled(input.values), reference: scaled(input.reference), sensors: D, band: band)
+            completion = c
+        }
         // An aborted cycle ended early: compare it with the same stretch of the reference.
         if input.aborted && input.values.count < input.reference.count {
             input.reference = Array(input.reference[0..<input.values.count])
@@ -198,10 +232,12 @@ extension CycleReport {
         let total = sensors.reduce(0.0) { $0 + $1.ratio * $1.ratio }
         for j in sensors.indices { sensors[j].contribution = total > 0 ? sensors[j].ratio * sensors[j].ratio / total : 0 }
         let length: Double? = input.lengthRange.map { Self.lengthRatio(rows: n, range: $0) }
+        let completionRatio = completion.map { Self.completionRatio($0, low: input.completionLow!) }
         let lengthTerm = length.map { min($0, 10) * min($0, 10) } ?? 0
+            + (completionRatio.map { min($0, 10) * min($0, 10) } ?? 0)
         let meanSq = sensors.reduce(0.0) { $0 + min($1.ratio, 10) * min($1.ratio, 10) } / Double(D) + lengthTerm
         let health = (1000 * exp(-0.5 * meanSq)).rounded() / 10
-        let worst = max(sensors.map(\.ratio).max() ?? 0, length ?? 0)
+        let worst = max(sensors.map(\.ratio).max() ?? 0, length ?? 0, completionRatio ?? 0)
         let severity: Severity = worst <= 1 ? .normal : worst <= input.criticalFactor ? .warning : .critical
         sensors.sort { $0.contribution > $1.contribution }
 
@@ -228,6 +264,8 @@ extension CycleReport {
                                  recommendations: [], lastRows: nil, lastRowsTimes: nil, stopCause: nil,
                                  stopCauseDetail: nil, path: path)
         report.lengthRatio = length
+        report.completion = completion
+        report.completionRatio = completionRatio
         report.normalLength = input.lengthRange.map { [$0.lowerBound, $0.upperBound] }
         if input.aborted { report.diagnoseStop(input) }
         report.recommendations = report.recommend(input.criticalFactor)
@@ -279,6 +317,9 @@ extension CycleReport {
         for s in sensors where s.ratio > 1 {
             let level = s.ratio > criticalFactor ? "Inspect" : "Watch"
             out.append("\(level) \(s.sensor): \(String(format: "%.1f", s.ratio))× its DTW threshold, \(percent(s.contribution)) % of the deviation")
+        }
+        if let c = completionRatio, c > 1, let share = completion {
+            out.append("Check where the cycle stopped: its end matches \(Int((share * 100).rounded())) % of the reference cycle, earlier than normal cycles end")
         }
         if let l = lengthRatio, l > 1, let range = normalLength {
             out.append("Check the cycle's course: \(rows) rows, outside the normal \(range[0])–\(range[1]) rows (\(String(format: "%.1f", l))× the tolerance)")

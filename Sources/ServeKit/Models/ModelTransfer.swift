@@ -36,6 +36,7 @@ enum ModelTransfer {
         /// `/reference` attributes: the normal length range (absent in older files).
         var lengthLow: Int?
         var lengthHigh: Int?
+        var completionLow: Double?
         /// By dataset path (`encoder/weight_ih_l0`, `scaler/min`, …).
         var arrays: [String: FloatArray]
     }
@@ -90,7 +91,8 @@ enum ModelTransfer {
                             Expected(eventsPer100Cycles: $0.eventsPer100Cycles, reportsPer100Cycles: $0.reportsPer100Cycles,
                                      rowRate: $0.rowRate, cycles: $0.cycles, folds: $0.folds)
                         },
-                        lengthLow: f.reference?.lengthRange?.lowerBound, lengthHigh: f.reference?.lengthRange?.upperBound, arrays: arrays)
+                        lengthLow: f.reference?.lengthRange?.lowerBound, lengthHigh: f.reference?.lengthRange?.upperBound,
+                        completionLow: f.reference?.completionLow, arrays: arrays)
         return try JSONEncoder().encode(Envelope(format: format, model: body))
     }
 
@@ -176,6 +178,7 @@ enum ModelTransfer {
             if b.arrays["reference/report_threshold"] != nil {
                 reference?.reportThreshold = try floats("reference/report_threshold", shape: [D]).values
             }
+            reference?.completionLow = b.completionLow
             switch (b.lengthLow, b.lengthHigh) {
             case (nil, nil): break
             case (let low?, let high?) where low >= 0 && low <= high: reference?.lengthRange = low...high
