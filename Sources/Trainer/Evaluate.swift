@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Model
 import TrainerKit
 
@@ -79,6 +80,7 @@ struct Evaluate: ParsableCommand {
         var total = Confusion()
         var perFile: [(String, Confusion)] = []
         var summary = EvaluationSummary()
+        let scorer = BatchScorer(model: file, threads: threads)
         for path in paths {
             let table = try CSVTable.read(path)
             guard table.anomaly != nil || unlabelledAllowed else {
@@ -87,12 +89,14 @@ struct Evaluate: ParsableCommand {
             let name = csvField(path)
             var flags: [Bool] = []
             for c in try Dataset.split(table, sensors: file.sensors) {
-                let outcome = CycleEvaluator.evaluate(model: file, values: c.values, rows: c.rows, times: c.times, threads: threads)
+                let outcome = CycleEvaluator.evaluate(model: file, values: c.values, rows: c.rows, times: c.times, threads: threads, scorer: scorer)
                 let id = c.cycleID ?? CycleRecord.fileCycleID(path)
                 summary.add(outcome, file: path, cycleID: id, labels: c.anomaly)
                 flags += outcome.flags
                 let cycle = name + "," + csvField(id)
-                try cycleOut?.line(cycle + ",\(c.rows),\(outcome.score),\(outcome.health.map { "\($0)" } ?? ""),\(outcome.flagged ? 1 : 0)")
+                // (A local copy: `outcome.health.map` inline crashes the release compiler's ownership check.)
+                let healthText = outcome.report.map { "\($0.healthScore)" } ?? ""
+                try cycleOut?.line(cycle + ",\(c.rows),\(outcome.score),\(healthText),\(outcome.flagged ? 1 : 0)")
                 if let rowOut {
                     for r in 0..<c.rows {
                         var line = cycle + ",\(r),\(c.anomaly.map { "\(Int($0[r]))" } ?? ""),\(outcome.flags[r] ? 1 : 0),"
