@@ -24,7 +24,7 @@ struct DTWCommand: ParsableCommand {
     func run() throws {
         let ta = try CSVTable.read(a), tb = try CSVTable.read(b)
         let names = sensors.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? ta.sensors
-        let ca = try Dataset.split(CSVTable.read(a), sensors: names), cb = try Dataset.split(tb, sensors: names)
+        let ca = try Dataset.split(ta, sensors: names), cb = try Dataset.split(tb, sensors: names)
         guard ca.count == 1, cb.count == 1 else { throw ValidationError("each file must hold one cycle (no cycle_id with several values)") }
         let va = ca[0].values, vb = cb[0].values
         let per = DTW.independent(va, vb, sensors: names.count, window: window, threads: 2)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Model
 import TrainerKit
 
@@ -80,6 +81,7 @@ struct Evaluate: ParsableCommand {
         var total = Confusion()
         var perFile: [(String, Confusion)] = []
         var summary = EvaluationSummary()
+        let scorer = BatchScorer(model: file, threads: threads)
         for path in paths {
             let table = try CSVTable.read(path)
             guard table.anomaly != nil || unlabelledAllowed else {
@@ -88,7 +90,7 @@ struct Evaluate: ParsableCommand {
             let name = csvField(path)
             var flags: [Bool] = []
             for c in try Dataset.split(table, sensors: file.sensors) {
-                let outcome = CycleEvaluator.evaluate(model: file, values: c.values, rows: c.rows, times: c.times, threads: threads)
+                let outcome = CycleEvaluator.evaluate(model: file, values: c.values, rows: c.rows, times: c.times, threads: threads, scorer: scorer)
                 let id = c.cycleID ?? CycleRecord.fileCycleID(path)
                 summary.add(outcome, file: path, cycleID: id, labels: c.anomaly)
                 flags += outcome.flags

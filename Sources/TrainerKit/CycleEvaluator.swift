@@ -63,8 +63,11 @@ public enum CycleEvaluator {
     ///   - times: row times in seconds, or nil to use the row index as seconds.
     ///   - threads: worker threads for the forward pass and the report.
     ///   - withReport: false to skip the post-cycle report (the rows' decisions do not need it).
+    ///   - scorer: a scorer of `model` to reuse across cycles (making one allocates its workspace).
     public static func evaluate(model: ModelFile, values: [Float], rows: Int, times: [Double]?, threads: Int = 1,
-                                withReport: Bool = true) -> CycleOutcome {
+                                withReport: Bool = true, scorer: BatchScorer? = nil) -> CycleOutcome {
+        precondition(scorer == nil || (scorer!.model.sensors == model.sensors && scorer!.model.model.window == model.model.window),
+                     "the scorer is of another model")
         let D = model.model.sensors
         precondition(rows >= 0 && values.count == rows * D, "values are not rows × the model's sensors")
         precondition(times == nil || times!.count == rows, "one time per row")
@@ -76,7 +79,7 @@ public enum CycleEvaluator {
         let start = clock.first ?? 0
         _ = try? monitor.handle(.register, at: start)
         _ = try? monitor.handle(.start, at: start)
-        let scorer = BatchScorer(model: model, threads: threads)
+        let scorer = scorer ?? BatchScorer(model: model, threads: threads)
         var pending: [PendingWindow] = []
         pending.reserveCapacity(batch)
         func flush() {
