@@ -41,9 +41,7 @@ import Testing
 
         // The report is the server's, from one function.
         let report = try #require(o.report)
-        let direct = CycleReport.make(CycleReportInput(
-            sensors: model.sensors, values: c.values, times: c.times, reference: model.reference!.values,
-            scaler: model.scaler, dtwThreshold: model.reference!.dtwThreshold, aborted: false), threads: 1)
+        let direct = CycleReport.make(CycleReportInput(model: model, values: c.values, times: c.times, aborted: false)!, threads: 1)
         #expect(report == direct && o.health == direct.healthScore)
 
         // A 3-span drift raises an event at a row that ends a window; the cycle is flagged.
@@ -51,7 +49,8 @@ import Testing
         #expect(first.kind == .opened && first.row >= T - 1 && first.time == c.times[first.row])
         #expect(first.topSensors.count == 3 && o.events.map(\.row) == o.events.map(\.row).sorted())
         #expect(o.flagged)
-        #expect(o.score == CycleEvaluator.cycleScore(o) && o.score >= Double(report.sensors.map(\.ratio).max()!))
+        #expect(o.score == CycleEvaluator.cycleScore(o, times: c.times) && o.score >= Double(report.sensors.map(\.ratio).max()!))
+        #expect(o.score > 1)   // it raised an event
 
         let normal = MachineSimulator(seed: 9).cycle(4)
         let n = CycleEvaluator.evaluate(model: model, values: normal.values, rows: normal.rows, times: nil, threads: 2)
@@ -59,21 +58,24 @@ import Testing
         #expect(n.flagged == (!n.events.isEmpty || n.report!.severity != .normal))
     }
 
-    @Test func cycleScoreIsThePeakOverKWarnWindowsOrTheLargestRatio() {
-        #expect(SensorSettings.default.kWarn == 3)
-        // Six rows, windows end at rows 2…5; sensor a: 1, 3, 2, 5 → mins of 3 in a row 1, 2;
-        // sensor b: 4, 4, 4, 0 → 4, 0. Peak 4.
+    @Test func cycleScoreIsTheFactorThatAvoidsAnEventOrTheLargestRatio() {
+        // Six rows, windows end at rows 2…5. With every threshold raised by a factor f, a sensor
+        // opens an event when 3 windows in a row are above f and the last (or a later one while
+        // it warns) is above 3f — CRITICAL. Sensor a: 1, 3, 2, 5 → windows 3, 2, 5 are above f
+        // and 5 > 3f for f < 5/3. Sensor b: 4, 4, 4, 0 → f < 4/3.
+        let times = (0..<6).map(Double.init)
+        func near(_ x: Double, _ y: Double) -> Bool { abs(x - y) < y * 2e-3 }
         var o = CycleOutcome(rows: 6, sensors: ["a", "b"], rowScores: [nil, nil, 4, 4, 4, 5],
                              sensorScores: [0, 0, 0, 0, 1, 4, 3, 4, 2, 4, 5, 0], flags: [Bool](repeating: false, count: 6),
                              events: [], report: nil, score: 0, flagged: false)
-        #expect(CycleEvaluator.cycleScore(o) == 4)
-        o.sensorScores[5] = 9 // a single high window does not warn
-        #expect(CycleEvaluator.cycleScore(o) == 4)
-        o.sensorScores[7] = 0.5
-        #expect(CycleEvaluator.cycleScore(o) == 2)
-        // Fewer windows than kWarn: no peak.
+        #expect(near(CycleEvaluator.cycleScore(o, times: times), 5.0 / 3))
+        o.sensorScores[10] = 0   // a: 1, 3, 2, 0 → 3 in a row above f only for f < 1, and 2 > 3f: 2/3; b decides
+        #expect(near(CycleEvaluator.cycleScore(o, times: times), 4.0 / 3))
+        o.sensorScores[7] = 0.5  // b: 4, 0.5, 4, 0 → 3 in a row above f for f < 0.5: a decides
+        #expect(near(CycleEvaluator.cycleScore(o, times: times), 2.0 / 3))
+        // Fewer windows than kWarn: nothing can open an event.
         o.rowScores = [nil, nil, nil, nil, 4, 5]
-        #expect(CycleEvaluator.cycleScore(o) == 0)
+        #expect(CycleEvaluator.cycleScore(o, times: times) == 0)
     }
 
     @Test func aCycleShorterThanTheWindowHasOnlyItsReport() throws {
