@@ -73,54 +73,66 @@ enum Calibrator {
 
         let B = max(1, min(s.envelopeBins, m))
         let folds = min(s.folds, replays.count)
-        var required: [Double] = []
-        var byComponent = [[Double]](repeating: [], count: 3)   // error, DTW, stillness alone
-        var windowRatios: [Float] = []
-        if folds >= 2 {
-            for f in 0..<folds {
-                let train = replays.indices.filter { $0 % folds != f }, test = replays.indices.filter { $0 % folds == f }
-                let shape = envelope(train.map { replays[$0] }, bins: B, length: m, sensors: D, settings: s)
-                for k in test {
-                    let (req, ratios) = evaluate(replays[k], shape, length: m, sensors: D)
-                    required.append(Double(req))
-                    windowRatios += ratios
-                    for c in 0..<3 { byComponent[c].append(Double(evaluate(replays[k], shape, length: m, sensors: D, only: c).required)) }
+        // Each part — reconstruction error (with the window score), DTW deviation, stillness —
+        // gets its own factor at a third of the rates, so a part whose normal tail is heavy (a
+        // quantised sensor that sometimes sits still) cannot blunt the others.
+        let inSample = folds < 2
+        let groups: [(shape: ThresholdEnvelope, test: [Int])] = inSample
+            ? [(envelope(replays, bins: B, length: m, sensors: D, settings: s), Array(replays.indices))]
+            : (0..<folds).map { f in
+                (envelope(replays.indices.filter { $0 % folds != f }.map { replays[$0] }, bins: B, length: m, sensors: D, settings: s),
+                 replays.indices.filter { $0 % folds == f })
+            }
+        // A single cycle besides the reference is judged in-sample, with the fallback margin.
+        let slack = inSample ? s.margin : 1
+        var byComponent = [[Double]](repeating: [], count: 3)
+        var ratiosByComponent = [[Float]](repeating: [], count: 3)
+        for g in groups {
+            for k in g.test {
+                for c in 0..<3 {
+                    let (req, ratios) = evaluate(replays[k], g.shape, length: m, sensors: D, only: c)
+                    byComponent[c].append(Double(req * slack))
+                    ratiosByComponent[c] += ratios.map { $0 * slack }
                 }
             }
-        } else {
-            // A single cycle besides the reference: judged in-sample, with the fallback margin.
-            let shape = envelope(replays, bins: B, length: m, sensors: D, settings: s)
-            for r in replays {
-                let (req, ratios) = evaluate(r, shape, length: m, sensors: D)
-                required.append(Double(req) * Double(s.margin))
-                windowRatios += ratios.map { $0 * s.margin }
+        }
+        let factors: [Float] = (0..<3).map { c in
+            let events = Tail.bound(byComponent[c], rate: s.falseEventRate / 3)
+            let rows = ratiosByComponent[c].isEmpty ? 0 : Double(Percentile.of(ratiosByComponent[c], 100 * (1 - s.rowFlagRate / 3)))
+            return Float(max(events, rows, 1e-6))
+        }
+        // What the factors give together, on the same held-out cycles.
+        var required: [Double] = []
+        var windowRatios: [Float] = []
+        for g in groups {
+            for k in g.test {
+                let (req, ratios) = evaluate(replays[k], g.shape, length: m, sensors: D, factors: factors)
+                required.append(Double(req * slack))
+                windowRatios += ratios.map { $0 * slack }
             }
         }
-        let eventScale = Tail.bound(required, rate: s.falseEventRate)
-        let rowScale = windowRatios.isEmpty ? 0 : Double(Percentile.of(windowRatios, 100 * (1 - s.rowFlagRate)))
-        let scale = Float(max(eventScale, rowScale, 1e-6))
         let shape = envelope(replays, bins: B, length: m, sensors: D, settings: s)
-        let env = ThresholdEnvelope(bins: B, sensorThreshold: shape.sensorThreshold.map { $0 * scale },
-                           windowThreshold: shape.windowThreshold.map { $0 * scale },
-                           dtwThreshold: shape.dtwThreshold.map { $0 * scale },
-                           variationFloor: shape.variationFloor.map { $0 / scale })
-        let falseEvents = required.isEmpty ? 0 : 100 * Double(required.filter { $0 > Double(scale) }.count) / Double(required.count)
-        let rowRate = windowRatios.isEmpty ? 0 : Double(windowRatios.filter { $0 > scale }.count) / Double(windowRatios.count)
+        let env = ThresholdEnvelope(bins: B, sensorThreshold: shape.sensorThreshold.map { $0 * factors[0] },
+                                    windowThreshold: shape.windowThreshold.map { $0 * factors[0] },
+                                    dtwThreshold: shape.dtwThreshold.map { $0 * factors[1] },
+                                    variationFloor: shape.variationFloor.map { $0 / factors[2] })
+        let falseEvents = required.isEmpty ? 0 : 100 * Double(required.filter { $0 > 1 }.count) / Double(required.count)
+        let rowRate = windowRatios.isEmpty ? 0 : Double(windowRatios.filter { $0 > 1 }.count) / Double(windowRatios.count)
 
         // The post-cycle report: whole-cycle deviations and length.
         let report = reportThresholds(cycles.map(\.cycle), pool: pool, completions: replays.map(\.completion), reference: ref,
                                       scaler: scaler, settings: s)
         let expected = ExpectedFalseAlarms(eventsPer100Cycles: falseEvents, reportsPer100Cycles: report.falseReports,
-                                           rowRate: rowRate, cycles: required.count, folds: max(folds, 1))
+                                           rowRate: rowRate, cycles: required.count, folds: inSample ? 1 : folds)
         func columnMax(_ v: [Float]) -> [Float] {
             (0..<D).map { j in Swift.stride(from: j, to: v.count, by: D).map { v[$0] }.max() ?? 1e-6 }
         }
         let method = String(format: """
-            golden-cycle envelope (%d bins, p%.0f per bin) × %.3f: the larger of the %.1f %%-tail bound of the factor \
-            that keeps each held-out cycle free of maintenance events (%d cycles, %d-fold over cycles; %@) and the factor \
-            flagging %.2f %% of held-out windows (%.3f)
-            """, B, 100 * s.envelopeQuantile, scale, 100 * s.falseEventRate, required.count, max(folds, 1),
-                            Tail.describe(required, rate: s.falseEventRate), 100 * s.rowFlagRate, rowScale)
+            golden-cycle envelope (%d bins, p%.0f per bin) × a factor per part — reconstruction error %.3f, DTW deviation \
+            %.3f, stillness %.3f — each the larger of the %.2f %%-tail bound of the factor that keeps a held-out cycle free of \
+            maintenance events by that part (%d cycles, %d-fold over cycles; %@) and the factor flagging %.3f %% of held-out windows
+            """, B, 100 * s.envelopeQuantile, factors[0], factors[1], factors[2], 100 * s.falseEventRate / 3, byComponent[0].count,
+                            max(folds, 1), Tail.describe(byComponent[1], rate: s.falseEventRate / 3), 100 * s.rowFlagRate / 3)
         let calibration = Calibration(sensorThreshold: columnMax(env.sensorThreshold), windowThreshold: env.windowThreshold.max() ?? 1e-6,
                                       percentile: 100 * s.envelopeQuantile, method: method, envelope: env, expected: expected)
         let reference = ReferenceCycle(values: ref.values, length: m, dtwThreshold: columnMax(env.dtwThreshold), band: band,
@@ -128,7 +140,6 @@ enum Calibrator {
                                        completionLow: report.completionLow)
         let summary = String(format: "%d normal cycles replayed, %d folds: expected %.2f false events and %.2f warning reports per 100 cycles, %.3f %% of rows flagged",
                              required.count, max(folds, 1), falseEvents, report.falseReports, 100 * rowRate)
-            + "; the event bound of each part alone (reconstruction error / DTW / stillness): " + byComponent.map { $0.isEmpty ? "—" : String(format: "%.3f", Tail.bound($0, rate: s.falseEventRate)) }.joined(separator: " / ")
             + "; report: " + report.detail
         return Result(calibration: calibration, reference: reference, summary: summary)
     }
@@ -295,18 +306,19 @@ enum Calibrator {
 
     /// One cycle against an envelope shape: the factor it needs to raise no event, and each
     /// window's largest ratio (sensor scores and window score).
-    static func evaluate(_ r: Replay, _ e: ThresholdEnvelope, length m: Int, sensors D: Int, only component: Int? = nil)
-        -> (required: Float, ratios: [Float])
+    static func evaluate(_ r: Replay, _ e: ThresholdEnvelope, length m: Int, sensors D: Int, only component: Int? = nil,
+                         factors f: [Float] = [1, 1, 1]) -> (required: Float, ratios: [Float])
     {
         var scores = [Float](repeating: 0, count: r.windows * D)
         var ratios = [Float](repeating: 0, count: r.windows)
         for w in 0..<r.windows {
             let th = e.thresholds(Int(r.alignedLow[w])...Int(r.alignedHigh[w]), length: m, sensors: D)
-            var worst = r.scores[w] / th.window
+            let windowRatio = r.scores[w] / th.window / f[0]
+            var worst = component == nil || component == 0 ? windowRatio : 0
             for j in 0..<D {
                 let moved = r.variation[w * D + j]
                 let still = th.variation[j] > 0 ? th.variation[j] / max(moved, th.variation[j] / ThresholdEnvelope.maxStillRatio) : 0
-                let parts = [r.errors[w * D + j] / th.sensor[j], r.dtw[w * D + j] / th.dtw[j], still]
+                let parts = [r.errors[w * D + j] / th.sensor[j] / f[0], r.dtw[w * D + j] / th.dtw[j] / f[1], still / f[2]]
                 let s = component.map { parts[$0] } ?? max(parts[0], parts[1], parts[2])
                 scores[w * D + j] = s
                 worst = max(worst, s)

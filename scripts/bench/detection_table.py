@@ -193,7 +193,7 @@ def load_run(meta):
             for r in csv.DictReader(f):
                 c = cycles.get((r["file"], r["cycle_id"].strip()))
                 if c is not None:
-                    c["events"].append({"row": int(r["row"]), "time": num(r["time"]), "kind": r["kind"].strip()})
+                    c["events"].append({"row": int(r["row"]), "time": parse_time(r["time"]) if (r["time"] or "").strip() else None, "kind": r["kind"].strip()})
     warnings = []
     if missing_rows:
         warnings.append(f"{missing_rows} rows of {meta['scores']} belong to no cycle of {meta['cycles']}")
