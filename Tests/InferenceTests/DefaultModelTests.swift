@@ -53,10 +53,23 @@ import Testing
             let r = Self.run(sim.cycle(100 + k, fault: fault), model)
             print("default model, \(fault.name): first event after \(r.firstEvent.map { String(format: "%.0f s", $0) } ?? "—"), sensors \(Set(r.events.map(\.sensor)).sorted())")
             #expect(r.firstEvent != nil && r.firstEvent! <= 60, "\(fault.name): first event after \(String(describing: r.firstEvent))")
-            if let sensor { #expect(r.events.contains { $0.sensor == sensor }, "\(fault.name): events for \(r.events.map(\.sensor))") }
+            if let sensor {
+                // Attribution: the faulty sensor opens the first event, ranks first among its top
+                // sensors and first in the post-cycle report.
+                let first = try #require(r.events.first)
+                #expect(first.sensor == sensor, "\(fault.name): first event for \(first.sensor)")
+                #expect(first.topSensors.first?.sensor == sensor, "\(fault.name): top sensors \(first.topSensors.map(\.sensor))")
+                let c = sim.cycle(100 + k, fault: fault)
+                let report = CycleReport.make(try #require(CycleReportInput(model: model, values: c.values, times: c.times, aborted: false)))
+                #expect(report.sensors.first?.sensor == sensor, "\(fault.name): report ranks \(report.sensors.prefix(3).map(\.sensor))")
+            }
         }
-        // An abnormal stop raises no sensor event: the cycle is aborted after the sample timeout.
-        let stop = Self.run(sim.cycle(200, fault: .abnormalStop(at: 0.5)), model, stops: false)
+        // An abnormal stop raises no sensor event: the cycle is aborted after the sample timeout,
+        // and its report finds the cycle short and incomplete.
+        let stopped = sim.cycle(200, fault: .abnormalStop(at: 0.5))
+        let stop = Self.run(stopped, model, stops: false)
         #expect(stop.aborted && stop.events.isEmpty)
+        let report = CycleReport.make(try #require(CycleReportInput(model: model, values: stopped.values, times: stopped.times, aborted: true)))
+        #expect(report.severity != .normal && (report.lengthRatio ?? 0) > 1 && (report.completionRatio ?? 0) > 1)
     }
 }
