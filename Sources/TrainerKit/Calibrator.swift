@@ -58,7 +58,9 @@ enum Calibrator {
         var scaledRef = ref.values
         scaler.transform(&scaledRef)
         let m = ref.rows
-        let pool = cycles.indices.filter { $0 != referenceIndex && cycles[$0].cycle.rows >= T }
+        let usable = cycles.indices.filter { $0 != referenceIndex && cycles[$0].cycle.rows >= T }
+        let pool = usable.count <= s.maxCalibrationCycles ? usable
+            : (0..<s.maxCalibrationCycles).map { usable[$0 * usable.count / s.maxCalibrationCycles] }
         var replays = replay(pool.map { cycles[$0].cycle }, model: model, scaler: scaler, reference: scaledRef, band: band, settings: s)
 
         // Training cycles' errors, raised to what unseen cycles show.

@@ -40,6 +40,9 @@ public struct FitSettings: Sendable, Equatable {
     public var rowFlagRate = 0.002
     /// Folds over normal cycles.
     public var folds = 5
+    /// At most this many normal cycles are replayed for calibration (evenly spaced; enough for
+    /// empirical tail bounds at the default rates).
+    public var maxCalibrationCycles = 5_000
     /// Bins of the golden-cycle envelope along the reference cycle (at most its length).
     public var envelopeBins = 100
     /// Quantile of each bin's values that gives the envelope its shape.

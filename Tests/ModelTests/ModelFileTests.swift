@@ -16,7 +16,7 @@ import Testing
                 expected: reference ? ExpectedFalseAlarms(eventsPer100Cycles: 0.5, reportsPer100Cycles: 0.25, rowRate: 0.001,
                                                           cycles: 40, folds: 5) : nil),
             reference: reference ? ReferenceCycle(values: (0..<30).map(Float.init), length: 10, dtwThreshold: [1, 2, 3], band: 4,
-                                                  reportThreshold: [0.01, 0.02, 0.03], lengthRange: 8...12) : nil,
+                                                  reportThreshold: [0.01, 0.02, 0.03], lengthRange: 8...12, completionLow: 0.95) : nil,
             training: TrainingSummary(loss: [0.3, 0.2], validationLoss: [0.35, 0.25], windows: 120, cycles: 4,
                                       epochs: 2, seconds: 1.25, dataSHA256: "abc123"),
             createdAt: "2026-11-22T10:00:00Z", trainerVersion: "test")
