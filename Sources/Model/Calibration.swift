@@ -87,6 +87,12 @@ public struct ThresholdEnvelope: Sendable, Equatable {
     /// critical under any calibrated factor, small enough to read.
     public static let maxStillRatio: Float = 1_000
 
+    /// The stillness ratio of a window that moved `moved` where the floor is `floor`: above 1
+    /// when it moved less, at most ``maxStillRatio``; 0 where the floor is 0 (no check).
+    @inline(__always) public static func stillRatio(floor: Float, moved: Float) -> Float {
+        floor > 0 ? floor / Swift.max(moved, floor / maxStillRatio) : 0
+    }
+
     /// Mean absolute change from row to row of each sensor over a `[T, D]` window.
     public static func variation(_ window: UnsafeBufferPointer<Float>, rows T: Int, sensors D: Int) -> [Float] {
         var out = [Float](repeating: 0, count: D)

@@ -318,8 +318,7 @@ enum Calibrator {
             let windowRatio = r.scores[w] / th.window / f[0]
             var worst = component == nil || component == 0 ? windowRatio : 0
             for j in 0..<D {
-                let moved = r.variation[w * D + j]
-                let still = th.variation[j] > 0 ? th.variation[j] / max(moved, th.variation[j] / ThresholdEnvelope.maxStillRatio) : 0
+                let still = ThresholdEnvelope.stillRatio(floor: th.variation[j], moved: r.variation[w * D + j])
                 let parts = [r.errors[w * D + j] / th.sensor[j] / f[0], r.dtw[w * D + j] / th.dtw[j] / f[1], still / f[2]]
                 let s = component.map { parts[$0] } ?? max(parts[0], parts[1], parts[2])
                 scores[w * D + j] = s

@@ -94,7 +94,7 @@ public final class BatchScorer: @unchecked Sendable {
             var v = [Float](repeating: 0, count: D)
             if let floor = th.variation {
                 let moved = w.values.withUnsafeBufferPointer { ThresholdEnvelope.variation($0, rows: T, sensors: D) }
-                v = (0..<D).map { floor[$0] > 0 ? floor[$0] / max(moved[$0], floor[$0] / ThresholdEnvelope.maxStillRatio) : 0 }
+                v = (0..<D).map { ThresholdEnvelope.stillRatio(floor: floor[$0], moved: moved[$0]) }
             }
             let score = Finite.score(scores[k])
             return WindowResult(stream: w.stream, startTime: w.startTime, endTime: w.endTime, endRow: w.endRow,
