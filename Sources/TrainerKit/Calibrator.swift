@@ -91,10 +91,10 @@ enum Calibrator {
         var ratiosByComponent = [[Float]](repeating: [], count: 3)
         for g in groups {
             for k in g.test {
+                let parts = evaluateParts(replays[k], g.shape, length: m, sensors: D)
                 for c in 0..<3 {
-                    let (req, ratios) = evaluate(replays[k], g.shape, length: m, sensors: D, only: c)
-                    byComponent[c].append(Double(req * slack))
-                    ratiosByComponent[c] += ratios.map { $0 * slack }
+                    byComponent[c].append(Double(parts.required[c] * slack))
+                    ratiosByComponent[c] += parts.ratios[c].map { $0 * slack }
                 }
             }
         }
@@ -306,27 +306,49 @@ enum Calibrator {
                                  variationFloor: variationFloor)
     }
 
-    /// One cycle against an envelope shape: the factor it needs to raise no event, and each
-    /// window's largest ratio (sensor scores and window score).
-    static func evaluate(_ r: Replay, _ e: ThresholdEnvelope, length m: Int, sensors D: Int, only component: Int? = nil,
-                         factors f: [Float] = [1, 1, 1]) -> (required: Float, ratios: [Float])
+    /// One cycle against an envelope shape with the parts' factors: the factor it needs to raise
+    /// no event, and each window's largest ratio (sensor scores and window score).
+    static func evaluate(_ r: Replay, _ e: ThresholdEnvelope, length m: Int, sensors D: Int,
+                         factors f: [Float]) -> (required: Float, ratios: [Float])
     {
         var scores = [Float](repeating: 0, count: r.windows * D)
         var ratios = [Float](repeating: 0, count: r.windows)
         for w in 0..<r.windows {
             let th = e.thresholds(Int(r.alignedLow[w])...Int(r.alignedHigh[w]), length: m, sensors: D)
-            let windowRatio = r.scores[w] / th.window / f[0]
-            var worst = component == nil || component == 0 ? windowRatio : 0
+            var worst = r.scores[w] / th.window / f[0]
             for j in 0..<D {
                 let still = ThresholdEnvelope.stillRatio(floor: th.variation[j], moved: r.variation[w * D + j])
-                let parts = [r.errors[w * D + j] / th.sensor[j] / f[0], r.dtw[w * D + j] / th.dtw[j] / f[1], still / f[2]]
-                let s = component.map { parts[$0] } ?? max(parts[0], parts[1], parts[2])
+                let s = max(r.errors[w * D + j] / th.sensor[j] / f[0], r.dtw[w * D + j] / th.dtw[j] / f[1], still / f[2])
                 scores[w * D + j] = s
                 worst = max(worst, s)
             }
             ratios[w] = worst
         }
         return (EventScale.required(windows: scores, sensors: D, times: r.times), ratios)
+    }
+
+    /// One cycle against an envelope shape, each part alone (reconstruction error with the window
+    /// score, DTW deviation, stillness) in one pass over the windows: per part the factor that
+    /// keeps the cycle free of events and each window's largest ratio.
+    static func evaluateParts(_ r: Replay, _ e: ThresholdEnvelope, length m: Int, sensors D: Int)
+        -> (required: [Float], ratios: [[Float]])
+    {
+        var scores = [[Float]](repeating: [Float](repeating: 0, count: r.windows * D), count: 3)
+        var ratios = [[Float]](repeating: [Float](repeating: 0, count: r.windows), count: 3)
+        for w in 0..<r.windows {
+            let th = e.thresholds(Int(r.alignedLow[w])...Int(r.alignedHigh[w]), length: m, sensors: D)
+            var worst: (Float, Float, Float) = (r.scores[w] / th.window, 0, 0)
+            for j in 0..<D {
+                let error = r.errors[w * D + j] / th.sensor[j], dtw = r.dtw[w * D + j] / th.dtw[j]
+                let still = ThresholdEnvelope.stillRatio(floor: th.variation[j], moved: r.variation[w * D + j])
+                scores[0][w * D + j] = error
+                scores[1][w * D + j] = dtw
+                scores[2][w * D + j] = still
+                worst = (max(worst.0, error), max(worst.1, dtw), max(worst.2, still))
+            }
+            (ratios[0][w], ratios[1][w], ratios[2][w]) = worst
+        }
+        return ((0..<3).map { EventScale.required(windows: scores[$0], sensors: D, times: r.times) }, ratios)
     }
 
     /// Cycle-level thresholds of the report and the normal length range.

@@ -142,13 +142,52 @@ public enum Windowing {
 
 /// Percentiles with linear interpolation between order statistics (numpy's default).
 public enum Percentile {
-    /// The `p`-th percentile (0–100) of `values` (non-empty).
+    /// The `p`-th percentile (0–100) of `values` (non-empty), interpolated between the two
+    /// nearest ranks: the same value as sorting, found by selection in linear expected time.
     public static func of(_ values: [Float], _ p: Double) -> Float {
         precondition(!values.isEmpty && p >= 0 && p <= 100, "percentile of nothing or outside 0–100")
-        let s = values.sorted()
-        let pos = p / 100 * Double(s.count - 1)
-        let lo = Int(pos.rounded(.down)), hi = min(lo + 1, s.count - 1)
+        var v = values
+        let pos = p / 100 * Double(v.count - 1)
+        let lo = Int(pos.rounded(.down))
         let f = Float(pos - Double(lo))
-        return s[lo] + (s[hi] - s[lo]) * f
+        return v.withUnsafeMutableBufferPointer { b -> Float in
+            let low = select(b, lo)
+            guard f > 0, lo + 1 < b.count else { return low }
+            // After selection everything right of `lo` is ≥ it: the next rank is their minimum.
+            var high = b[lo + 1]
+            for k in (lo + 2)..<b.count where b[k] < high { high = b[k] }
+            return low + (high - low) * f
+        }
+    }
+
+    /// Rearranges `b` so that `b[k]` holds the value of rank `k`, everything before it is ≤ and
+    /// everything after it ≥ (quickselect, median-of-three pivots; NaN-free input).
+    static func select(_ b: UnsafeMutableBufferPointer<Float>, _ k: Int) -> Float {
+        var lo = 0, hi = b.count - 1
+        while hi > lo {
+            if hi - lo < 16 {
+                // Insertion sort on a short range.
+                for i in (lo + 1)...hi {
+                    let x = b[i]
+                    var j = i - 1
+                    while j >= lo && b[j] > x { b[j + 1] = b[j]; j -= 1 }
+                    b[j + 1] = x
+                }
+                break
+            }
+            let mid = lo + (hi - lo) / 2
+            if b[mid] < b[lo] { b.swapAt(mid, lo) }
+            if b[hi] < b[lo] { b.swapAt(hi, lo) }
+            if b[hi] < b[mid] { b.swapAt(hi, mid) }
+            let pivot = b[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while b[i] < pivot { i += 1 }
+                while b[j] > pivot { j -= 1 }
+                if i <= j { b.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { hi = j } else if k >= i { lo = i } else { break }
+        }
+        return b[k]
     }
 }

@@ -9,6 +9,9 @@ public struct FitSettings: Sendable, Equatable {
     /// Most training windows per epoch: with more, every epoch draws a fresh random subset (so a
     /// million-row data set trains in minutes, and every window is still seen over the epochs).
     public var maxWindowsPerEpoch = 60_000
+    /// Most validation windows the per-epoch validation loss is measured on (evenly spaced over
+    /// the held-out cycles, the same ones every epoch).
+    public var maxValidationWindows = 20_000
     public var learningRate: Float = 1e-3
     public var loss: Loss = .mae
     /// Share of the data held out for validation: whole cycles where there are several,

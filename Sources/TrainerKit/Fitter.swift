@@ -33,7 +33,10 @@ public enum Fitter {
         let trainer = AutoencoderTrainer(model: LSTMAutoencoder(window: T, sensors: D, hidden: s.hidden, seed: s.seed),
                                          loss: s.loss, learningRate: s.learningRate, clipNorm: s.clipNorm,
                                          maxBatch: s.batch, threads: s.threads)
-        let validationWindows = Windowing.gather(scaledValidation, validationStarts, window: T, sensors: D)
+        // The validation loss of every epoch: on an evenly spaced subset of the held-out windows.
+        let lossStarts = validationStarts.count <= s.maxValidationWindows ? validationStarts
+            : (0..<s.maxValidationWindows).map { validationStarts[$0 * validationStarts.count / s.maxValidationWindows] }
+        let lossWindows = Windowing.gather(scaledValidation, lossStarts, window: T, sensors: D)
         var rng = SeededGenerator(seed: s.seed &+ 0x5eed)
         var order = trainStarts
         var buffer = [Float](repeating: 0, count: s.batch * T * D)
@@ -65,7 +68,7 @@ public enum Fitter {
             }
             let trainLoss = sum / Double(seen)
             let validationLoss = validationStarts.isEmpty ? trainLoss
-                : validationWindows.withUnsafeBufferPointer { trainer.evaluate($0.baseAddress!, count: validationStarts.count) }
+                : lossWindows.withUnsafeBufferPointer { trainer.evaluate($0.baseAddress!, count: lossStarts.count) }
             losses.append(Float(trainLoss))
             validationLosses.append(Float(validationLoss))
             let rate = Double(seen) / max(now() - e0, 1e-9)
@@ -99,7 +102,8 @@ public enum Fitter {
             calibrationSummary = result.summary
         } else {
             let calibrationWindows = validationStarts.isEmpty
-                ? Windowing.gather(scaledTrain, trainStarts, window: T, sensors: D) : validationWindows
+                ? Windowing.gather(scaledTrain, trainStarts, window: T, sensors: D)
+                : Windowing.gather(scaledValidation, validationStarts, window: T, sensors: D)
             let (scores, errors) = WindowScorer(model: best.model, threads: s.threads).score(calibrationWindows)
             calibration = Calibration(
                 sensorThreshold: (0..<D).map { j in

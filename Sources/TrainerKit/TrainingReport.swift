@@ -57,7 +57,8 @@ public enum TrainingReport {
         md += "\n## Data\n\n- files: \(files.count) (\(files.prefix(5).joined(separator: ", "))\(files.count > 5 ? ", …" : ""))\n"
         md += "- sensors (\(f.sensors.count)): \(f.sensors.joined(separator: ", "))\n"
         md += "- cycles: \(r.trainingCycles) for training, \(r.validationCycles) for validation\n"
-        md += "- windows: \(r.trainingWindows) for training, \(r.validationWindows) for validation\n"
+        md += "- windows: \(r.trainingWindows) for training, \(r.validationWindows) for validation"
+            + (r.validationWindows > s.maxValidationWindows ? " (the loss of each epoch on \(s.maxValidationWindows) of them, evenly spaced)\n" : "\n")
         md += "- data SHA-256: `\(f.training.dataSHA256)`\n\n## Loss\n\n![loss curves](\(svgName))\n\n"
         md += "Epochs run: \(f.training.epochs)\(r.stoppedEarly ? " (stopped early)" : ""); best validation loss at epoch \(r.bestEpoch), whose weights are kept.\n\n"
         md += "| epoch | training loss | validation loss |\n|---|---|---|\n"

@@ -47,6 +47,24 @@ import Testing
         #expect(abs(Percentile.of((1...100).map(Float.init), 99) - 99.01) < 1e-4)
     }
 
+    /// Selection gives exactly what sorting gives, with duplicates, ties at the rank and runs of
+    /// equal values (quantised sensors), at every percentile.
+    @Test func percentileBySelectionEqualsSorting() {
+        var rng = SeededGenerator(seed: 7)
+        for trial in 0..<200 {
+            let n = 1 + Int(rng.next() % 600)
+            let levels = trial % 3 == 0 ? 4 : 1_000_000
+            let v = (0..<n).map { _ in Float(rng.next() % UInt64(levels)) / 7 }
+            let sorted = v.sorted()
+            for p in [0.0, 1, 5, 50, 80, 95, 99, 99.9, 100] {
+                let pos = p / 100 * Double(n - 1)
+                let lo = Int(pos.rounded(.down)), hi = min(lo + 1, n - 1)
+                let expected = sorted[lo] + (sorted[hi] - sorted[lo]) * Float(pos - Double(lo))
+                #expect(Percentile.of(v, p) == expected, "n \(n), p \(p)")
+            }
+        }
+    }
+
     @Test func nabScoresByHand() {
         let times = (0..<200).map(Double.init)
         var cps = [Float](repeating: 0, count: 200)
