@@ -68,8 +68,8 @@ struct Load: AsyncParsableCommand {
                 for try await message in inbound.messages(maxSize: 1 << 22) {
                     guard case .text(let text) = message,
                           let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-                          object["type"] as? String == "state_change",
-                          let data = object["data"] as? [String: Any], data["kind"] as? String == "sensor",
+                          object["type"] as? String == "sensor_state",
+                          let data = object["data"] as? [String: Any],
                           let time = (data["time"] as? String).flatMap(Timestamp.parse) else { continue }
                     await changes.add(Date().timeIntervalSince1970 - time)
                 }

@@ -143,12 +143,12 @@ func upgradeHead(_ path: String, authorization: String? = nil) -> String {
         let hub = LiveHub()
         let dropped = Backlog(onDrop: {})
         let (_, messages, backlog) = await hub.subscribe(streams: nil) { dropped.markDropped() }
-        let big = String(repeating: "x", count: 512 << 10)
-        for _ in 0..<7 { await hub.publish("samples", stream: "s", data: big) }
+        let big = Push.samples(SamplesMessage(sensors: ["x"], rows: [.init(timestamp: String(repeating: "x", count: 512 << 10), values: [])]))
+        for _ in 0..<7 { await hub.publish(big, stream: "s") }
         #expect(await hub.count == 1)
         #expect(backlog.pendingBytes > 3 << 20)
-        await hub.publish("samples", stream: "s", data: big)
-        await hub.publish("samples", stream: "s", data: big)
+        await hub.publish(big, stream: "s")
+        await hub.publish(big, stream: "s")
         #expect(await hub.count == 0)
         #expect(backlog.dropped && dropped.dropped)
         withExtendedLifetime(messages) {}

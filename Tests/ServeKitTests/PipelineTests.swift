@@ -117,6 +117,7 @@ func withPumpServer(_ body: @escaping @Sendable (any TestClientProtocol, ServerP
                 try await outbound.write(.text("cycle_start"))
                 let change = try await messages.next(ofType: "state_change")
                 #expect((change["data"] as? [String: Any])?["to"] as? String == "ACTIVE")
+                #expect((change["data"] as? [String: Any])?["kind"] as? String == "cycle")
                 try await outbound.write(.text(#"{"rows": [{"timestamp": 5, "values": [1, 2]}]}"#))
                 let ack = try await messages.next(ofType: "ack")
                 #expect((ack["data"] as? [String: Any])?["rows_stored"] as? Int == 1)
@@ -146,7 +147,8 @@ func withPumpServer(_ body: @escaping @Sendable (any TestClientProtocol, ServerP
                 _ = try await parts.live.cycleEvent(.start, stream: a, metadata: [:])
                 _ = try await parts.live.cycleEvent(.start, stream: b, metadata: [:])
                 let m = try await next()
-                #expect(m["type"] as? String == "state_change" && m["stream_id"] as? String == b)
+                #expect(m["type"] as? String == "cycle_state" && m["stream_id"] as? String == b)
+                #expect((m["data"] as? [String: Any])?["kind"] == nil)
             }
         }
     }

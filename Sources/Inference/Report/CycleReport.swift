@@ -55,6 +55,9 @@ public struct CycleReport: Sendable, Equatable, Codable {
     /// The model whose reference cycle the report compares with (set by the server; absent in
     /// reports stored before it was recorded).
     public var modelID: String? = nil
+    /// The model's sensors in its order: the order of ``lastRows`` (absent in reports stored
+    /// before it was recorded).
+    public var sensorNames: [String]? = nil
     /// How far the cycle's length lies from normal: `|ln(rows / c)| / h` for the model's normal
     /// length range `low…high` (c = √(low·high), h = ½ ln(high/low)), so 1 at either end of the
     /// range; absent without a range (older models).
@@ -263,6 +266,7 @@ extension CycleReport {
         var report = CycleReport(sensors: sensors, healthScore: health, severity: severity, rows: n, referenceRows: m,
                                  recommendations: [], lastRows: nil, lastRowsTimes: nil, stopCause: nil,
                                  stopCauseDetail: nil, path: path)
+        report.sensorNames = input.sensors
         report.lengthRatio = length
         report.completion = completion
         report.completionRatio = completionRatio

@@ -21,7 +21,7 @@ struct WebSocketController: Sendable {
     func addRoutes(to router: Router<VertacRequestContext>) {
         // VerTac: /api/live/ws/stream/{stream_id}. Commands "ping", "cycle_start", "cycle_stop"
         // (also pause/resume), and sample batches as JSON ({"samples": [...]} or {"rows": [...]}).
-        // Pushes samples, state_change, analysis_result. An upgrade that is refused (no token,
+        // Pushes samples, state_change, analysis_result (VerTac's names, ``Push/legacyType``). An upgrade that is refused (no token,
         // wrong scope, unknown stream) gets the same JSON error as HTTP.
         router.ws("/api/live/ws/stream/{stream_id}") { request, context in
             try await authorize(request, verifier: verifier, scope: .ingest, queryToken: true)
@@ -31,7 +31,7 @@ struct WebSocketController: Sendable {
         } onUpgrade: { inbound, outbound, context in
             guard let stream = context.requestContext.parameters.get("stream_id") else { return }
             let key = Self.tokenKey(context.request)
-            try await relaying(streams: [stream], to: outbound, channel: context.requestContext.channel) { _ in
+            try await relaying(streams: [stream], legacy: true, to: outbound, channel: context.requestContext.channel) { _ in
                 try await eachAllowedText(inbound, outbound, key: key, stream: stream) { text in
                     let reply = await handle(text.trimmingCharacters(in: .whitespacesAndNewlines), stream: stream)
                     try await outbound.write(.text(reply))
@@ -50,14 +50,15 @@ struct WebSocketController: Sendable {
             try await relaying(streams: [], to: outbound, channel: context.requestContext.channel) { sub in
                 try await eachAllowedText(inbound, outbound, key: key, stream: "") { text in
                     guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                        try await outbound.write(.text(#"{"type":"error","data":{"code":"bad_request","message":"send {\"subscribe\": [...], \"events\": true}"}}"#))
+                        try await outbound.write(.text(FeedReply.error(code: "bad_request", message: #"send {"subscribe": [...], "events": true}"#)))
                         return
                     }
                     let streams: Set<String>? = (object["subscribe"] as? String) == "*" ? nil : Set(object["subscribe"] as? [String] ?? [])
                     let events = object["events"] as? Bool ?? false
                     let samples = object["samples"] as? Bool ?? true, signal = object["signal"] as? Bool ?? false
                     await hub.update(sub, streams: streams, events: events, samples: samples, signal: signal)
-                    try await outbound.write(.text(#"{"type":"subscribed","data":{"streams":\#(streams.map { "\($0.count)" } ?? "\"*\""),"events":\#(events),"samples":\#(samples),"signal":\#(signal)}}"#))
+                    try await outbound.write(.text(FeedReply.subscribed(.init(streams: streams.map { .count($0.count) } ?? .all,
+                                                                              events: events, samples: samples, signal: signal))))
                 }
             }
         }
@@ -127,11 +128,11 @@ struct WebSocketController: Sendable {
     /// socket; unsubscribes when the socket closes. A subscriber the hub dropped for falling
     /// too far behind (it does not read) has its connection closed: a close frame
     /// would wait behind the very messages it does not read.
-    func relaying(streams: Set<String>?, to outbound: WebSocketOutboundWriter, channel: (any Channel)?,
+    func relaying(streams: Set<String>?, legacy: Bool = false, to outbound: WebSocketOutboundWriter, channel: (any Channel)?,
                   _ body: (UUID) async throws -> Void) async throws {
         // A reader that stops reading stalls our writes (the socket is not writable); closing
         // the connection is the one thing that still reaches it.
-        let (sub, messages, backlog) = await hub.subscribe(streams: streams) { channel?.close(promise: nil) }
+        let (sub, messages, backlog) = await hub.subscribe(streams: streams, legacy: legacy) { channel?.close(promise: nil) }
         defer { Task { await hub.unsubscribe(sub) } }
         let writer = Task {
             for await m in messages {
@@ -146,7 +147,7 @@ struct WebSocketController: Sendable {
     /// One command or batch from a stream's socket; returns the reply.
     func handle(_ text: String, stream: String) async -> String {
         func reply<T: Encodable>(_ type: String, _ data: T) -> String {
-            let envelope = LiveHub.Envelope(type: type, timestamp: Timestamp.format(Date().timeIntervalSince1970), stream_id: stream, data: data)
+            let envelope = PushEnvelope(type: type, timestamp: Timestamp.format(Date().timeIntervalSince1970), stream_id: stream, data: data)
             return (try? String(decoding: JSONEncoder().encode(envelope), as: UTF8.self)) ?? "{}"
         }
         func failure(_ e: Error) -> String {

@@ -165,8 +165,9 @@ public actor LiveService {
         if let lastRow = rows.last { s.lastValues = lastRow.values.map { $0 } }
         live[b.stream_id] = s
         await pipeline.rows(b.stream_id, stored)
-        await hub.publish("samples", stream: b.stream_id, data: SamplesMessage(
-            sensors: record.sensors.map(\.name), rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) }))
+        await hub.publish(.samples(SamplesMessage(
+            sensors: record.sensors.map(\.name), rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) })),
+            stream: b.stream_id)
         await hub.rows(stream: b.stream_id, sensors: record.sensors.map(\.name), rows: stored)
         return BatchResponse(ack_id: ack.ackID, buffer_status: "ok", samples_received: samples, rows_stored: rows.count, duplicate: false)
     }
@@ -200,7 +201,7 @@ public actor LiveService {
             } else if let id = record.currentCycleID, var c = try await store.cycle(id) {
                 try await finish(&c, t, record)
             }
-            await hub.publish("state_change", stream: stream, data: CycleChangeMessage(t, cycleID: record.currentCycleID))
+            await hub.publish(.cycleState(CycleStateMessage(t, cycleID: record.currentCycleID)), stream: stream)
         }
         record.cycleState = machine.state.rawValue
         record.cycleNumber = machine.cycle
@@ -228,7 +229,7 @@ public actor LiveService {
             guard !transitions.isEmpty else { continue }
             for t in transitions {
                 if let cid = s.record.currentCycleID, var c = try await store.cycle(cid) { try await finish(&c, t, s.record) }
-                await hub.publish("state_change", stream: id, data: CycleChangeMessage(t, cycleID: s.record.currentCycleID))
+                await hub.publish(.cycleState(CycleStateMessage(t, cycleID: s.record.currentCycleID)), stream: id)
             }
             s.record.cycleState = machine.state.rawValue
             s.record.stateSince = machine.since

@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 
-/// Fans server messages out to WebSocket subscribers: `{type, timestamp, stream_id, data}`.
+/// Fans server messages (``Push``) out to WebSocket subscribers: `{type, timestamp, stream_id, data}`.
 ///
 /// Each subscriber gets its own buffer, bounded in messages and in bytes: past
 /// ``bufferSize`` messages it loses its oldest ones; past ``maxPendingBytes`` it is dropped (its
@@ -16,6 +16,8 @@ public actor LiveHub {
         var samples = true
         /// Whether it wants the decimated `signal` of the streams it follows.
         var signal = false
+        /// VerTac's legacy per-stream socket: VerTac's message names (``Push/legacyType``).
+        let legacy: Bool
         let continuation: AsyncStream<String>.Continuation
         let backlog: Backlog
     }
@@ -35,12 +37,12 @@ public actor LiveHub {
     /// - Returns: its id, its messages, and its backlog: the reader calls `sent` after writing each
     ///   message; `dropped` tells it, once the stream ends, that it was too slow.
     ///   `onDrop` runs (once) when the hub drops it, e.g. to close its connection.
-    public func subscribe(streams: Set<String>?, events: Bool = false,
+    public func subscribe(streams: Set<String>?, events: Bool = false, legacy: Bool = false,
                           onDrop: @escaping @Sendable () -> Void = {}) -> (UUID, AsyncStream<String>, Backlog) {
         let id = UUID()
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferSize))
         let backlog = Backlog(onDrop: onDrop)
-        subscribers[id] = Subscriber(streams: streams, events: events, continuation: continuation, backlog: backlog)
+        subscribers[id] = Subscriber(streams: streams, events: events, legacy: legacy, continuation: continuation, backlog: backlog)
         metrics?.webSocketClients.record(subscribers.count)
         return (id, stream, backlog)
     }
@@ -58,19 +60,23 @@ public actor LiveHub {
     }
 
     /// Sends a message to those following `stream` (and, for events, those following events).
-    public func publish<T: Encodable>(_ type: String, stream: String, data: T, isEvent: Bool = false) {
+    func publish(_ push: Push, stream: String) {
         guard !subscribers.isEmpty else { return }
-        send(type, stream: stream, data: data) { s in
-            (type != "samples" || s.samples) && (s.streams?.contains(stream) ?? true || (isEvent && s.events))
+        send(push, stream: stream) { s in
+            (!push.isSamples || s.samples) && (s.streams?.contains(stream) ?? true || (push.isEvent && s.events))
         }
     }
 
-    private func send<T: Encodable>(_ type: String, stream: String, data: T, to wanted: (Subscriber) -> Bool) {
+    /// Encodes a message once per naming (review feed, VerTac's legacy socket) and queues it for
+    /// each subscriber `wanted` accepts.
+    private func send(_ push: Push, stream: String, to wanted: (Subscriber) -> Bool) {
         guard subscribers.values.contains(where: wanted) else { return }
-        let envelope = Envelope(type: type, timestamp: Timestamp.format(Date().timeIntervalSince1970), stream_id: stream, data: data)
-        guard let json = try? String(decoding: JSONEncoder().encode(envelope), as: UTF8.self) else { return }
-        let size = json.utf8.count
+        let now = Date().timeIntervalSince1970
+        var texts: [Bool: String] = [:]
         for (id, s) in subscribers where wanted(s) {
+            guard let json = texts[s.legacy] ?? push.json(stream: stream, time: now, legacy: s.legacy) else { continue }
+            texts[s.legacy] = json
+            let size = json.utf8.count
             guard s.backlog.add(size) <= Self.maxPendingBytes else {
                 s.backlog.markDropped()
                 unsubscribe(id)
@@ -120,17 +126,11 @@ public actor LiveHub {
         let points = d.take()
         decimators[stream] = d
         lastSignal[stream] = ContinuousClock.now
-        send("signal", stream: stream, data: SignalMessage(sensors: sensors, bucket: d.bucket, cycle_id: cycleID, points: points)) {
+        send(.signal(SignalMessage(sensors: sensors, bucket: d.bucket, cycle_id: cycleID, points: points)), stream: stream) {
             wantsSignal($0, stream)
         }
     }
 
-    struct Envelope<T: Encodable>: Encodable {
-        let type: String
-        let timestamp: String
-        let stream_id: String
-        let data: T
-    }
 }
 
 /// Bytes pushed to one subscriber and not yet written to its socket.

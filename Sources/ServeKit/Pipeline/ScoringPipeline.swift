@@ -211,8 +211,8 @@ public actor ScoringPipeline {
         }
         try await store.commitScoring(scores: [], states: states, transitions: transitions, events: [])
         for t in transitions {
-            await hub.publish("state_change", stream: stream, data: SensorChangeMessage(
-                kind: "sensor", sensor: t.sensor, from: t.from, to: t.to, time: Timestamp.format(t.time), reason: t.reason))
+            await hub.publish(.sensorState(SensorStateMessage(
+                sensor: t.sensor, from: t.from, to: t.to, time: Timestamp.format(t.time), reason: t.reason)), stream: stream)
         }
     }
 
@@ -285,17 +285,17 @@ public actor ScoringPipeline {
                 continue
             }
             if let last = entry.scores.last {
-                await hub.publish("analysis_result", stream: stream, data: AnalysisMessage(
+                await hub.publish(.windowScores(WindowScoresMessage(
                     time: Timestamp.format(last.time), score: last.score, windows: entry.scores.count,
                     sensor_scores: Dictionary(uniqueKeysWithValues: zip(model.sensors, model.sensors.map { name in
                         last.sensorScores[mapping[stream]![model.sensors.firstIndex(of: name)!]]
-                    }))))
+                    })), model_id: streamModel[stream] ?? "")), stream: stream)
             }
             for t in entry.transitions {
-                await hub.publish("state_change", stream: stream, data: SensorChangeMessage(
-                    kind: "sensor", sensor: t.sensor, from: t.from, to: t.to, time: Timestamp.format(t.time), reason: t.reason))
+                await hub.publish(.sensorState(SensorStateMessage(
+                    sensor: t.sensor, from: t.from, to: t.to, time: Timestamp.format(t.time), reason: t.reason)), stream: stream)
             }
-            for e in entry.events { await hub.publish("maintenance_event", stream: stream, data: e, isEvent: true) }
+            for e in entry.events { await hub.publish(.maintenanceEvent(e), stream: stream) }
         }
     }
 
@@ -344,33 +344,10 @@ public actor ScoringPipeline {
         c.severity = report.severity.rawValue
         c.reportJSON = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
         try await store.saveCycle(c)
-        await hub.publish("analysis_result", stream: stream.id, data: ReportMessage(
-            cycle_id: c.id, health_score: report.healthScore, severity: report.severity.rawValue, anomalous: report.anomalous,
-            top_sensors: report.sensors.prefix(3).map { $0.sensor }, stop_cause: report.stopCause?.rawValue))
+        await hub.publish(.cycleReport(CycleReportMessage(
+            cycle_id: c.id, model_id: modelID, sensors: model.sensors, health_score: report.healthScore, severity: report.severity.rawValue,
+            anomalous: report.anomalous, top_sensors: report.sensors.prefix(3).map { $0.sensor }, stop_cause: report.stopCause?.rawValue)),
+            stream: stream.id)
     }
 }
 
-struct AnalysisMessage: Encodable {
-    let time: String
-    let score: Float
-    let windows: Int
-    let sensor_scores: [String: Float]
-}
-
-struct SensorChangeMessage: Encodable {
-    let kind: String
-    let sensor: String
-    let from: String
-    let to: String
-    let time: String
-    let reason: String
-}
-
-struct ReportMessage: Encodable {
-    let cycle_id: String
-    let health_score: Double
-    let severity: String
-    let anomalous: Bool
-    let top_sensors: [String]
-    let stop_cause: String?
-}

@@ -1,5 +1,7 @@
 // Our own small charts: canvas for dense signals, SVG for gauges and curves.
 
+import { cssColor, stateColorName } from "./format.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 export const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
   "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd"];
@@ -73,7 +75,7 @@ export function drawSignalLanes(canvas, { sensors, points, t1, span, laneHeight 
     for (const [x, c] of cols) { const v = y(c.sum / c.n); if (first) { ctx.moveTo(x, v); first = false; } else ctx.lineTo(x, v); }
     ctx.stroke();
     // Label, state and scale.
-    ctx.fillStyle = states[name] ? stateColorOf(states[name]) : "#5f6b7a";
+    ctx.fillStyle = states[name] ? cssColor(stateColorName(states[name])) : cssColor("muted");
     ctx.fillRect(0, top, 4, laneHeight);
     ctx.fillStyle = "#1b2430";
     ctx.fillText(name, 10, top + 14);
@@ -92,9 +94,6 @@ export function drawSignalLanes(canvas, { sensors, points, t1, span, laneHeight 
   }
 }
 
-function stateColorOf(s) {
-  return { NORMAL: "#2e8540", WARNING: "#c77c00", CRITICAL: "#c62828", STALE: "#7a7f87", SUPPRESSED: "#5b5fc7" }[s] || "#9aa3ad";
-}
 
 /** A cycle against the reference aligned to it, one lane per sensor (raw units). */
 export function drawWaveforms(canvas, { time, lanes, laneHeight = 70 }) {

@@ -23,9 +23,15 @@ export const cycleChip = (s) => chip(s, `cy-${s}`);
 export const severityChip = (s) => chip(s, `sev-${s}`);
 export const statusChip = (s) => chip(s, `ev-${s}`);
 
-export const stateColor = {
-  NORMAL: "#2e8540", WARNING: "#c77c00", CRITICAL: "#c62828", STALE: "#7a7f87", SUPPRESSED: "#5b5fc7", UNSCORED: "#9aa3ad",
-};
+/** A colour defined in app.css (`--name`), for canvas and SVG drawing: colours live in the CSS only. */
+export function cssColor(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(`--${name}`).trim() || "gray";
+}
+
+/** The CSS colour name of a sensor state (NORMAL → normal, …; anything else: unscored). */
+export function stateColorName(state) {
+  return ["NORMAL", "WARNING", "CRITICAL", "STALE", "SUPPRESSED"].includes(state) ? state.toLowerCase() : "unscored";
+}
 
 export function parseTime(t) {
   if (t === null || t === undefined) return null;
@@ -60,9 +66,13 @@ export function fmtNum(v, digits = 3) {
   return Number(v.toPrecision(digits)).toLocaleString(undefined, { maximumFractionDigits: 4 });
 }
 
-export function healthColor(h) {
-  if (h === null || h === undefined) return "#9aa3ad";
-  return h >= 80 ? "#2e8540" : h >= 50 ? "#c77c00" : "#c62828";
+/** The colour name of a health score: normal (≥ 80), warning (≥ 50), critical, or unscored. */
+export function healthColorName(h) {
+  if (h === null || h === undefined) return "unscored";
+  return h >= 80 ? "normal" : h >= 50 ? "warning" : "critical";
 }
+
+/** The CSS class that colours a health score's text (app.css `.health-…`). */
+export const healthClass = (h) => `health-${healthColorName(h)}`;
 
 export const short = (id) => (id || "").slice(0, 8);

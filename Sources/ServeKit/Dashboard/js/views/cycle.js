@@ -3,7 +3,7 @@
 // last seconds and the stop-cause hypothesis; label and CSV export.
 import { api, download } from "../api.js";
 import { drawWaveforms, drawHeatmap, gauge } from "../charts.js";
-import { el, cycleChip, severityChip, fmtTime, fmtDuration, fmtNum, parseTime, healthColor, short } from "../format.js";
+import { el, cycleChip, severityChip, fmtTime, fmtDuration, fmtNum, parseTime, cssColor, healthColorName, short } from "../format.js";
 
 export function mount(root, [id], ctx) {
   let alive = true;
@@ -74,7 +74,7 @@ export function mount(root, [id], ctx) {
     // Health, severity, recommendations, contributions.
     const bars = el("div", { class: "bars", id: "contributions" }, r.sensors.map((s) =>
       el("div", { class: "bar", dataset: { sensor: s.sensor } }, el("span", {}, s.sensor),
-        el("div", { class: "track" }, el("div", { class: "fill", style: `width:${(s.contribution * 100).toFixed(1)}%;background:${s.ratio > 1 ? (s.ratio > 3 ? "#c62828" : "#c77c00") : "#2e8540"}` })),
+        el("div", { class: "track" }, el("div", { class: `fill level-${s.ratio > 1 ? (s.ratio > 3 ? "crit" : "warn") : "ok"}`, style: `width:${(s.contribution * 100).toFixed(1)}%` })),
         el("span", { class: "mono", title: `deviation ratio ρ = ${s.ratio.toFixed(3)} (1 = at the threshold)` }, `${(s.contribution * 100).toFixed(1)}%`))));
     root.append(el("div", { class: "grid2" },
       el("section", { class: "panel" }, el("h2", {}, "Contribution to the deviation"),
@@ -83,7 +83,7 @@ export function mount(root, [id], ctx) {
           el("tbody", {}, r.sensors.map((s) => el("tr", {}, el("td", {}, s.sensor), ...[s.ratio, s.dtwToReference, s.euclideanToReference, s.dtwToPrevious, s.maxDeviation, s.meanDeviation]
             .map((v) => el("td", { class: "num" }, fmtNum(v, 3)))))))),
       el("section", { class: "panel", id: "health" }, el("h2", {}, "Health"),
-        gauge(r.healthScore, healthColor(r.healthScore)),
+        gauge(r.healthScore, cssColor(healthColorName(r.healthScore))),
         el("p", {}, "Severity ", severityChip(r.severity), ` · ${r.rows.toLocaleString()} rows against a reference of ${r.referenceRows.toLocaleString()}`),
         el("h2", {}, "Recommendations"),
         r.recommendations.length ? el("ul", { class: "recommendations" }, r.recommendations.map((x) => el("li", {}, x))) : el("p", { class: "muted" }, "None."),
@@ -94,7 +94,7 @@ export function mount(root, [id], ctx) {
     // Aborted: the last seconds before the stop.
     if (r.lastRows && r.lastRowsTimes && r.lastRowsTimes.length) {
       const D = r.lastRows.length / r.lastRowsTimes.length;
-      const names = await sensorNames(c.stream_id, D);
+      const names = r.sensorNames && r.sensorNames.length === D ? r.sensorNames : await sensorNames(c.stream_id, D);
       const t0 = r.lastRowsTimes[0];
       const time = r.lastRowsTimes.map((t) => t - t0);
       const lanes = names.map((name, j) => ({ name, cycle: time.map((_, k) => r.lastRows[k * D + j]), reference: [] }));
@@ -137,9 +137,10 @@ export function mount(root, [id], ctx) {
     }
   })();
 
+  // Reports stored before they named their sensors: the model's sensor order, guessed from the
+  // stream's current model.
   async function sensorNames(stream, D) {
     try {
-      // The report holds them in the model's sensor order.
       const s = await api(`/api/v1/streams/${encodeURIComponent(stream)}`);
       if (s.model_id) {
         const m = (await api("/api/v1/models")).models.find((x) => x.id === s.model_id);

@@ -1,7 +1,7 @@
 // Fleet: every stream with its cycle state, last health score, sensor states and open events; live.
 import { api } from "../api.js";
 import { LiveFeed } from "../live.js";
-import { el, cycleChip, severityChip, stateColor, fmtClock, healthColor, fmtNum } from "../format.js";
+import { el, cycleChip, severityChip, stateColorName, fmtClock, healthClass, fmtNum } from "../format.js";
 
 export function mount(root, _params, ctx) {
   const summary = el("p", { class: "muted", id: "fleet-summary" }, "Loading streams…");
@@ -39,13 +39,13 @@ export function mount(root, _params, ctx) {
       el("header", {},
         el("a", { href: `#/stream/${encodeURIComponent(s.id)}` }, s.device_name || s.id),
         cycleChip(s.cycle_state),
-        el("span", { class: "health", style: `color:${healthColor(health)}`, title: "health score of the last finished cycle" },
+        el("span", { class: `health ${healthClass(health)}`, title: "health score of the last finished cycle" },
           health === null || health === undefined ? "—" : fmtNum(health, 3))),
       el("div", { class: "muted" }, `${s.id} · cycle ${s.cycle_number} · `,
         s.scored ? `model ${(s.model_id || "").slice(0, 8)}` : el("span", { title: s.scoring }, "not scored"),
         s.last_sample_at ? ` · last sample ${fmtClock(s.last_sample_at)}` : ""),
       el("div", { class: "sensors" }, s.sensors.map((x) =>
-        el("div", { class: "sensor", style: `background:${stateColor[x.state] || stateColor.UNSCORED}`, dataset: { sensor: x.name, state: x.state },
+        el("div", { class: `sensor bg-${stateColorName(x.state)}`, dataset: { sensor: x.name, state: x.state },
           title: `${x.name}: ${x.state}${x.since ? " since " + fmtClock(x.since) : ""}` },
           el("b", {}, x.name), x.state))),
       events.length
@@ -57,8 +57,7 @@ export function mount(root, _params, ctx) {
   const feed = new LiveFeed({ subscribe: "*", events: true, samples: false },
     (m) => {
       // Sensor and cycle changes, finished reports (not every scored window) and events.
-      const report = m.type === "analysis_result" && m.data && m.data.health_score !== undefined;
-      if (m.type === "state_change" || m.type === "maintenance_event" || report) soon();
+      if (["sensor_state", "cycle_state", "cycle_report", "maintenance_event"].includes(m.type)) soon();
     }, ctx.liveStatus);
   refresh();
   timer = setInterval(refresh, 5000);
