@@ -48,11 +48,13 @@ public actor LiveService {
         for r in try await store.streams() {
             let machine = CycleStateMachine(restoring: CycleState(rawValue: r.cycleState) ?? .waitingStart, cycle: r.cycleNumber,
                                             since: r.stateSince, lastActivity: r.lastActivity)
+            // The stream's last row, in a cycle or not: missing values are carried on from it.
             var last = [Float?](repeating: nil, count: r.sensors.count)
-            if let c = r.currentCycleID, let row = try await store.samples(cycle: c).last { last = row.values.map { $0 } }
+            if let t = r.lastTimestamp, let row = try await store.samples(stream: r.id, from: t, to: t).last { last = row.values.map { $0 } }
             live[r.id] = Live(record: r, machine: machine, lastValues: last)
+            // Rebuilds the cycle's windows and live DTW and scores what was left unscored; no
+            // cycle start here, which would throw that state away.
             try await pipeline.attach(r)
-            if machine.state == .active { await pipeline.startCycle(r.id) }
         }
     }
 

@@ -143,16 +143,32 @@ public actor ScoringPipeline {
             if let j = model.sensors.firstIndex(of: e.sensor) { open[j] = e }
         }
         s.restore(sensors: restored, openEvents: open)
-        // Replay the active cycle so that windows and the DTW alignment continue where they are.
-        if let cycle = r.currentCycleID, r.cycleState == CycleState.active.rawValue || r.cycleState == CycleState.stopping.rawValue {
+        // Replay the current cycle through the same ingest as live rows, so that the window
+        // buffer and the DTW alignment continue where they were. The stored sensor states and
+        // events are those after the last stored score (one scoring commit holds both), so
+        // windows up to it are rebuilt without a write, and the windows after it — rows
+        // acknowledged but never scored (a crash), or waiting when the model changed — are
+        // queued: every window is scored once, in order.
+        var replayed: [(window: PendingWindow, cycle: String?, model: String)] = []
+        if let cycle = r.currentCycleID, let state = CycleState(rawValue: r.cycleState), Self.cycleTakesRows(state) {
             s.startCycle()
-            for row in try await store.samples(cycle: cycle) { _ = s.ingest(map.map { row.values[$0] }, at: row.time) }
+            let rows = try await store.samples(cycle: cycle)
+            let lastScored = try await store.scores(stream: r.id, from: rows.first?.time ?? 0, to: .infinity)
+                .last { $0.cycleID == cycle }?.time ?? -.infinity
+            for row in rows {
+                if let w = s.ingest(map.map { row.values[$0] }, at: row.time), w.endTime > lastScored { replayed.append((w, cycle, id)) }
+            }
         }
         streams[r.id] = s
         streamModel[r.id] = id
         mapping[r.id] = map
         reasons[r.id] = nil
+        pending += replayed
     }
+
+    /// Whether rows may still join the current cycle in this state (PAUSED: after a resume, into
+    /// the same windows).
+    static func cycleTakesRows(_ state: CycleState) -> Bool { state == .active || state == .paused || state == .stopping }
 
     /// Whether a stream is scored, and if not, why.
     public func scoring(_ stream: String) -> (scored: Bool, reason: String) {
