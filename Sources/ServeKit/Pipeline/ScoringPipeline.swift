@@ -188,6 +188,9 @@ public actor ScoringPipeline {
     /// Keeps the pipeline's copy of a stream record current (cycle ids for replays).
     public func update(_ r: StreamRecord) { records[r.id] = r }
 
+    /// An engineer acknowledged an event or added a note: a later escalation keeps it.
+    public func eventReviewed(_ e: MaintenanceEvent) { streams[e.stream]?.eventReviewed(e) }
+
     /// An engineer resolved an event: a new one may open for that sensor.
     public func eventResolved(stream: String, sensor: String) {
         guard let j = streams[stream]?.model.sensors.firstIndex(of: sensor) else { return }
