@@ -115,6 +115,11 @@ public struct StreamScorer: Sendable {
         sensors.indices.compactMap { j in sensors[j].markStale(at: time).map { .sensor(sensor: model.sensors[j], $0) } }
     }
 
+    /// Every STALE sensor back to NORMAL (the stream sends again).
+    public mutating func dataResumed(at time: Double) -> [MonitorOutput] {
+        sensors.indices.compactMap { j in sensors[j].dataResumed(at: time).map { .sensor(sensor: model.sensors[j], $0) } }
+    }
+
     /// Forgets an event that was resolved elsewhere (by an engineer), so a new one may open.
     public mutating func eventResolved(sensor j: Int) { openEvents[j] = nil }
 

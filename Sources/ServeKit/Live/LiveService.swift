@@ -166,6 +166,7 @@ public actor LiveService {
         s.machine = machine
         if let lastRow = rows.last { s.lastValues = lastRow.values.map { $0 } }
         live[b.stream_id] = s
+        await pipeline.dataResumed(b.stream_id, at: now)
         await pipeline.rows(b.stream_id, stored)
         await hub.publish("samples", stream: b.stream_id, data: SamplesMessage(
             sensors: record.sensors.map(\.name), rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) }))

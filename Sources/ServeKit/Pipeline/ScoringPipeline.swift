@@ -191,6 +191,19 @@ public actor ScoringPipeline {
     /// An engineer acknowledged an event or added a note: a later escalation keeps it.
     public func eventReviewed(_ e: MaintenanceEvent) { streams[e.stream]?.eventReviewed(e) }
 
+    /// The stream sends again: its STALE sensors become NORMAL (stored and pushed). The rows
+    /// are committed by then, so a failure here is logged and does not fail their ingest.
+    public func dataResumed(_ stream: String, at time: Double) async {
+        guard var s = streams[stream], s.sensors.contains(where: { $0.state == .stale }) else { return }
+        let outputs = s.dataResumed(at: time)
+        streams[stream] = s
+        do {
+            try await commitSensorChanges(stream, outputs)
+        } catch {
+            logger.error("storing resumed sensor states failed", metadata: ["stream": "\(stream)", "error": "\(error)"])
+        }
+    }
+
     /// An engineer resolved an event: a new one may open for that sensor.
     public func eventResolved(stream: String, sensor: String) {
         guard let j = streams[stream]?.model.sensors.firstIndex(of: sensor) else { return }
