@@ -54,7 +54,7 @@ public actor LiveService {
             live[r.id] = Live(record: r, machine: machine, lastValues: last)
             // Rebuilds the cycle's windows and live DTW and scores what was left unscored; no
             // cycle start here, which would throw that state away.
-            try await pipeline.attach(r)
+            try await pipeline.attach(r, restoring: true)
         }
     }
 

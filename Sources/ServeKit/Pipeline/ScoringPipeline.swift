@@ -114,7 +114,11 @@ public actor ScoringPipeline {
 
     /// Prepares scoring for a stream with its model (restoring its sensor states and replaying
     /// the active cycle's rows), or records why it is not scored.
-    public func attach(_ r: StreamRecord) async throws {
+    ///
+    /// - Parameter restoring: at start: the windows after the cycle's last stored score are
+    ///   scored (their rows were acknowledged before a crash). On a model switch, the new model
+    ///   scores from the next row on.
+    public func attach(_ r: StreamRecord, restoring: Bool = false) async throws {
         records[r.id] = r
         streams[r.id] = nil
         mapping[r.id] = nil
@@ -146,15 +150,16 @@ public actor ScoringPipeline {
         // Replay the current cycle through the same ingest as live rows, so that the window
         // buffer and the DTW alignment continue where they were. The stored sensor states and
         // events are those after the last stored score (one scoring commit holds both), so
-        // windows up to it are rebuilt without a write, and the windows after it — rows
-        // acknowledged but never scored (a crash), or waiting when the model changed — are
-        // queued: every window is scored once, in order.
+        // windows up to it are rebuilt without a write; on restore, the windows after it — rows
+        // acknowledged but never scored before a crash — are queued: every window is scored
+        // once, in order.
         var replayed: [(window: PendingWindow, cycle: String?, model: String)] = []
         if let cycle = r.currentCycleID, let state = CycleState(rawValue: r.cycleState), Self.cycleTakesRows(state) {
             s.startCycle()
             let rows = try await store.samples(cycle: cycle)
-            let lastScored = try await store.scores(stream: r.id, from: rows.first?.time ?? 0, to: .infinity)
-                .last { $0.cycleID == cycle }?.time ?? -.infinity
+            let lastScored = restoring
+                ? try await store.scores(stream: r.id, from: rows.first?.time ?? 0, to: .infinity).last { $0.cycleID == cycle }?.time ?? -.infinity
+                : .infinity
             for row in rows {
                 if let w = s.ingest(map.map { row.values[$0] }, at: row.time), w.endTime > lastScored { replayed.append((w, cycle, id)) }
             }
