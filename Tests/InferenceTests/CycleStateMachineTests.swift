@@ -41,6 +41,17 @@ import Testing
         #expect(m.cycle == 2)
     }
 
+    @Test func samplesOutsideACycleAreActivityButNotPartOfIt() throws {
+        var m = try machine([(.register, 0)])
+        do { let r = m.sample(at: 20); #expect(!r) }
+        #expect(m.lastActivity == 20 && m.state == .waitingStart)
+        #expect(try m.handle(.start, at: 30).map(\.to) == [.active])
+        _ = try m.handle(.stop, at: 40)
+        #expect(m.tick(at: 50).map(\.to) == [.stopped])
+        do { let r = m.sample(at: 70); #expect(!r) }
+        #expect(m.lastActivity == 70 && m.tick(at: 200).isEmpty)
+    }
+
     @Test func nextCycleStartsFromStoppedAndStopping() throws {
         var m = try machine([(.register, 0), (.start, 0), (.stop, 50)])
         let t = try m.handle(.start, at: 52) // within the grace period

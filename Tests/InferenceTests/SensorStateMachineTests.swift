@@ -76,4 +76,16 @@ import Testing
         #expect(sm.resume(at: 110)?.to == .normal)
         #expect(sm.resume(at: 111) == nil)
     }
+
+    @Test func dataResumedEndsStaleOnly() {
+        var sm = SensorStateMachine(settings: Self.settings)
+        #expect(sm.dataResumed(at: 5) == nil) // not stale: nothing to end
+        _ = sm.observe(evidence(2, 10))
+        #expect(sm.markStale(at: 40)?.to == .stale)
+        let t = sm.dataResumed(at: 45)
+        #expect(t?.from == .stale && t?.to == .normal && t?.reason == "data resumed" && t?.evidence == nil)
+        #expect(sm.above == 0 && sm.below == 0 && sm.since == 45)
+        #expect(sm.suppress(at: 50)?.to == .suppressed)
+        #expect(sm.dataResumed(at: 55) == nil) // a maintenance window is not silence
+    }
 }

@@ -108,6 +108,39 @@ func withPumpServer(_ body: @escaping @Sendable (any TestClientProtocol, ServerP
         }
     }
 
+    /// Sends one row of `c` (row `k`) at `time`, outside or inside a cycle as the stream is.
+    static func send(_ c: SimulatedCycle, row k: Int, at time: Double, _ stream: String, _ parts: ServerParts) async throws {
+        let order = MachineSimulator.sensors.reversed().map { MachineSimulator.sensors.firstIndex(of: $0)! }
+        let row = #"{"timestamp": \#(time), "values": [\#(order.map { "\(c.values[k * 8 + $0])" }.joined(separator: ","))]}"#
+        _ = try await parts.live.ingest(try JSONDecoder().decode(BatchRequest.self, from: Data(#"{"stream_id": "\#(stream)", "rows": [\#(row)]}"#.utf8)))
+    }
+
+    /// A stream that keeps sending between cycles never goes STALE; one that sends nothing for
+    /// the stale time does, and its next row brings it back.
+    @Test func staleOnlyWhenTheStreamSendsNothing() async throws {
+        try await withPumpServer { _, parts, clock, stream in
+            let c = MachineSimulator(seed: 2).cycle(0)
+            func states() async throws -> [String] { try await parts.store.sensorStates(stream: stream).map(\.state) }
+            // A row every 10 s for two minutes, no cycle started.
+            for k in 0..<12 {
+                try await Self.send(c, row: k, at: 1000 + Double(k), stream, parts)
+                clock.advance(10)
+                try await parts.live.tick()
+            }
+            let flowing = try await states()
+            #expect(flowing.allSatisfy { $0 != "STALE" }, "\(flowing)")
+            clock.advance(31)
+            try await parts.live.tick()
+            let stale = try await states()
+            #expect(stale.count == 8 && stale.allSatisfy { $0 == "STALE" }, "\(stale)")
+            try await Self.send(c, row: 12, at: 1012, stream, parts)
+            let resumed = try await states()
+            #expect(resumed.count == 8 && resumed.allSatisfy { $0 == "NORMAL" }, "\(resumed)")
+            let back = try await parts.store.transitions(stream: stream, limit: 8)
+            #expect(back.count == 8 && back.allSatisfy { $0.from == "STALE" && $0.to == "NORMAL" && $0.reason == "data resumed" })
+        }
+    }
+
     @Test func streamSocketAnswersPingTakesCommandsAndBatchesAndPushes() async throws {
         try await withLiveServer { _, ids, client in
             try await client.ws("/api/live/ws/stream/\(ids[0])", configuration: .init(additionalHeaders: authHeaders())) { inbound, outbound, _ in

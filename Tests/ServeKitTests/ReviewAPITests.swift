@@ -8,6 +8,44 @@ import TrainerKit
 @testable import ServeKit
 
 @Suite(.serialized) struct ReviewAPITests {
+    /// An engineer acknowledges an event with a note; the fault goes on and the event escalates:
+    /// it stays acknowledged, by the same engineer, with the note, and its notes keep a history.
+    @Test func acknowledgementOutlastsEscalation() async throws {
+        try await withPumpServer { client, parts, clock, stream in
+            let c = MachineSimulator(seed: 2).cycle(1, fault: .drift(sensor: "outlet_pressure", amount: 3))
+            #expect(try await client.json(.post, "/api/live/cycle/start?stream_id=\(stream)").status == .ok)
+            var acknowledged: (id: String, severity: String)?
+            for k in 0..<c.rows {
+                try await PipelineTests.send(c, row: k, at: 1000 + c.times[k], stream, parts)
+                clock.advance(1)
+                try await parts.pipeline.flush()
+                guard acknowledged == nil else { continue }
+                let open = try #require(try await client.json(.get, "/api/v1/events?status=open&stream_id=\(stream)").body["events"] as? [[String: Any]])
+                guard let e = open.first, let id = e["id"] as? String else { continue }
+                let ack = try await client.json(.post, "/api/v1/events/\(id)/acknowledge", #"{"by": "ana", "note": "checking the valve"}"#)
+                #expect(ack.status == .ok && ack.body["status"] as? String == "ACKNOWLEDGED")
+                acknowledged = (id, e["severity"] as? String ?? "")
+            }
+            let (id, severity) = try #require(acknowledged, "the fault opened no event")
+            let events = try #require(try await client.json(.get, "/api/v1/events?stream_id=\(stream)").body["events"] as? [[String: Any]])
+            let e = try #require(events.first { $0["id"] as? String == id })
+            #expect(severity == "HIGH" && e["severity"] as? String == "CRITICAL", "opened \(severity), now \(e["severity"] ?? "?")")
+            #expect(e["status"] as? String == "ACKNOWLEDGED" && e["acknowledgedBy"] as? String == "ana" && e["note"] as? String == "checking the valve")
+
+            // Notes: a history, oldest first, next to the event's own fields.
+            let noted = try await client.json(.post, "/api/v1/events/\(id)/notes", #"{"by": "bo", "note": "valve ordered"}"#)
+            #expect(noted.status == .ok && noted.body["note"] as? String == "valve ordered" && noted.body["status"] as? String == "ACKNOWLEDGED")
+            let resolved = try await client.json(.post, "/api/v1/events/\(id)/resolve", #"{"by": "ana", "resolution": "fixed", "note": "valve replaced"}"#)
+            let notes = try #require(resolved.body["notes"] as? [[String: Any]])
+            #expect(notes.map { $0["author"] as? String } == ["ana", "bo", "ana"])
+            #expect(notes.map { $0["note"] as? String } == ["checking the valve", "valve ordered", "valve replaced"])
+            #expect(notes.allSatisfy { ($0["at"] as? String).flatMap(Timestamp.parse) != nil })
+            #expect(resolved.body["acknowledgedBy"] as? String == "ana" && resolved.body["resolvedBy"] as? String == "ana")
+            #expect(try await client.json(.post, "/api/v1/events/\(id)/notes", #"{"note": ""}"#).status == .badRequest)
+            #expect(try await client.json(.post, "/api/v1/events/nope/notes", #"{"note": "x"}"#).status == .notFound)
+        }
+    }
+
     @Test func reviewRoutesAfterANormalAndAFaultyCycle() async throws {
         try await withPumpServer { client, parts, clock, stream in
             let sim = MachineSimulator(seed: 2)

@@ -112,6 +112,39 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(try await store.events(status: nil, stream: "other").isEmpty)
     }
 
+    /// Scoring escalates the copy of an event it had before an engineer acknowledged it: the
+    /// stored event takes the new severity and keeps the acknowledgement, its author and note.
+    @Test(arguments: StoreKind.available)
+    func escalationKeepsTheReviewAndNotesKeepAHistory(kind: StoreKind) async throws {
+        let dir = DataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
+        let store = try await kind.make(dir)
+        let e = MaintenanceEvent(id: "evt-2", stream: "s1", sensor: "a", severity: .high, openedAt: 5, updatedAt: 5, reason: "reached CRITICAL",
+                                 evidence: nil, topSensors: [SensorContribution(sensor: "a", score: 4)], estimatedCost: nil)
+        try await store.commitScoring(scores: [], states: [], transitions: [], events: [e])
+        var acknowledged = e
+        try acknowledged.acknowledge(by: "ana", at: 7, note: "checking the valve")
+        try await store.saveEvent(acknowledged, note: EventNote(eventID: e.id, author: "ana", note: "checking the valve", at: 7))
+        var escalated = e
+        (escalated.severity, escalated.reason, escalated.updatedAt) = (.critical, "score 7.1 above 6.0× threshold", 9)
+        try await store.commitScoring(scores: [], states: [], transitions: [], events: [escalated])
+        let stored = try #require(try await store.event(e.id))
+        #expect(stored.status == .acknowledged && stored.acknowledgedBy == "ana" && stored.acknowledgedAt == 7 && stored.note == "checking the valve")
+        #expect(stored.severity == .critical && stored.reason == escalated.reason && stored.updatedAt == 9)
+        #expect(try await store.events(status: .acknowledged, stream: "s1").map(\.id) == [e.id])
+        #expect(try await store.events(status: .open, stream: "s1").isEmpty)
+
+        var noted = stored
+        noted.note = "valve replaced"
+        try await store.saveEvent(noted, note: EventNote(eventID: e.id, author: "bo", note: "valve replaced", at: 11))
+        try await store.saveEvent(noted)   // no note: the history stays as it is
+        #expect(try await store.eventNotes(events: [e.id, "evt-none"]) == [e.id: [
+            EventNote(eventID: e.id, author: "ana", note: "checking the valve", at: 7),
+            EventNote(eventID: e.id, author: "bo", note: "valve replaced", at: 11),
+        ]])
+        #expect(try await store.eventNotes(events: []).isEmpty)
+    }
+
     @Test(arguments: StoreKind.available)
     func modelsKeepOneActive(kind: StoreKind) async throws {
         let dir = DataDir()
@@ -131,7 +164,7 @@ enum StoreKind: String, CaseIterable, Sendable {
     func postgresMigrationsAreNamedAndAppliedOnce() async throws {
         let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let first = try await PostgresStore.open(url: postgresURL!, schema: schema)
-        #expect(try await first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files"])
+        #expect(try await first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files", "006_event_notes"])
         // Two servers starting at once: the advisory lock lets one migrate, the other finds nothing to do.
         async let a = PostgresStore.open(url: postgresURL!, schema: schema)
         async let b = PostgresStore.open(url: postgresURL!, schema: schema)
@@ -144,8 +177,8 @@ enum StoreKind: String, CaseIterable, Sendable {
         let dir = DataDir()
         defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
         let first = try SQLiteStore(path: dir.path + ".sqlite")
-        #expect(try first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files"])
+        #expect(try first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files", "006_event_notes"])
         let again = try SQLiteStore(path: dir.path + ".sqlite")   // reopening applies nothing twice
-        #expect(try again.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files"])
+        #expect(try again.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files", "006_event_notes"])
     }
 }

@@ -108,21 +108,14 @@ public struct CycleStateMachine: Sendable, Equatable {
         }
     }
 
-    /// Records a sample at `time`.
+    /// Records a sample at `time`. Every sample is activity, in a cycle or not, so that a
+    /// stream that keeps sending between cycles is never taken for a silent one.
     ///
     /// - Returns: whether the sample belongs to the current cycle (ACTIVE, or STOPPING within
     ///   the grace period); samples outside a cycle are the caller's to keep or drop.
     public mutating func sample(at time: Double) -> Bool {
-        switch state {
-        case .active, .stopping:
-            lastActivity = max(lastActivity, time)
-            return true
-        case .paused:
-            lastActivity = max(lastActivity, time)
-            return false
-        default:
-            return false
-        }
+        lastActivity = max(lastActivity, time)
+        return state == .active || state == .stopping
     }
 
     /// Advances time: ends the grace period or aborts a silent cycle.

@@ -87,6 +87,20 @@ public struct MaintenanceEvent: Sendable, Equatable, Codable {
     /// Whether the event still counts as open (OPEN or ACKNOWLEDGED).
     public var isOpen: Bool { status != .resolved }
 
+    /// This event as detection left it, with the review an engineer stored meanwhile: status,
+    /// acknowledgement, resolution and note come from `stored`, severity, reason and evidence
+    /// from `self`. Detection and review each own their fields, so that neither overwrites
+    /// the other's.
+    public func keepingReview(of stored: MaintenanceEvent) -> MaintenanceEvent {
+        var e = self
+        e.status = stored.status
+        (e.acknowledgedBy, e.acknowledgedAt) = (stored.acknowledgedBy, stored.acknowledgedAt)
+        (e.resolvedBy, e.resolvedAt, e.resolution) = (stored.resolvedBy, stored.resolvedAt, stored.resolution)
+        e.note = stored.note
+        e.updatedAt = max(updatedAt, stored.updatedAt)
+        return e
+    }
+
     /// OPEN → ACKNOWLEDGED.
     public mutating func acknowledge(by who: String, at time: Double, note: String? = nil) throws {
         guard status == .open else { throw EventLifecycleError(action: "acknowledge", status: status) }

@@ -5,8 +5,8 @@
 /// - WARNING → CRITICAL when s > `criticalFactor`, or after `kCrit` windows in WARNING;
 /// - WARNING/CRITICAL → NORMAL after `kRecover` consecutive windows with s ≤ 1 (hysteresis: a
 ///   single window above or below the threshold changes nothing);
-/// - any → STALE when the stream goes silent (``markStale(at:)``), back to NORMAL with the next
-///   window;
+/// - any → STALE when the stream goes silent (``markStale(at:)``), back to NORMAL when data
+///   comes again (``dataResumed(at:)``) or with the next window;
 /// - any → SUPPRESSED during maintenance (``suppress(at:)``), back to NORMAL on ``resume(at:)``;
 ///   windows are ignored meanwhile.
 public struct SensorStateMachine: Sendable, Equatable {
@@ -82,6 +82,14 @@ public struct SensorStateMachine: Sendable, Equatable {
     public mutating func markStale(at time: Double) -> SensorTransition? {
         guard state != .stale && state != .suppressed else { return nil }
         return move(to: .stale, at: time, reason: "no data", nil)
+    }
+
+    /// The stream sends again after it went silent: STALE → NORMAL at once, whether or not its
+    /// rows belong to a scored cycle.
+    public mutating func dataResumed(at time: Double) -> SensorTransition? {
+        guard state == .stale else { return nil }
+        (above, below, warningWindows) = (0, 0, 0)
+        return move(to: .normal, at: time, reason: "data resumed", nil)
     }
 
     /// The stream entered a maintenance window.

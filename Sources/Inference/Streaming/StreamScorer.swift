@@ -115,8 +115,20 @@ public struct StreamScorer: Sendable {
         sensors.indices.compactMap { j in sensors[j].markStale(at: time).map { .sensor(sensor: model.sensors[j], $0) } }
     }
 
+    /// Every STALE sensor back to NORMAL (the stream sends again).
+    public mutating func dataResumed(at time: Double) -> [MonitorOutput] {
+        sensors.indices.compactMap { j in sensors[j].dataResumed(at: time).map { .sensor(sensor: model.sensors[j], $0) } }
+    }
+
     /// Forgets an event that was resolved elsewhere (by an engineer), so a new one may open.
     public mutating func eventResolved(sensor j: Int) { openEvents[j] = nil }
+
+    /// Takes an engineer's change of an open event (acknowledgement, note), so that a later
+    /// escalation carries it on rather than the copy from before.
+    public mutating func eventReviewed(_ e: MaintenanceEvent) {
+        guard let j = openEvents.first(where: { $0.value.id == e.id })?.key else { return }
+        openEvents[j] = e.isOpen ? e : nil
+    }
 
     /// Starts or ends a maintenance window: every sensor SUPPRESSED, or back to NORMAL.
     public mutating func setMaintenance(_ on: Bool, at time: Double) -> [MonitorOutput] {

@@ -140,16 +140,19 @@ struct ReviewController<Context: RequestContext>: Sendable {
                 }
                 return s
             }
-            return EventList(events: try await store.events(status: status, stream: request.uri.queryParameters.get("stream_id")))
+            let events = try await store.events(status: status, stream: request.uri.queryParameters.get("stream_id"))
+            let notes = try await store.eventNotes(events: events.map(\.id))
+            return EventList(events: events.map { EventView($0, notes: notes[$0.id] ?? []) })
         }
         g.post("events/{id}/acknowledge") { request, context in
             var e = try await event(context)
             let body = try await optionalBody(AcknowledgeRequest.self, request, context)
-            do { try e.acknowledge(by: body?.by ?? "engineer", at: Date().timeIntervalSince1970, note: body?.note) } catch let err as EventLifecycleError {
+            let (who, now) = (try author(body?.by), Date().timeIntervalSince1970)
+            let entry = try body?.note.map { try note($0, event: e, by: who, at: now) }
+            do { try e.acknowledge(by: who, at: now, note: body?.note) } catch let err as EventLifecycleError {
                 throw APIError.conflict("invalid_event_transition", err.description)
             }
-            try await store.saveEvent(e)
-            return e
+            return try await save(e, note: entry)
         }
         g.post("events/{id}/resolve") { request, context in
             var e = try await event(context)
@@ -157,14 +160,25 @@ struct ReviewController<Context: RequestContext>: Sendable {
             guard let resolution = EventResolution(rawValue: body.resolution) else {
                 throw APIError.badRequest("resolution must be fixed, false_positive or planned, not \"\(body.resolution)\"")
             }
+            let (who, now) = (try author(body.by), Date().timeIntervalSince1970)
+            let entry = try body.note.map { try note($0, event: e, by: who, at: now) }
             do {
-                try e.resolve(by: body.by ?? "engineer", at: Date().timeIntervalSince1970, resolution: resolution, note: body.note)
+                try e.resolve(by: who, at: now, resolution: resolution, note: body.note)
             } catch let err as EventLifecycleError {
                 throw APIError.conflict("invalid_event_transition", err.description)
             }
-            try await store.saveEvent(e)
+            let view = try await save(e, note: entry)
             await pipeline.eventResolved(stream: e.stream, sensor: e.sensor)
-            return e
+            return view
+        }
+        // A note on an event in any status, kept in its history; `note` shows the latest.
+        g.post("events/{id}/notes") { request, context in
+            var e = try await event(context)
+            let body = try await decodeJSON(NoteRequest.self, request, context)
+            let (who, now) = (try author(body.by), Date().timeIntervalSince1970)
+            let entry = try note(body.note, event: e, by: who, at: now)
+            e.note = body.note
+            return try await save(e, note: entry)
         }
         g.get("models") { _, _ in ModelList(models: try await store.models()) }
         g.get("export/normal-cycles") { request, _ in
@@ -176,6 +190,25 @@ struct ReviewController<Context: RequestContext>: Sendable {
         let id = try context.parameters.require("id")
         guard let c = try await store.cycle(id) else { throw APIError.notFound("unknown_cycle", "no cycle \"\(id)\"") }
         return c
+    }
+
+    /// Stores an engineer's change of an event with its note, tells the pipeline (a later
+    /// escalation keeps the change), and answers with the event and its notes.
+    private func save(_ e: MaintenanceEvent, note: EventNote?) async throws -> EventView {
+        try await store.saveEvent(e, note: note)
+        await pipeline.eventReviewed(e)
+        return EventView(e, notes: try await store.eventNotes(events: [e.id])[e.id] ?? [])
+    }
+
+    private func author(_ by: String?) throws -> String {
+        guard let by else { return "engineer" }
+        try TextField.check(by, "by", maxLength: 128)
+        return by
+    }
+
+    private func note(_ text: String, event e: MaintenanceEvent, by who: String, at time: Double) throws -> EventNote {
+        try TextField.check(text, "note", maxLength: 4_000)
+        return EventNote(eventID: e.id, author: who, note: text, at: time)
     }
 
     private func event(_ context: Context) async throws -> MaintenanceEvent {

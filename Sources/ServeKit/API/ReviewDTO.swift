@@ -91,13 +91,39 @@ struct ScoreSeries: ResponseEncodable {
     let points: [Point]
 }
 
-struct EventList: ResponseEncodable { let events: [MaintenanceEvent] }
+/// An event as the review API shows it: every field of the event, and its notes oldest first
+/// (`notes: [{author, note, at}]`).
+struct EventView: ResponseEncodable {
+    struct Note: Encodable {
+        let author: String
+        let note: String
+        let at: String
+    }
+    let event: MaintenanceEvent
+    let notes: [Note]
+
+    init(_ e: MaintenanceEvent, notes: [EventNote]) {
+        event = e
+        self.notes = notes.map { Note(author: $0.author, note: $0.note, at: Timestamp.format($0.at)) }
+    }
+
+    private enum Keys: String, CodingKey { case notes }
+
+    func encode(to encoder: any Encoder) throws {
+        try event.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(notes, forKey: .notes)
+    }
+}
+
+struct EventList: ResponseEncodable { let events: [EventView] }
 extension MaintenanceEvent: ResponseEncodable {}
 
 struct LabelRequest: Decodable { let label: String }
 struct MaintenanceRequest: Decodable { let active: Bool }
 struct AcknowledgeRequest: Decodable { let by: String?; let note: String? }
 struct ResolveRequest: Decodable { let by: String?; let resolution: String; let note: String? }
+struct NoteRequest: Decodable { let by: String?; let note: String }
 
 struct ModelList: ResponseEncodable { let models: [ModelRecord] }
 

@@ -48,11 +48,13 @@ public actor LiveService {
         for r in try await store.streams() {
             let machine = CycleStateMachine(restoring: CycleState(rawValue: r.cycleState) ?? .waitingStart, cycle: r.cycleNumber,
                                             since: r.stateSince, lastActivity: r.lastActivity)
+            // The stream's last row, in a cycle or not: missing values are carried on from it.
             var last = [Float?](repeating: nil, count: r.sensors.count)
-            if let c = r.currentCycleID, let row = try await store.samples(cycle: c).last { last = row.values.map { $0 } }
+            if let t = r.lastTimestamp, let row = try await store.samples(stream: r.id, from: t, to: t).last { last = row.values.map { $0 } }
             live[r.id] = Live(record: r, machine: machine, lastValues: last)
-            try await pipeline.attach(r)
-            if machine.state == .active { await pipeline.startCycle(r.id) }
+            // Rebuilds the cycle's windows and live DTW and scores what was left unscored; no
+            // cycle start here, which would throw that state away.
+            try await pipeline.attach(r, restoring: true)
         }
     }
 
@@ -164,6 +166,7 @@ public actor LiveService {
         s.machine = machine
         if let lastRow = rows.last { s.lastValues = lastRow.values.map { $0 } }
         live[b.stream_id] = s
+        await pipeline.dataResumed(b.stream_id, at: now)
         await pipeline.rows(b.stream_id, stored)
         await hub.publish(.samples(SamplesMessage(
             sensors: record.sensors.map(\.name), rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) })),

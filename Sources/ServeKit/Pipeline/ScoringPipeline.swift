@@ -114,7 +114,11 @@ public actor ScoringPipeline {
 
     /// Prepares scoring for a stream with its model (restoring its sensor states and replaying
     /// the active cycle's rows), or records why it is not scored.
-    public func attach(_ r: StreamRecord) async throws {
+    ///
+    /// - Parameter restoring: at start: the windows after the cycle's last stored score are
+    ///   scored (their rows were acknowledged before a crash). On a model switch, the new model
+    ///   scores from the next row on.
+    public func attach(_ r: StreamRecord, restoring: Bool = false) async throws {
         records[r.id] = r
         streams[r.id] = nil
         mapping[r.id] = nil
@@ -143,16 +147,33 @@ public actor ScoringPipeline {
             if let j = model.sensors.firstIndex(of: e.sensor) { open[j] = e }
         }
         s.restore(sensors: restored, openEvents: open)
-        // Replay the active cycle so that windows and the DTW alignment continue where they are.
-        if let cycle = r.currentCycleID, r.cycleState == CycleState.active.rawValue || r.cycleState == CycleState.stopping.rawValue {
+        // Replay the current cycle through the same ingest as live rows, so that the window
+        // buffer and the DTW alignment continue where they were. The stored sensor states and
+        // events are those after the last stored score (one scoring commit holds both), so
+        // windows up to it are rebuilt without a write; on restore, the windows after it — rows
+        // acknowledged but never scored before a crash — are queued: every window is scored
+        // once, in order.
+        var replayed: [(window: PendingWindow, cycle: String?, model: String)] = []
+        if let cycle = r.currentCycleID, let state = CycleState(rawValue: r.cycleState), Self.cycleTakesRows(state) {
             s.startCycle()
-            for row in try await store.samples(cycle: cycle) { _ = s.ingest(map.map { row.values[$0] }, at: row.time) }
+            let rows = try await store.samples(cycle: cycle)
+            let lastScored = restoring
+                ? try await store.scores(stream: r.id, from: rows.first?.time ?? 0, to: .infinity).last { $0.cycleID == cycle }?.time ?? -.infinity
+                : .infinity
+            for row in rows {
+                if let w = s.ingest(map.map { row.values[$0] }, at: row.time), w.endTime > lastScored { replayed.append((w, cycle, id)) }
+            }
         }
         streams[r.id] = s
         streamModel[r.id] = id
         mapping[r.id] = map
         reasons[r.id] = nil
+        pending += replayed
     }
+
+    /// Whether rows may still join the current cycle in this state (PAUSED: after a resume, into
+    /// the same windows).
+    static func cycleTakesRows(_ state: CycleState) -> Bool { state == .active || state == .paused || state == .stopping }
 
     /// Whether a stream is scored, and if not, why.
     public func scoring(_ stream: String) -> (scored: Bool, reason: String) {
@@ -171,6 +192,22 @@ public actor ScoringPipeline {
 
     /// Keeps the pipeline's copy of a stream record current (cycle ids for replays).
     public func update(_ r: StreamRecord) { records[r.id] = r }
+
+    /// An engineer acknowledged an event or added a note: a later escalation keeps it.
+    public func eventReviewed(_ e: MaintenanceEvent) { streams[e.stream]?.eventReviewed(e) }
+
+    /// The stream sends again: its STALE sensors become NORMAL (stored and pushed). The rows
+    /// are committed by then, so a failure here is logged and does not fail their ingest.
+    public func dataResumed(_ stream: String, at time: Double) async {
+        guard var s = streams[stream], s.sensors.contains(where: { $0.state == .stale }) else { return }
+        let outputs = s.dataResumed(at: time)
+        streams[stream] = s
+        do {
+            try await commitSensorChanges(stream, outputs)
+        } catch {
+            logger.error("storing resumed sensor states failed", metadata: ["stream": "\(stream)", "error": "\(error)"])
+        }
+    }
 
     /// An engineer resolved an event: a new one may open for that sensor.
     public func eventResolved(stream: String, sensor: String) {

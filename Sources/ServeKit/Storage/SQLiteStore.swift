@@ -76,6 +76,19 @@ public final class SQLiteStore: Store {
                 CREATE TABLE model_assignments (stream_id TEXT PRIMARY KEY, history TEXT NOT NULL);
                 """)
         }
+        // An event's notes as a history; the note an event carried so far becomes its first entry.
+        m.registerMigration("006_event_notes") { db in
+            try db.execute(sql: """
+                CREATE TABLE event_notes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, author TEXT NOT NULL, note TEXT NOT NULL, written_at REAL NOT NULL);
+                CREATE INDEX event_notes_by_event ON event_notes(event_id, id);
+                INSERT INTO event_notes (event_id, author, note, written_at)
+                    SELECT id, COALESCE(json_extract(body, '$.resolvedBy'), json_extract(body, '$.acknowledgedBy'), 'engineer'),
+                           json_extract(body, '$.note'),
+                           COALESCE(json_extract(body, '$.resolvedAt'), json_extract(body, '$.acknowledgedAt'), updated_at)
+                    FROM events WHERE json_extract(body, '$.note') IS NOT NULL ORDER BY opened_at;
+                """)
+        }
         return m
     }
 
@@ -204,7 +217,6 @@ public final class SQLiteStore: Store {
 
     public func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
                               events: [MaintenanceEvent]) async throws {
-        let bodies = try events.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         try await pool.write { db in
             let score = try db.makeStatement(sql: "INSERT OR REPLACE INTO window_scores (stream_id, t, cycle_id, score, sensor_scores) VALUES (?, ?, ?, ?, ?)")
             for s in scores { try score.execute(arguments: [s.streamID, s.time, s.cycleID, Double(s.score), Self.blob(s.sensorScores)]) }
@@ -214,7 +226,13 @@ public final class SQLiteStore: Store {
             for s in states { try state.execute(arguments: [s.streamID, s.sensor, s.state, s.since, s.above, s.below, s.warningWindows]) }
             let tr = try db.makeStatement(sql: "INSERT INTO transitions (stream_id, sensor, from_state, to_state, t, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)")
             for t in transitions { try tr.execute(arguments: [t.streamID, t.sensor, t.from, t.to, t.time, t.reason, t.evidenceJSON]) }
-            for (e, body) in zip(events, bodies) { try Self.upsert(e, body: body, db) }
+            // An event an engineer reviewed meanwhile keeps the review (the pipeline's copy may be older).
+            for e in events {
+                let stored = try String.fetchOne(db, sql: "SELECT body FROM events WHERE id = ?", arguments: [e.id])
+                    .map { try JSONDecoder().decode(MaintenanceEvent.self, from: Data($0.utf8)) }
+                let merged = stored.map { e.keepingReview(of: $0) } ?? e
+                try Self.upsert(merged, body: String(decoding: try JSONEncoder().encode(merged), as: UTF8.self), db)
+            }
         }
     }
 
@@ -251,9 +269,26 @@ public final class SQLiteStore: Store {
             """, arguments: [e.id, e.stream, e.sensor, e.status.rawValue, e.severity.rawValue, e.openedAt, e.updatedAt, body])
     }
 
-    public func saveEvent(_ e: MaintenanceEvent) async throws {
+    public func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws {
         let body = String(decoding: try JSONEncoder().encode(e), as: UTF8.self)
-        try await pool.write { try Self.upsert(e, body: body, $0) }
+        try await pool.write { db in
+            try Self.upsert(e, body: body, db)
+            if let note {
+                try db.execute(sql: "INSERT INTO event_notes (event_id, author, note, written_at) VALUES (?, ?, ?, ?)",
+                               arguments: [note.eventID, note.author, note.note, note.at])
+            }
+        }
+    }
+
+    public func eventNotes(events ids: [String]) async throws -> [String: [EventNote]] {
+        guard !ids.isEmpty else { return [:] }
+        return try await pool.read { db in
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            let rows = try Row.fetchAll(db, sql: "SELECT event_id, author, note, written_at FROM event_notes WHERE event_id IN (\(marks)) ORDER BY id",
+                                        arguments: StatementArguments(ids))
+            return Dictionary(grouping: rows.map { EventNote(eventID: $0["event_id"], author: $0["author"], note: $0["note"], at: $0["written_at"]) },
+                              by: \.eventID)
+        }
     }
 
     public func event(_ id: String) async throws -> MaintenanceEvent? {

@@ -29,7 +29,9 @@ public protocol Store: Sendable {
     /// A stream's cycles, newest first.
     func cycles(stream: String) async throws -> [CycleRecord]
 
-    /// Everything one scoring batch produced for one stream, committed together.
+    /// Everything one scoring batch produced for one stream, committed together. An event that
+    /// is already stored keeps its review (status, acknowledgement, resolution, note): scoring
+    /// owns an event's severity and evidence, engineers own its review.
     func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
                        events: [MaintenanceEvent]) async throws
     /// Scores of a stream between two times, in time order.
@@ -37,7 +39,11 @@ public protocol Store: Sendable {
     func sensorStates(stream: String) async throws -> [SensorStateRecord]
     func transitions(stream: String, limit: Int) async throws -> [TransitionRecord]
 
-    func saveEvent(_ e: MaintenanceEvent) async throws
+    /// Stores an event as an engineer changed it and, when given, appends `note` to its history,
+    /// in one transaction.
+    func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws
+    /// The notes of the given events, oldest first, by event id (events without notes are absent).
+    func eventNotes(events ids: [String]) async throws -> [String: [EventNote]]
     func event(_ id: String) async throws -> MaintenanceEvent?
     /// Events, newest first, optionally by status and stream.
     func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent]
@@ -57,4 +63,9 @@ public protocol Store: Sendable {
     /// Per-stream model assignments: the current model id and the earlier ones (newest last).
     func saveAssignment(stream: String, history: [String]) async throws
     func assignments() async throws -> [String: [String]]
+}
+
+extension Store {
+    /// Stores an event (no note added to its history).
+    func saveEvent(_ e: MaintenanceEvent) async throws { try await saveEvent(e, note: nil) }
 }

@@ -177,6 +177,22 @@ public struct TransitionRecord: Sendable, Equatable, Codable {
     }
 }
 
+/// One note in an event's history: who wrote it and when.
+public struct EventNote: Sendable, Equatable, Codable {
+    public var eventID: String
+    public var author: String
+    public var note: String
+    /// When it was written (seconds since 1970).
+    public var at: Double
+
+    public init(eventID: String, author: String, note: String, at: Double) {
+        self.eventID = eventID
+        self.author = author
+        self.note = note
+        self.at = at
+    }
+}
+
 /// A model the server has loaded, with what the review API shows of it.
 public struct ModelRecord: Sendable, Equatable, Codable {
     public var id: String

@@ -6,7 +6,6 @@ extension PostgresStore {
                               events: [MaintenanceEvent]) async throws {
         var lines = ""
         for s in scores { lines += "\(s.streamID)\t\(s.time)\t\(s.cycleID ?? "\\N")\t\(s.score)\t\(Self.array(s.sensorScores))\n" }
-        let bodies = try events.map { try Self.json($0) }
         try await pool.with { [lines] c in
             try c.transaction {
                 // Scores may be re-sent after a restart replays rows: replace rather than fail.
@@ -30,7 +29,14 @@ extension PostgresStore {
                     try c.query("INSERT INTO transitions (stream_id, sensor, from_state, to_state, t, reason, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                                 [t.streamID, t.sensor, t.from, t.to, "\(t.time)", t.reason, t.evidenceJSON])
                 }
-                for (e, body) in zip(events, bodies) { try Self.upsert(e, body: body, c) }
+                // An event an engineer reviewed meanwhile keeps the review (the pipeline's copy may
+                // be older); the row stays locked until the commit.
+                for e in events {
+                    let stored = try c.query("SELECT body FROM events WHERE id = $1 FOR UPDATE", [e.id]).values.first?[0]
+                        .map { try Self.decode(MaintenanceEvent.self, $0) }
+                    let merged = stored.map { e.keepingReview(of: $0) } ?? e
+                    try Self.upsert(merged, body: try Self.json(merged), c)
+                }
             }
         }
     }
@@ -68,9 +74,28 @@ extension PostgresStore {
         }
     }
 
-    public func saveEvent(_ e: MaintenanceEvent) async throws {
+    public func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws {
         let body = try Self.json(e)
-        try await pool.with { try Self.upsert(e, body: body, $0) }
+        try await pool.with { c in
+            try c.transaction {
+                try Self.upsert(e, body: body, c)
+                if let note {
+                    try c.query("INSERT INTO event_notes (event_id, author, note, written_at) VALUES ($1, $2, $3, $4)",
+                                [note.eventID, note.author, note.note, "\(note.at)"])
+                }
+            }
+        }
+    }
+
+    public func eventNotes(events ids: [String]) async throws -> [String: [EventNote]] {
+        guard !ids.isEmpty else { return [:] }
+        // One array parameter; every element quoted, so no id can break out of it.
+        let array = "{" + ids.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
+        let rows = try await pool.with { c in
+            try c.query("SELECT event_id, author, note, written_at FROM event_notes WHERE event_id = ANY($1::text[]) ORDER BY id", [array]).values
+        }
+        return Dictionary(grouping: rows.map { EventNote(eventID: $0[0]!, author: $0[1]!, note: $0[2]!, at: Double($0[3]!)!) }, by: \.eventID)
     }
 
     public func event(_ id: String) async throws -> MaintenanceEvent? {

@@ -79,6 +79,16 @@ public final class PostgresStore: Store {
             CREATE TABLE model_files (id TEXT PRIMARY KEY, bytes BYTEA NOT NULL);
             CREATE TABLE model_assignments (stream_id TEXT PRIMARY KEY, history TEXT NOT NULL);
             """),
+        // An event's notes as a history; the note an event carried so far becomes its first entry.
+        ("006_event_notes", """
+            CREATE TABLE event_notes (
+                id BIGSERIAL PRIMARY KEY, event_id TEXT NOT NULL, author TEXT NOT NULL, note TEXT NOT NULL, written_at DOUBLE PRECISION NOT NULL);
+            CREATE INDEX event_notes_by_event ON event_notes(event_id, id);
+            INSERT INTO event_notes (event_id, author, note, written_at)
+                SELECT id, COALESCE(body::json->>'resolvedBy', body::json->>'acknowledgedBy', 'engineer'), body::json->>'note',
+                       COALESCE((body::json->>'resolvedAt')::double precision, (body::json->>'acknowledgedAt')::double precision, updated_at)
+                FROM events WHERE body::json->>'note' IS NOT NULL ORDER BY opened_at;
+            """),
     ]
 
     private func migrate() async throws {
