@@ -42,6 +42,10 @@ import TrainerKit
             #expect(notes.allSatisfy { ($0["at"] as? String).flatMap(Timestamp.parse) != nil })
             #expect(resolved.body["acknowledgedBy"] as? String == "ana" && resolved.body["resolvedBy"] as? String == "ana")
             #expect(try await client.json(.post, "/api/v1/events/\(id)/notes", #"{"note": ""}"#).status == .badRequest)
+            // Notes are prose: line breaks and tabs are kept; NUL and other control characters are refused.
+            let lines = try await client.json(.post, "/api/v1/events/\(id)/notes", #"{"by": "bo", "note": "1. valve\n2.\tseal"}"#)
+            #expect(lines.status == .ok && (lines.body["notes"] as? [[String: Any]])?.last?["note"] as? String == "1. valve\n2.\tseal")
+            #expect(try await client.json(.post, "/api/v1/events/\(id)/notes", #"{"note": "a\u0000b"}"#).status == .badRequest)
             #expect(try await client.json(.post, "/api/v1/events/nope/notes", #"{"note": "x"}"#).status == .notFound)
         }
     }

@@ -48,10 +48,12 @@ enum TextField {
     /// Throws 400 unless `value` is 1…`maxLength` characters without control characters (NUL
     /// among them: C strings in drivers and logs would cut the text there, and a cut batch id
     /// would make a later batch look like a retry).
-    static func check(_ value: String, _ field: String, maxLength: Int = 256, allowEmpty: Bool = false) throws {
+    /// `prose` (engineers' notes) also allows line breaks and tabs.
+    static func check(_ value: String, _ field: String, maxLength: Int = 256, allowEmpty: Bool = false, prose: Bool = false) throws {
         guard allowEmpty || !value.isEmpty else { throw APIError.badRequest("\(field) is empty") }
         guard value.count <= maxLength else { throw APIError.badRequest("\(field) is longer than \(maxLength) characters") }
-        if let bad = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+        let layout: Set<Unicode.Scalar> = prose ? ["\n", "\r", "\t"] : []
+        if let bad = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control && !layout.contains($0) }) {
             throw APIError.badRequest("\(field) contains the control character U+\(String(format: "%04X", bad.value))")
         }
     }

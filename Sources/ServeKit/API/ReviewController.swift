@@ -207,7 +207,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
     }
 
     private func note(_ text: String, event e: MaintenanceEvent, by who: String, at time: Double) throws -> EventNote {
-        try TextField.check(text, "note", maxLength: 4_000)
+        try TextField.check(text, "note", maxLength: 4_000, prose: true)
         return EventNote(eventID: e.id, author: who, note: text, at: time)
     }
 
