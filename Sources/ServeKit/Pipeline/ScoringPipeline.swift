@@ -31,6 +31,8 @@ public actor ScoringPipeline {
     private var reasons: [String: String] = [:]
     private var records: [String: StreamRecord] = [:]
     private var pending: [(window: PendingWindow, cycle: String?, model: String)] = []
+    /// Bumped by every ``attach(_:restoring:)``: results of windows queued before it are dropped.
+    private var generation: [String: Int] = [:]
     private var reports: [Task<Void, Never>] = []
     public static let batchLimit = 256
 
@@ -119,6 +121,7 @@ public actor ScoringPipeline {
     ///   scored (their rows were acknowledged before a crash). On a model switch, the new model
     ///   scores from the next row on.
     public func attach(_ r: StreamRecord, restoring: Bool = false) async throws {
+        generation[r.id, default: 0] += 1
         records[r.id] = r
         streams[r.id] = nil
         mapping[r.id] = nil
@@ -263,27 +266,49 @@ public actor ScoringPipeline {
         metrics.queuedWindows.record(pending.count)
     }
 
-    /// Scores every queued window in one batch and commits and pushes what it caused.
+    /// The forward passes of one flush, on the global executor rather than the actor's.
+    nonisolated static func forward(_ parts: [(scorer: BatchScorer, windows: [PendingWindow])]) async -> [WindowResult] {
+        parts.flatMap { $0.scorer.score($0.windows) }
+    }
+
+    /// Scores every queued window in one batch and commits and pushes what it caused. Flushes run
+    /// one at a time, in order (a second caller waits for the running one): windows reach the
+    /// state machines in the order they were queued.
     public func flush() async throws {
+        while let running = flushing { _ = try? await running.value }
+        let task = Task { try await self.flushNow() }
+        flushing = task
+        defer { flushing = nil }
+        try await task.value
+    }
+
+    private var flushing: Task<Void, Error>?
+
+    private func flushNow() async throws {
         guard !pending.isEmpty else { return }
         let all = pending
         pending = []
         let started = DispatchTime.now().uptimeNanoseconds
-        // One forward pass per model in use (usually one).
+        // One forward pass per model in use (usually one), off the actor: ingest, commands and
+        // reviews go on meanwhile. A stream attached again meanwhile (model switch, restore) has
+        // a new generation, and its windows of this batch are dropped (attach queued them anew).
         var batch: [(window: PendingWindow, cycle: String?, model: String)] = []
-        var results: [WindowResult] = []
+        var parts: [(scorer: BatchScorer, windows: [PendingWindow])] = []
         for id in Set(all.map(\.model)) {
             guard let scorer = loaded[id]?.scorer else { continue }
             let part = all.filter { $0.model == id }
             batch += part
-            results += scorer.score(part.map(\.window))
+            parts.append((scorer, part.map(\.window)))
         }
+        let generations = batch.map { generation[$0.window.stream] ?? 0 }
+        let results = await Self.forward(parts)
         metrics.scoringLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         metrics.scoringBatchSize.record(batch.count)
         metrics.windowsScored.increment(by: batch.count)
         var byStream: [String: (scores: [ScoreRecord], transitions: [TransitionRecord], events: [MaintenanceEvent])] = [:]
         for (k, r) in results.enumerated() {
-            guard var s = streams[r.stream], let map = mapping[r.stream], streamModel[r.stream] == batch[k].model else { continue }
+            guard generation[r.stream] ?? 0 == generations[k], var s = streams[r.stream], let map = mapping[r.stream],
+                  streamModel[r.stream] == batch[k].model else { continue }
             let outputs = s.apply(r)
             streams[r.stream] = s
             var sensorScores = [Float](repeating: 0, count: map.count)
