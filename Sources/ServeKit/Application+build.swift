@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -28,6 +29,9 @@ public struct ServerSettings: Sendable {
     public var modelReader = ModelReaderSettings()
     /// Connection cap and timeouts (the cap is lowered to fit the open-file limit at start).
     public var connections = ConnectionLimits()
+    /// How streams are judged — window stride, stale time, sensor and maintenance settings, the
+    /// cycle's grace period and sample timeout: one value, used by ingest and scoring alike.
+    public var monitor = MonitorSettings()
     public init() {}
 }
 
@@ -104,10 +108,10 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     }
     let metrics = ServerMetrics()
     let hub = LiveHub(metrics: metrics)
-    let pipeline = ScoringPipeline(store: store, hub: hub, metrics: metrics, logger: logger)
+    let pipeline = ScoringPipeline(store: store, hub: hub, settings: s.monitor, metrics: metrics, logger: logger)
     var limits = IngestLimits()
     limits.maxQueuedWindows = s.maxQueuedWindows
-    let live = LiveService(store: store, pipeline: pipeline, hub: hub, limits: limits, metrics: metrics, clock: s.clock)
+    let live = LiveService(store: store, pipeline: pipeline, hub: hub, limits: limits, settings: s.monitor, metrics: metrics, clock: s.clock)
     // Models: the stored global model and per-stream assignments, then --model (which becomes the
     // global model).
     let stored = try await store.models()

@@ -43,12 +43,14 @@ let pumpRegister = """
 
 /// An in-process server with the test model, a manual clock, and a registered pump stream;
 /// `body` gets the client, the server's parts, the clock and the stream id.
-func withPumpServer(_ body: @escaping @Sendable (any TestClientProtocol, ServerParts, ManualClock, String) async throws -> Void) async throws {
+func withPumpServer(monitor: MonitorSettings = .init(),
+                    _ body: @escaping @Sendable (any TestClientProtocol, ServerParts, ManualClock, String) async throws -> Void) async throws {
     let dir = DataDir()
     let clock = ManualClock(1_767_225_600)
     var s = settings(dir)
     s.modelPath = serverModelPath
     s.clock = { clock.time }
+    s.monitor = monitor
     let parts = try await makeServerParts(s, logger: .init(label: "test"))
     let app = try await buildApplication(s, parts: parts)
     try await testApp(app, dir, .router) { client in
@@ -138,6 +140,41 @@ func withPumpServer(_ body: @escaping @Sendable (any TestClientProtocol, ServerP
             #expect(resumed.count == 8 && resumed.allSatisfy { $0 == "NORMAL" }, "\(resumed)")
             let back = try await parts.store.transitions(stream: stream, limit: 8)
             #expect(back.count == 8 && back.allSatisfy { $0.from == "STALE" && $0.to == "NORMAL" && $0.reason == "data resumed" })
+        }
+    }
+
+    /// The server judges streams by one settings value: its sample timeout, grace period and
+    /// stale time hold for ingest as for scoring (not the built-in 30 s, 10 s and 30 s).
+    @Test func oneSettingsValueForIngestAndScoring() async throws {
+        var monitor = MonitorSettings()
+        (monitor.sampleTimeout, monitor.gracePeriod, monitor.staleAfter) = (4, 2, 6)
+        try await withPumpServer(monitor: monitor) { client, parts, clock, stream in
+            let c = MachineSimulator(seed: 2).cycle(0)
+            func cycleState() async throws -> String? { try await parts.store.cycles(stream: stream).first?.state }
+            #expect(try await client.json(.post, "/api/live/cycle/start?stream_id=\(stream)").status == .ok)
+            try await Self.send(c, row: 0, at: 1000, stream, parts)
+            clock.advance(3)
+            try await parts.live.tick()
+            #expect(try await cycleState() == "ACTIVE")
+            clock.advance(2)  // 5 s of silence: past the 4 s sample timeout
+            try await parts.live.tick()
+            #expect(try await cycleState() == "ABORTED")
+            let states = try await parts.store.sensorStates(stream: stream).map(\.state)
+            #expect(states.allSatisfy { $0 != "STALE" }, "\(states)")
+            clock.advance(2)  // 7 s: past the 6 s stale time
+            try await parts.live.tick()
+            let stale = try await parts.store.sensorStates(stream: stream).map(\.state)
+            #expect(stale.count == 8 && stale.allSatisfy { $0 == "STALE" }, "\(stale)")
+            // A stop is final after the 2 s grace period.
+            #expect(try await client.json(.post, "/api/live/cycle/start?stream_id=\(stream)").status == .ok)
+            try await Self.send(c, row: 1, at: 1010, stream, parts)
+            #expect(try await client.json(.post, "/api/live/cycle/stop?stream_id=\(stream)").status == .ok)
+            clock.advance(1)
+            try await parts.live.tick()
+            #expect(try await cycleState() == "STOPPING")
+            clock.advance(1.5)
+            try await parts.live.tick()
+            #expect(try await cycleState() == "STOPPED")
         }
     }
 

@@ -29,16 +29,21 @@ public actor LiveService {
     let metrics: ServerMetrics
     let clock: @Sendable () -> Double
     let limits: IngestLimits
+    let settings: MonitorSettings
     private var live: [String: Live] = [:]
     var liveCount: Int { live.count }
     private var tails: [String: Task<Void, Never>] = [:]
 
+    /// - Parameter settings: the same value the pipeline judges windows with (its grace period,
+    ///   sample timeout and stale time apply here).
     public init(store: any Store, pipeline: ScoringPipeline? = nil, hub: LiveHub = LiveHub(), limits: IngestLimits = .init(),
-                metrics: ServerMetrics = ServerMetrics(), clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+                settings: MonitorSettings = .init(), metrics: ServerMetrics = ServerMetrics(),
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.store = store
         self.metrics = metrics
         self.hub = hub
-        self.pipeline = pipeline ?? ScoringPipeline(store: store, hub: hub)
+        self.settings = settings
+        self.pipeline = pipeline ?? ScoringPipeline(store: store, hub: hub, settings: settings)
         self.limits = limits
         self.clock = clock
     }
@@ -47,7 +52,8 @@ public actor LiveService {
     public func restore() async throws {
         for r in try await store.streams() {
             let machine = CycleStateMachine(restoring: CycleState(rawValue: r.cycleState) ?? .waitingStart, cycle: r.cycleNumber,
-                                            since: r.stateSince, lastActivity: r.lastActivity)
+                                            since: r.stateSince, lastActivity: r.lastActivity,
+                                            gracePeriod: settings.gracePeriod, sampleTimeout: settings.sampleTimeout)
             // The stream's last row, in a cycle or not: missing values are carried on from it.
             var last = [Float?](repeating: nil, count: r.sensors.count)
             if let t = r.lastTimestamp, let row = try await store.samples(stream: r.id, from: t, to: t).last { last = row.values.map { $0 } }
@@ -99,7 +105,7 @@ public actor LiveService {
             guard names.insert(name).inserted else { throw APIError.badRequest("sensor name \"\(name)\" appears twice") }
         }
         let now = clock()
-        var machine = CycleStateMachine()
+        var machine = CycleStateMachine(gracePeriod: settings.gracePeriod, sampleTimeout: settings.sampleTimeout)
         _ = try machine.handle(.register, at: now)
         let record = StreamRecord(
             id: UUID().uuidString.lowercased(), deviceName: r.device_name, datasetID: UUID().uuidString.lowercased(), registeredAt: now,
@@ -218,15 +224,12 @@ public actor LiveService {
         return CycleResponse(status: "ok", cycle_id: record.currentCycleID, state: machine.state.rawValue.lowercased(), stream_id: stream)
     }
 
-    /// Seconds without data after which a stream's sensors are STALE.
-    public var staleAfter = 30.0
-
     /// Advances every stream's clock (grace periods, sample timeouts, stale sensors).
     public func tick() async throws {
         let now = clock()
         for id in live.keys {
             guard var s = live[id] else { continue }
-            if now - s.machine.lastActivity > staleAfter { try await pipeline.markStale(id, at: now) }
+            if now - s.machine.lastActivity > settings.staleAfter { try await pipeline.markStale(id, at: now) }
             var machine = s.machine
             let transitions = machine.tick(at: now)
             guard !transitions.isEmpty else { continue }
