@@ -1,4 +1,5 @@
 import ArgumentParser
+import EdgeKit
 import Foundation
 import Logging
 import Inference
@@ -32,6 +33,8 @@ struct Load: AsyncParsableCommand {
     @Flag(help: "Stream the simulated pump's 8 sensors (so that a server with the pump model scores them) instead of --sensors sines.")
     var pump = false
     @Option(help: "With --pump: share of streams whose data carries current spikes, to provoke state changes.") var faultyShare = 0.25
+    @Flag(help: "Print one JSON object (values_per_s, windows_per_s, ack_p50_ms, ack_p99_ms, server_ack_p99_ms, server_state_p50_ms, server_state_p99_ms, …) instead of text.")
+    var json = false
 
     func validate() throws {
         guard streams > 0, sensors > 0, rate > 0, batchRows > 0, duration > 0, duration <= 3_600 else {
@@ -44,6 +47,17 @@ struct Load: AsyncParsableCommand {
         let config = URLSessionConfiguration.ephemeral
         config.httpMaximumConnectionsPerHost = max(8, streams)
         let session = URLSession(configuration: config)
+        func get(_ path: String) async throws -> (Int, Data) {
+            var r = URLRequest(url: URL(string: server + path)!)
+            if let auth { r.setValue("Bearer \(auth)", forHTTPHeaderField: "Authorization") }
+            let (d, resp) = try await session.data(for: r)
+            return ((resp as? HTTPURLResponse)?.statusCode ?? 0, d)
+        }
+        /// The server's own figures (its /metrics, engineer scope), or nil when it refuses.
+        func scrape() async -> PrometheusText? {
+            guard let (status, data) = try? await get("/metrics"), status == 200 else { return nil }
+            return PrometheusText(String(decoding: data, as: UTF8.self))
+        }
         func post(_ path: String, _ body: String?) async throws -> (Int, Data) {
             var r = URLRequest(url: URL(string: server + path)!)
             r.httpMethod = "POST"
@@ -86,7 +100,9 @@ struct Load: AsyncParsableCommand {
             ids.append(id)
             _ = try await post("/api/live/cycle/start?stream_id=\(id)", nil)
         }
-        print("\(streams) streams × \(sensors) sensors at \(Int(rate)) rows/s each (offered \(Int(Double(streams * sensors) * rate)) values/s), batches of \(batchRows) rows, \(Int(duration)) s")
+        let say: (String) -> Void = json ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0) }
+        say("\(streams) streams × \(sensors) sensors at \(Int(rate)) rows/s each (offered \(Int(Double(streams * sensors) * rate)) values/s), batches of \(batchRows) rows, \(Int(duration)) s")
+        let before = await scrape()
         let start = Date().timeIntervalSince1970
         let results = try await withThrowingTaskGroup(of: (values: Int, latencies: [Double], busy: Int).self) { group in
             for (n, id) in ids.enumerated() {
@@ -131,17 +147,53 @@ struct Load: AsyncParsableCommand {
         }
         let elapsed = Date().timeIntervalSince1970 - start
         let values = results.reduce(0) { $0 + $1.values }
+        let busy = results.reduce(0) { $0 + $1.busy }
         let lat = results.flatMap(\.latencies).sorted()
-        func pct(_ p: Double) -> Double { lat.isEmpty ? .nan : lat[min(lat.count - 1, Int(Double(lat.count) * p))] * 1000 }
-        print(String(format: "acknowledged %.0f sensor values/s (%d values in %.1f s); sample→ack p50 %.1f ms, p99 %.1f ms; %d busy answers",
-                     Double(values) / elapsed, values, elapsed, pct(0.5), pct(0.99), results.reduce(0) { $0 + $1.busy }))
+        func pct(_ p: Double) -> Double? { lat.isEmpty ? nil : lat[min(lat.count - 1, Int(Double(lat.count) * p))] * 1000 }
+        say(String(format: "acknowledged %.0f sensor values/s (%d values in %.1f s); sample→ack p50 %.1f ms, p99 %.1f ms; %d busy answers",
+                   Double(values) / elapsed, values, elapsed, pct(0.5) ?? .nan, pct(0.99) ?? .nan, busy))
         try await Task.sleep(for: .milliseconds(500))   // the last pushes
+        let after = await scrape()
         let sc = await changes.sorted()
+        func p(_ q: Double) -> Double? { sc.isEmpty ? nil : sc[min(sc.count - 1, Int(Double(sc.count) * q))] * 1000 }
         if sc.isEmpty {
-            print("no state change observed (use --pump so that the model scores the streams, and an engineer or admin token)")
+            say("no state change observed (use --pump so that the model scores the streams, and an engineer or admin token)")
         } else {
-            func p(_ q: Double) -> Double { sc[min(sc.count - 1, Int(Double(sc.count) * q))] * 1000 }
-            print(String(format: "sample→state change (%d changes) p50 %.1f ms, p99 %.1f ms", sc.count, p(0.5), p(0.99)))
+            say(String(format: "sample→state change (%d changes) p50 %.1f ms, p99 %.1f ms", sc.count, p(0.5)!, p(0.99)!))
+        }
+        // What the server measured from each batch's arrival, and the windows it scored.
+        var figures: [String: Double] = [:]
+        if let before, let after {
+            let ack = PrometheusText.difference("vertac_batch_ack_seconds", before: before, after: after)
+            let state = PrometheusText.difference("vertac_state_change_seconds", before: before, after: after)
+            figures["server_ack_p50_ms"] = PrometheusText.quantile(0.5, ack).map { $0 * 1000 }
+            figures["server_ack_p99_ms"] = PrometheusText.quantile(0.99, ack).map { $0 * 1000 }
+            figures["server_state_p50_ms"] = PrometheusText.quantile(0.5, state).map { $0 * 1000 }
+            figures["server_state_p99_ms"] = PrometheusText.quantile(0.99, state).map { $0 * 1000 }
+            if let w1 = after.value("vertac_windows_scored_total") {
+                figures["windows_per_s"] = (w1 - (before.value("vertac_windows_scored_total") ?? 0)) / elapsed
+            }
+            say(String(format: "server: %.0f windows/s scored; arrival→ack p50 %.1f ms, p99 %.1f ms; arrival→state change p50 %.1f ms, p99 %.1f ms",
+                       figures["windows_per_s"] ?? .nan, figures["server_ack_p50_ms"] ?? .nan, figures["server_ack_p99_ms"] ?? .nan,
+                       figures["server_state_p50_ms"] ?? .nan, figures["server_state_p99_ms"] ?? .nan))
+        } else {
+            say("server figures unavailable: GET /metrics needs an engineer or admin token")
+        }
+        if json {
+            var out: [String: Any] = [
+                "streams": streams, "sensors": sensors, "rate": rate, "batch_rows": batchRows, "duration_s": elapsed,
+                "offered_values_per_s": Double(streams * sensors) * rate, "values_per_s": Double(values) / elapsed,
+                "busy_answers": busy, "state_changes": sc.count,
+            ]
+            let optional: [String: Double?] = [
+                "ack_p50_ms": pct(0.5), "ack_p99_ms": pct(0.99), "state_p50_ms": p(0.5), "state_p99_ms": p(0.99),
+            ]
+            for (k, v) in optional { out[k] = v ?? NSNull() }
+            for k in ["windows_per_s", "server_ack_p50_ms", "server_ack_p99_ms", "server_state_p50_ms", "server_state_p99_ms"] {
+                out[k] = figures[k] ?? NSNull()
+            }
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
         }
     }
 }

@@ -38,7 +38,8 @@ struct LiveController<Context: RequestContext>: Sendable {
             try await live.register(try await decodeJSON(RegisterRequest.self, request, context))
         }
         group.post("batch") { request, context in
-            try await live.ingest(try await decodeJSON(BatchRequest.self, request, context))
+            let arrival = ServerMetrics.now()
+            return try await live.ingest(try await decodeJSON(BatchRequest.self, request, context), arrival: arrival)
         }
         for (path, event) in [("start", CycleEvent.start), ("stop", .stop), ("pause", .pause), ("resume", .resume), ("acknowledge", .acknowledge)] {
             group.post("cycle/\(path)") { request, context in

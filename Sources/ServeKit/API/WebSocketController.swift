@@ -146,6 +146,7 @@ struct WebSocketController: Sendable {
 
     /// One command or batch from a stream's socket; returns the reply.
     func handle(_ text: String, stream: String) async -> String {
+        let arrival = ServerMetrics.now()
         func reply<T: Encodable>(_ type: String, _ data: T) -> String {
             let envelope = PushEnvelope(type: type, timestamp: Timestamp.format(Date().timeIntervalSince1970), stream_id: stream, data: data)
             return (try? String(decoding: JSONEncoder().encode(envelope), as: UTF8.self)) ?? "{}"
@@ -172,7 +173,7 @@ struct WebSocketController: Sendable {
             }
             let batch = try JSONDecoder().decode(BatchRequest.self, from: data)
             guard batch.stream_id == stream else { throw APIError.badRequest("this socket is for stream \(stream)") }
-            return reply("ack", try await live.ingest(batch))
+            return reply("ack", try await live.ingest(batch, arrival: arrival))
         } catch let e as APIError {
             return failure(e)
         } catch {

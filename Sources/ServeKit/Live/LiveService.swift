@@ -125,7 +125,9 @@ public actor LiveService {
 
     // MARK: Ingestion
 
-    func ingest(_ b: BatchRequest) async throws -> BatchResponse {
+    /// - Parameter arrival: when the batch reached the server (``ServerMetrics/now()``); the
+    ///   time to its acknowledgement is recorded from it.
+    func ingest(_ b: BatchRequest, arrival: UInt64 = ServerMetrics.now()) async throws -> BatchResponse {
         _ = try known(b.stream_id)
         // Scoring has fallen behind: the edge keeps the batch (it has a buffer) and retries.
         if await pipeline.queued > limits.maxQueuedWindows {
@@ -134,10 +136,12 @@ public actor LiveService {
             e.headers[.retryAfter] = "1"
             throw e
         }
-        return try await serialized(b.stream_id) { try await self.ingestNow(b) }
+        let response = try await serialized(b.stream_id) { try await self.ingestNow(b, arrival: arrival) }
+        ServerMetrics.since(arrival, into: metrics.batchAck)
+        return response
     }
 
-    private func ingestNow(_ b: BatchRequest) async throws -> BatchResponse {
+    private func ingestNow(_ b: BatchRequest, arrival: UInt64) async throws -> BatchResponse {
         var s = try known(b.stream_id)
         if let id = b.batch_id { try TextField.check(id, "batch_id", maxLength: 128) }
         let (rows, samples, filled) = try Self.rows(of: b, stream: s.record, lastValues: s.lastValues, limits: limits)
@@ -173,7 +177,7 @@ public actor LiveService {
         if let lastRow = rows.last { s.lastValues = lastRow.values.map { $0 } }
         live[b.stream_id] = s
         await pipeline.dataResumed(b.stream_id, at: now)
-        await pipeline.rows(b.stream_id, stored)
+        await pipeline.rows(b.stream_id, stored, arrival: arrival)
         await hub.publish(.samples(SamplesMessage(
             sensors: record.sensors.map(\.name), rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) })),
             stream: b.stream_id)

@@ -19,6 +19,14 @@ public struct ServerMetrics: Sendable {
     let rejectedBusy: Metrics.Counter
     let scoringFailures: Metrics.Counter
     let connectionsRejected: Metrics.Counter
+    /// From a batch's arrival (its request handler or socket message) to its acknowledgement.
+    let batchAck: DurationHistogram
+    /// From the arrival of the batch whose row closed a window to the pushed state change that
+    /// window caused.
+    let stateChange: DurationHistogram
+    /// Bounds of the two latency histograms: fine enough to read p50 and p99 off them.
+    static let latencyBuckets: [Duration] = [0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500, 750,
+                                             1_000, 2_000, 5_000, 10_000].map { .microseconds(Int64($0 * 1_000)) }
     private let factory: PrometheusMetricsFactory
 
     public init() {
@@ -39,6 +47,18 @@ public struct ServerMetrics: Sendable {
         rejectedBusy = Metrics.Counter(label: "vertac_ingest_rejected_busy_total", factory: f)
         scoringFailures = Metrics.Counter(label: "vertac_scoring_commit_failures_total", factory: f)
         connectionsRejected = Metrics.Counter(label: "vertac_connections_rejected_total", factory: f)
+        batchAck = registry.makeDurationHistogram(name: "vertac_batch_ack_seconds", buckets: Self.latencyBuckets,
+                                                  help: "From a batch's arrival to its acknowledgement")
+        stateChange = registry.makeDurationHistogram(name: "vertac_state_change_seconds", buckets: Self.latencyBuckets,
+                                                     help: "From the arrival of the batch that closed a window to the state change it caused, pushed")
+    }
+
+    /// Nanoseconds on the monotonic clock, for arrival times.
+    public static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// Records `histogram` from `arrival` (``now()``) to now.
+    static func since(_ arrival: UInt64, into histogram: DurationHistogram) {
+        histogram.recordNanoseconds(Int64(clamping: now() &- arrival))
     }
 
     /// Sensors per state, as gauges with a `state` label.

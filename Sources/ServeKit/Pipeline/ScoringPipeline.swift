@@ -30,7 +30,10 @@ public actor ScoringPipeline {
     private var mapping: [String: [Int]] = [:]
     private var reasons: [String: String] = [:]
     private var records: [String: StreamRecord] = [:]
-    private var pending: [(window: PendingWindow, cycle: String?, model: String)] = []
+    /// A window waiting to be scored: its cycle, the model that scores it, and when the batch
+    /// holding its last row reached the server (for ``ServerMetrics/stateChange``).
+    typealias Queued = (window: PendingWindow, cycle: String?, model: String, arrival: UInt64)
+    private var pending: [Queued] = []
     /// Bumped by every ``attach(_:restoring:)``: results of windows queued before it are dropped.
     private var generation: [String: Int] = [:]
     private var reports: [Task<Void, Never>] = []
@@ -156,7 +159,8 @@ public actor ScoringPipeline {
         // windows up to it are rebuilt without a write; on restore, the windows after it — rows
         // acknowledged but never scored before a crash — are queued: every window is scored
         // once, in order.
-        var replayed: [(window: PendingWindow, cycle: String?, model: String)] = []
+        var replayed: [Queued] = []
+        let now = ServerMetrics.now()
         if let cycle = r.currentCycleID, let state = CycleState(rawValue: r.cycleState), Self.cycleTakesRows(state) {
             s.startCycle()
             let rows = try await store.samples(cycle: cycle)
@@ -164,7 +168,7 @@ public actor ScoringPipeline {
                 ? try await store.scores(stream: r.id, from: rows.first?.time ?? 0, to: .infinity).last { $0.cycleID == cycle }?.time ?? -.infinity
                 : .infinity
             for row in rows {
-                if let w = s.ingest(map.map { row.values[$0] }, at: row.time), w.endTime > lastScored { replayed.append((w, cycle, id)) }
+                if let w = s.ingest(map.map { row.values[$0] }, at: row.time), w.endTime > lastScored { replayed.append((w, cycle, id, now)) }
             }
         }
         streams[r.id] = s
@@ -256,11 +260,12 @@ public actor ScoringPipeline {
         }
     }
 
-    /// Committed rows of the active cycle (stream sensor order).
-    public func rows(_ stream: String, _ rows: [SampleRow]) {
+    /// Committed rows of the active cycle (stream sensor order), from a batch that reached the
+    /// server at `arrival`.
+    public func rows(_ stream: String, _ rows: [SampleRow], arrival: UInt64 = ServerMetrics.now()) {
         guard var s = streams[stream], let map = mapping[stream], let id = streamModel[stream] else { return }
         for r in rows where r.cycleID != nil {
-            if let w = s.ingest(map.map { r.values[$0] }, at: r.time) { pending.append((w, r.cycleID, id)) }
+            if let w = s.ingest(map.map { r.values[$0] }, at: r.time) { pending.append((w, r.cycleID, id, arrival)) }
         }
         streams[stream] = s
         metrics.queuedWindows.record(pending.count)
@@ -292,7 +297,7 @@ public actor ScoringPipeline {
         // One forward pass per model in use (usually one), off the actor: ingest, commands and
         // reviews go on meanwhile. A stream attached again meanwhile (model switch, restore) has
         // a new generation, and its windows of this batch are dropped (attach queued them anew).
-        var batch: [(window: PendingWindow, cycle: String?, model: String)] = []
+        var batch: [Queued] = []
         var parts: [(scorer: BatchScorer, windows: [PendingWindow])] = []
         for id in Set(all.map(\.model)) {
             guard let scorer = loaded[id]?.scorer else { continue }
@@ -305,7 +310,7 @@ public actor ScoringPipeline {
         metrics.scoringLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         metrics.scoringBatchSize.record(batch.count)
         metrics.windowsScored.increment(by: batch.count)
-        var byStream: [String: (scores: [ScoreRecord], transitions: [TransitionRecord], events: [MaintenanceEvent])] = [:]
+        var byStream: [String: (scores: [ScoreRecord], transitions: [TransitionRecord], arrivals: [UInt64], events: [MaintenanceEvent])] = [:]
         for (k, r) in results.enumerated() {
             guard generation[r.stream] ?? 0 == generations[k], var s = streams[r.stream], let map = mapping[r.stream],
                   streamModel[r.stream] == batch[k].model else { continue }
@@ -313,7 +318,7 @@ public actor ScoringPipeline {
             streams[r.stream] = s
             var sensorScores = [Float](repeating: 0, count: map.count)
             for (j, idx) in map.enumerated() { sensorScores[idx] = r.sensorScores[j] }
-            var entry = byStream[r.stream] ?? ([], [], [])
+            var entry = byStream[r.stream] ?? ([], [], [], [])
             entry.scores.append(ScoreRecord(streamID: r.stream, cycleID: batch[k].cycle, time: r.endTime, score: r.score, sensorScores: sensorScores))
             for o in outputs {
                 switch o {
@@ -321,6 +326,7 @@ public actor ScoringPipeline {
                     let evidence = t.evidence.flatMap { try? String(decoding: JSONEncoder().encode($0), as: UTF8.self) }
                     entry.transitions.append(TransitionRecord(streamID: r.stream, sensor: sensor, from: t.from.rawValue, to: t.to.rawValue,
                                                               time: t.time, reason: t.reason, evidenceJSON: evidence))
+                    entry.arrivals.append(batch[k].arrival)
                 case .eventOpened(let e), .eventEscalated(let e):
                     entry.events.removeAll { $0.id == e.id }
                     entry.events.append(e)
@@ -353,9 +359,10 @@ public actor ScoringPipeline {
                         last.sensorScores[mapping[stream]![model.sensors.firstIndex(of: name)!]]
                     })), model_id: streamModel[stream] ?? "")), stream: stream)
             }
-            for t in entry.transitions {
+            for (t, arrival) in zip(entry.transitions, entry.arrivals) {
                 await hub.publish(.sensorState(SensorStateMessage(
                     sensor: t.sensor, from: t.from, to: t.to, time: Timestamp.format(t.time), reason: t.reason)), stream: stream)
+                ServerMetrics.since(arrival, into: metrics.stateChange)
             }
             for e in entry.events { await hub.publish(.maintenanceEvent(e), stream: stream) }
         }
