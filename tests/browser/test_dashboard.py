@@ -295,6 +295,15 @@ def run(driver):
 
     def in_row(css):
         return driver.find_element(By.CSS_SELECTOR, f"#events-body tr[data-event='{event_id}'] {css}")
+    # A note added from the page joins the event's history, under the acknowledgement's.
+    in_row("input.add-note").send_keys("valve ordered")
+    in_row("button[data-action='note']").click()
+    wait_for(lambda: len(next(e for e in get("/api/v1/events")["events"] if e["id"] == event_id).get("notes", [])) == 2, timeout=10,
+             what="the added note in the API")
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, f"#events-body tr[data-event='{event_id}'] ol.notes li")) == 2)
+    notes = [li.text for li in driver.find_elements(By.CSS_SELECTOR, f"#events-body tr[data-event='{event_id}'] ol.notes li")]
+    check("checking the pressure line" in notes[0] and "valve ordered" in notes[1], f"events: the note history is shown ({notes})")
+    time.sleep(1.0)
     Select(in_row("select.resolution")).select_by_value("false_positive")
     in_row("input.resolve-note").send_keys("sensor recalibrated")
     in_row("button[data-action='resolve']").click()

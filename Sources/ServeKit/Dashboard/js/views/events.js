@@ -71,6 +71,15 @@ export function mount(root, _params, ctx) {
       actions.append(el("div", { class: "muted" }, `${e.resolution ? e.resolution.replace("_", " ") : ""} by ${e.resolvedBy || "?"}${e.note ? " — " + e.note : ""}`));
     }
     if (e.status === "ACKNOWLEDGED") actions.prepend(el("div", { class: "muted" }, `acknowledged by ${e.acknowledgedBy || "?"} ${fmtTime(e.acknowledgedAt)}`));
+    // The event's notes, oldest first, and a line to add one (any status).
+    const notes = e.notes || [];
+    if (notes.length) {
+      actions.append(el("ol", { class: "notes" }, notes.map((n) =>
+        el("li", {}, el("span", { class: "muted" }, `${n.author}, ${fmtTime(n.at)}: `), n.note))));
+    }
+    const extra = el("input", { placeholder: "add a note", size: 16, class: "add-note" });
+    actions.append(el("div", { class: "inline-form" }, extra,
+      el("button", { class: "btn secondary", dataset: { action: "note" }, onclick: () => { if (extra.value.trim()) act(e, "notes", { by: who(), note: extra.value }, msg); } }, "Add note")));
     actions.append(msg);
     return el("tr", { dataset: { event: e.id, status: e.status } },
       el("td", {}, fmtTime(e.openedAt)),
