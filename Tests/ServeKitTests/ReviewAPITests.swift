@@ -64,6 +64,9 @@ import TrainerKit
             #expect(sensors.count == 8 && sensors.allSatisfy { ["NORMAL", "WARNING", "CRITICAL", "STALE"].contains($0["state"] as? String ?? "") })
 
             let transitions = try #require(try await client.json(.get, "/api/v1/streams/\(stream)/transitions?limit=5").body["transitions"] as? [[String: Any]])
+            for bad in ["abc", "0", "1001", "2.5"] {
+                #expect(try await client.json(.get, "/api/v1/streams/\(stream)/transitions?limit=\(bad)").status == .badRequest, "limit=\(bad)")
+            }
             #expect(!transitions.isEmpty && transitions.count <= 5 && transitions.allSatisfy { $0["sensor"] is String && $0["to"] is String })
             let cycles = try #require(try await client.json(.get, "/api/v1/streams/\(stream)/cycles").body["cycles"] as? [[String: Any]])
             #expect(cycles.map { $0["number"] as? Int } == [2, 1])

@@ -56,7 +56,10 @@ struct ReviewController<Context: RequestContext>: Sendable {
         g.get("streams/{id}/transitions") { request, context in
             let id = try context.parameters.require("id")
             guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
-            let limit = min(1_000, max(1, Int(request.uri.queryParameters.get("limit").map { "\($0)" } ?? "100") ?? 100))
+            let raw = request.uri.queryParameters.get("limit").map { "\($0)" } ?? "100"
+            guard let limit = Int(raw), (1...1_000).contains(limit) else {
+                throw APIError.badRequest("limit must be a whole number from 1 to 1000")
+            }
             return TransitionList(transitions: try await store.transitions(stream: id, limit: limit).map(TransitionView.init))
         }
         g.get("streams/{id}/scores") { request, context in
