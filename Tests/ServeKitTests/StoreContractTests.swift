@@ -27,7 +27,7 @@ enum StoreKind: String, CaseIterable, Sendable {
     static func stream(_ id: String = "s1") -> StreamRecord {
         StreamRecord(id: id, deviceName: "m", datasetID: "d", registeredAt: 1, sensors: [
             SensorRecord(sensorID: "a1", name: "a", type: nil, unit: "bar"), SensorRecord(sensorID: nil, name: "b", type: "analog", unit: nil),
-        ], cycleState: "WAITING_START", cycleNumber: 0, stateSince: 1, lastActivity: 1, currentCycleID: nil, lastTimestamp: nil, filledValues: 0)
+        ], cycleState: .waitingStart, cycleNumber: 0, stateSince: 1, lastActivity: 1, currentCycleID: nil, lastTimestamp: nil, filledValues: 0)
     }
 
     @Test(arguments: StoreKind.available)
@@ -38,17 +38,17 @@ enum StoreKind: String, CaseIterable, Sendable {
         var s = Self.stream()
         try await store.saveStream(s)
         #expect(try await store.stream("s1") == s)
-        s.cycleState = "ACTIVE"; s.cycleNumber = 1; s.currentCycleID = "c1"
+        s.cycleState = .active; s.cycleNumber = 1; s.currentCycleID = "c1"
         try await store.saveStream(s)   // an update, not a second stream
         #expect(try await store.streams() == [s])
         #expect(try await store.stream("nope") == nil)
-        let c = CycleRecord(id: "c1", streamID: "s1", number: 1, state: "ACTIVE", startedAt: 10, metadata: ["operator": "ana"])
+        let c = CycleRecord(id: "c1", streamID: "s1", number: 1, state: .active, startedAt: 10, metadata: ["operator": "ana"])
         try await store.saveCycle(c)
         var done = c
-        done.state = "STOPPED"; done.endedAt = 20; done.healthScore = 97.5; done.anomalous = false; done.reportJSON = "{}"; done.label = "normal"
+        done.state = .stopped; done.endedAt = 20; done.healthScore = 97.5; done.anomalous = false; done.reportJSON = "{}"; done.label = .normal
         try await store.saveCycle(done)
         #expect(try await store.cycle("c1") == done)
-        try await store.saveCycle(CycleRecord(id: "c2", streamID: "s1", number: 2, state: "ACTIVE", startedAt: 30))
+        try await store.saveCycle(CycleRecord(id: "c2", streamID: "s1", number: 2, state: .active, startedAt: 30))
         #expect(try await store.cycles(stream: "s1").map(\.id) == ["c2", "c1"])
     }
 
@@ -60,7 +60,7 @@ enum StoreKind: String, CaseIterable, Sendable {
         var s = Self.stream()
         s.currentCycleID = "c1"
         try await store.saveStream(s)
-        try await store.saveCycle(CycleRecord(id: "c1", streamID: "s1", number: 1, state: "ACTIVE", startedAt: 0))
+        try await store.saveCycle(CycleRecord(id: "c1", streamID: "s1", number: 1, state: .active, startedAt: 0))
         s.lastTimestamp = 2
         let rows = [SampleRow(time: 1, values: [1.5, -2], cycleID: "c1"), SampleRow(time: 2, values: [3, 4], cycleID: "c1"),
                     SampleRow(time: 0.5, values: [9, 9], cycleID: nil)]
@@ -97,13 +97,13 @@ enum StoreKind: String, CaseIterable, Sendable {
         try await store.commitScoring(
             scores: [ScoreRecord(streamID: "s1", cycleID: "c1", time: 5, score: 0.5, sensorScores: [4, 0.2]),
                      ScoreRecord(streamID: "s1", cycleID: "c1", time: 6, score: 0.4, sensorScores: [3, 0.1])],
-            states: [SensorStateRecord(streamID: "s1", sensor: "a", state: "CRITICAL", since: 5, above: 3, below: 0, warningWindows: 0)],
-            transitions: [TransitionRecord(streamID: "s1", sensor: "a", from: "NORMAL", to: "CRITICAL", time: 5, reason: "x", evidenceJSON: "{}")],
+            states: [SensorStateRecord(streamID: "s1", sensor: "a", state: .critical, since: 5, above: 3, below: 0, warningWindows: 0)],
+            transitions: [TransitionRecord(streamID: "s1", sensor: "a", from: .normal, to: .critical, time: 5, reason: "x", evidenceJSON: "{}")],
             events: [e])
         #expect(try await store.scores(stream: "s1", from: 5.5, to: 10).map(\.time) == [6])
         #expect(try await store.scores(stream: "s1", from: 0, to: 10).first?.sensorScores == [4, 0.2])
-        #expect(try await store.sensorStates(stream: "s1").first?.state == "CRITICAL")
-        #expect(try await store.transitions(stream: "s1", limit: 10).first?.to == "CRITICAL")
+        #expect(try await store.sensorStates(stream: "s1").first?.state == .critical)
+        #expect(try await store.transitions(stream: "s1", limit: 10).first?.to == .critical)
         #expect(try await store.event("evt-1") == e)
         try e.acknowledge(by: "ana", at: 7)
         try await store.saveEvent(e)

@@ -111,14 +111,14 @@ public final class SQLiteStore: Store {
                 cycle_state = excluded.cycle_state, cycle_number = excluded.cycle_number, state_since = excluded.state_since,
                 last_activity = excluded.last_activity, current_cycle_id = excluded.current_cycle_id,
                 last_timestamp = excluded.last_timestamp, filled_values = excluded.filled_values
-            """, arguments: [s.id, s.deviceName, s.datasetID, s.registeredAt, sensors, s.cycleState, s.cycleNumber, s.stateSince,
+            """, arguments: [s.id, s.deviceName, s.datasetID, s.registeredAt, sensors, s.cycleState.rawValue, s.cycleNumber, s.stateSince,
                              s.lastActivity, s.currentCycleID, s.lastTimestamp, s.filledValues])
     }
 
     static func stream(_ row: Row) throws -> StreamRecord {
         let sensors = try JSONDecoder().decode([SensorRecord].self, from: Data((row["sensors"] as String).utf8))
         return StreamRecord(id: row["id"], deviceName: row["device_name"], datasetID: row["dataset_id"],
-                            registeredAt: row["registered_at"], sensors: sensors, cycleState: row["cycle_state"],
+                            registeredAt: row["registered_at"], sensors: sensors, cycleState: try .stored(row["cycle_state"], column: "cycle_state"),
                             cycleNumber: row["cycle_number"], stateSince: row["state_since"], lastActivity: row["last_activity"],
                             currentCycleID: row["current_cycle_id"], lastTimestamp: row["last_timestamp"],
                             filledValues: row["filled_values"])
@@ -192,17 +192,18 @@ public final class SQLiteStore: Store {
                 ON CONFLICT(id) DO UPDATE SET state = excluded.state, ended_at = excluded.ended_at, rows = excluded.rows,
                     health_score = excluded.health_score, anomalous = excluded.anomalous, severity = excluded.severity,
                     report = excluded.report, label = excluded.label, metadata = excluded.metadata
-                """, arguments: [c.id, c.streamID, c.number, c.state, c.startedAt, c.endedAt, metadata, c.rows, c.healthScore,
-                                 c.anomalous, c.severity, c.reportJSON, c.label])
+                """, arguments: [c.id, c.streamID, c.number, c.state.rawValue, c.startedAt, c.endedAt, metadata, c.rows, c.healthScore,
+                                 c.anomalous, c.severity?.rawValue, c.reportJSON, c.label?.rawValue])
         }
     }
 
     static func cycle(_ row: Row) throws -> CycleRecord {
-        CycleRecord(id: row["id"], streamID: row["stream_id"], number: row["number"], state: row["state"],
+        CycleRecord(id: row["id"], streamID: row["stream_id"], number: row["number"], state: try .stored(row["state"], column: "state"),
                     startedAt: row["started_at"], endedAt: row["ended_at"],
                     metadata: try JSONDecoder().decode([String: String].self, from: Data((row["metadata"] as String).utf8)),
-                    rows: row["rows"], healthScore: row["health_score"], anomalous: row["anomalous"], severity: row["severity"],
-                    reportJSON: row["report"], label: row["label"])
+                    rows: row["rows"], healthScore: row["health_score"], anomalous: row["anomalous"],
+                    severity: try (row["severity"] as String?).map { try .stored($0, column: "severity") },
+                    reportJSON: row["report"], label: try (row["label"] as String?).map { try .stored($0, column: "label") })
     }
 
     public func cycle(_ id: String) async throws -> CycleRecord? {
@@ -223,9 +224,9 @@ public final class SQLiteStore: Store {
             let state = try db.makeStatement(sql: """
                 INSERT OR REPLACE INTO sensor_states (stream_id, sensor, state, since, above, below, warning_windows) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
-            for s in states { try state.execute(arguments: [s.streamID, s.sensor, s.state, s.since, s.above, s.below, s.warningWindows]) }
+            for s in states { try state.execute(arguments: [s.streamID, s.sensor, s.state.rawValue, s.since, s.above, s.below, s.warningWindows]) }
             let tr = try db.makeStatement(sql: "INSERT INTO transitions (stream_id, sensor, from_state, to_state, t, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            for t in transitions { try tr.execute(arguments: [t.streamID, t.sensor, t.from, t.to, t.time, t.reason, t.evidenceJSON]) }
+            for t in transitions { try tr.execute(arguments: [t.streamID, t.sensor, t.from.rawValue, t.to.rawValue, t.time, t.reason, t.evidenceJSON]) }
             // An event an engineer reviewed meanwhile keeps the review (the pipeline's copy may be older).
             for e in events {
                 let stored = try String.fetchOne(db, sql: "SELECT body FROM events WHERE id = ?", arguments: [e.id])
@@ -248,7 +249,7 @@ public final class SQLiteStore: Store {
     public func sensorStates(stream: String) async throws -> [SensorStateRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM sensor_states WHERE stream_id = ?", arguments: [stream])
-                .map { SensorStateRecord(streamID: $0["stream_id"], sensor: $0["sensor"], state: $0["state"], since: $0["since"],
+                .map { SensorStateRecord(streamID: $0["stream_id"], sensor: $0["sensor"], state: try .stored($0["state"], column: "state"), since: $0["since"],
                                          above: $0["above"], below: $0["below"], warningWindows: $0["warning_windows"]) }
         }
     }
@@ -256,7 +257,8 @@ public final class SQLiteStore: Store {
     public func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM transitions WHERE stream_id = ? ORDER BY id DESC LIMIT ?", arguments: [stream, limit])
-                .map { TransitionRecord(streamID: $0["stream_id"], sensor: $0["sensor"], from: $0["from_state"], to: $0["to_state"],
+                .map { TransitionRecord(streamID: $0["stream_id"], sensor: $0["sensor"], from: try .stored($0["from_state"], column: "from_state"),
+                                        to: try .stored($0["to_state"], column: "to_state"),
                                         time: $0["t"], reason: $0["reason"], evidenceJSON: $0["evidence"]) }
         }
     }

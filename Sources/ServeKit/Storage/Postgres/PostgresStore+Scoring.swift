@@ -23,11 +23,11 @@ extension PostgresStore {
                         INSERT INTO sensor_states (stream_id, sensor, state, since, above, below, warning_windows) VALUES ($1, $2, $3, $4, $5, $6, $7)
                         ON CONFLICT (stream_id, sensor) DO UPDATE SET state = EXCLUDED.state, since = EXCLUDED.since, above = EXCLUDED.above,
                             below = EXCLUDED.below, warning_windows = EXCLUDED.warning_windows
-                        """, [s.streamID, s.sensor, s.state, "\(s.since)", "\(s.above)", "\(s.below)", "\(s.warningWindows)"])
+                        """, [s.streamID, s.sensor, s.state.rawValue, "\(s.since)", "\(s.above)", "\(s.below)", "\(s.warningWindows)"])
                 }
                 for t in transitions {
                     try c.query("INSERT INTO transitions (stream_id, sensor, from_state, to_state, t, reason, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                                [t.streamID, t.sensor, t.from, t.to, "\(t.time)", t.reason, t.evidenceJSON])
+                                [t.streamID, t.sensor, t.from.rawValue, t.to.rawValue, "\(t.time)", t.reason, t.evidenceJSON])
                 }
                 // An event an engineer reviewed meanwhile keeps the review (the pipeline's copy may
                 // be older); the row stays locked until the commit.
@@ -60,7 +60,7 @@ extension PostgresStore {
     public func sensorStates(stream: String) async throws -> [SensorStateRecord] {
         try await pool.with { c in
             try c.query("SELECT sensor, state, since, above, below, warning_windows FROM sensor_states WHERE stream_id = $1", [stream]).values
-                .map { SensorStateRecord(streamID: stream, sensor: $0[0]!, state: $0[1]!, since: Double($0[2]!)!, above: Int($0[3]!)!,
+                .map { SensorStateRecord(streamID: stream, sensor: $0[0]!, state: try .stored($0[1]!, column: "state"), since: Double($0[2]!)!, above: Int($0[3]!)!,
                                          below: Int($0[4]!)!, warningWindows: Int($0[5]!)!) }
         }
     }
@@ -69,7 +69,8 @@ extension PostgresStore {
         try await pool.with { c in
             try c.query("SELECT sensor, from_state, to_state, t, reason, evidence FROM transitions WHERE stream_id = $1 ORDER BY id DESC LIMIT $2",
                         [stream, "\(limit)"]).values
-                .map { TransitionRecord(streamID: stream, sensor: $0[0]!, from: $0[1]!, to: $0[2]!, time: Double($0[3]!)!, reason: $0[4]!,
+                .map { TransitionRecord(streamID: stream, sensor: $0[0]!, from: try .stored($0[1]!, column: "from_state"),
+                                        to: try .stored($0[2]!, column: "to_state"), time: Double($0[3]!)!, reason: $0[4]!,
                                         evidenceJSON: $0[5]) }
         }
     }

@@ -142,7 +142,7 @@ public final class PostgresStore: Store {
         """
 
     static func streamParams(_ s: StreamRecord) throws -> [String?] {
-        [s.id, s.deviceName, s.datasetID, "\(s.registeredAt)", try json(s.sensors), s.cycleState, "\(s.cycleNumber)", "\(s.stateSince)",
+        [s.id, s.deviceName, s.datasetID, "\(s.registeredAt)", try json(s.sensors), s.cycleState.rawValue, "\(s.cycleNumber)", "\(s.stateSince)",
          "\(s.lastActivity)", s.currentCycleID, text(s.lastTimestamp), "\(s.filledValues)"]
     }
 
@@ -155,7 +155,7 @@ public final class PostgresStore: Store {
         try r.values.map { v in
             func f(_ n: String) -> String? { v[r.column(n)] }
             return StreamRecord(id: f("id")!, deviceName: f("device_name")!, datasetID: f("dataset_id")!, registeredAt: d(f("registered_at"))!,
-                                sensors: try decode([SensorRecord].self, f("sensors")), cycleState: f("cycle_state")!,
+                                sensors: try decode([SensorRecord].self, f("sensors")), cycleState: try .stored(f("cycle_state")!, column: "cycle_state"),
                                 cycleNumber: i(f("cycle_number"))!, stateSince: d(f("state_since"))!, lastActivity: d(f("last_activity"))!,
                                 currentCycleID: f("current_cycle_id"), lastTimestamp: d(f("last_timestamp")),
                                 filledValues: i(f("filled_values"))!)
@@ -217,8 +217,8 @@ public final class PostgresStore: Store {
     // MARK: Cycles
 
     public func saveCycle(_ c: CycleRecord) async throws {
-        let params: [String?] = [c.id, c.streamID, "\(c.number)", c.state, "\(c.startedAt)", Self.text(c.endedAt), try Self.json(c.metadata),
-                                 "\(c.rows)", Self.text(c.healthScore), c.anomalous.map { $0 ? "true" : "false" }, c.severity, c.reportJSON, c.label]
+        let params: [String?] = [c.id, c.streamID, "\(c.number)", c.state.rawValue, "\(c.startedAt)", Self.text(c.endedAt), try Self.json(c.metadata),
+                                 "\(c.rows)", Self.text(c.healthScore), c.anomalous.map { $0 ? "true" : "false" }, c.severity?.rawValue, c.reportJSON, c.label?.rawValue]
         try await pool.with { conn in
             try conn.query("""
                 INSERT INTO cycles (id, stream_id, number, state, started_at, ended_at, metadata, rows, health_score, anomalous, severity, report, label)
@@ -233,10 +233,11 @@ public final class PostgresStore: Store {
     static func cycles(_ r: PGRows) throws -> [CycleRecord] {
         try r.values.map { v in
             func f(_ n: String) -> String? { v[r.column(n)] }
-            return CycleRecord(id: f("id")!, streamID: f("stream_id")!, number: i(f("number"))!, state: f("state")!,
+            return CycleRecord(id: f("id")!, streamID: f("stream_id")!, number: i(f("number"))!, state: try .stored(f("state")!, column: "state"),
                                startedAt: d(f("started_at"))!, endedAt: d(f("ended_at")), metadata: try decode([String: String].self, f("metadata")),
                                rows: i(f("rows"))!, healthScore: d(f("health_score")), anomalous: f("anomalous").map { $0 == "t" },
-                               severity: f("severity"), reportJSON: f("report"), label: f("label"))
+                               severity: try f("severity").map { try .stored($0, column: "severity") }, reportJSON: f("report"),
+                               label: try f("label").map { try .stored($0, column: "label") })
         }
     }
 
