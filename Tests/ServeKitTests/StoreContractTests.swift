@@ -160,6 +160,45 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(all.map(\.id) == ["m2", "m1"] && all.map(\.active) == [true, false])
     }
 
+    /// A state this server does not know (written by a newer server, or by hand), a NULL where a
+    /// value is required and a malformed number are thrown ``StoreError``s naming the column, on
+    /// both SQL stores — never a crash.
+    @Test(arguments: StoreKind.available.filter { $0 == .sqlite || $0 == .postgres })
+    func badStoredValuesAreThrownErrors(kind: StoreKind) async throws {
+        let dir = DataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
+        let store = try await kind.make(dir)
+        try await store.saveStream(Self.stream())
+        try await store.saveCycle(CycleRecord(id: "c1", streamID: "s1", number: 1, state: .stopped, startedAt: 0))
+        try await store.commitScoring(
+            scores: [], states: [SensorStateRecord(streamID: "s1", sensor: "a", state: .warning, since: 1, above: 1, below: 0, warningWindows: 1)],
+            transitions: [TransitionRecord(streamID: "s1", sensor: "a", from: .normal, to: .warning, time: 1, reason: "r", evidenceJSON: nil)],
+            events: [])
+        func execute(_ sql: String) async throws {
+            switch store {
+            case let s as SQLiteStore: try await s.pool.write { try $0.execute(sql: sql) }
+            case let s as PostgresStore: try await s.pool.with { try $0.query(sql) }
+            default: Issue.record("not an SQL store")
+            }
+        }
+        try await execute("UPDATE streams SET cycle_state = 'EXPLODED'")
+        try await execute("UPDATE cycles SET severity = 'apocalyptic'")
+        try await execute("UPDATE sensor_states SET state = 'ON_FIRE'")
+        try await execute("UPDATE transitions SET to_state = 'GONE'")
+        let stream = await #expect(throws: StoreError.self) { try await store.stream("s1") }
+        #expect(stream?.isUnknownValue == true && stream?.column == "cycle_state")
+        #expect(stream.map { "\($0)".contains("EXPLODED") } == true)
+        let cycle = await #expect(throws: StoreError.self) { try await store.cycles(stream: "s1") }
+        #expect(cycle?.isUnknownValue == true && cycle?.column == "severity")
+        let state = await #expect(throws: StoreError.self) { try await store.sensorStates(stream: "s1") }
+        #expect(state?.column == "state")
+        let transition = await #expect(throws: StoreError.self) { try await store.transitions(stream: "s1", limit: 5) }
+        #expect(transition?.column == "to_state")
+        // A known value read back still works once repaired.
+        try await execute("UPDATE streams SET cycle_state = 'ACTIVE'")
+        #expect(try await store.stream("s1")?.cycleState == .active)
+    }
+
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
     func postgresMigrationsAreNamedAndAppliedOnce() async throws {
         let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()

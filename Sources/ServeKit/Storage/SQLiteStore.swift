@@ -115,14 +115,7 @@ public final class SQLiteStore: Store {
                              s.lastActivity, s.currentCycleID, s.lastTimestamp, s.filledValues])
     }
 
-    static func stream(_ row: Row) throws -> StreamRecord {
-        let sensors = try JSONDecoder().decode([SensorRecord].self, from: Data((row["sensors"] as String).utf8))
-        return StreamRecord(id: row["id"], deviceName: row["device_name"], datasetID: row["dataset_id"],
-                            registeredAt: row["registered_at"], sensors: sensors, cycleState: try .stored(row["cycle_state"], column: "cycle_state"),
-                            cycleNumber: row["cycle_number"], stateSince: row["state_since"], lastActivity: row["last_activity"],
-                            currentCycleID: row["current_cycle_id"], lastTimestamp: row["last_timestamp"],
-                            filledValues: row["filled_values"])
-    }
+    static func stream(_ row: Row) throws -> StreamRecord { try StreamRecord(row: SQLiteRow(row: row)) }
 
     public func stream(_ id: String) async throws -> StreamRecord? {
         try await pool.read { db in
@@ -138,7 +131,7 @@ public final class SQLiteStore: Store {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT ack_id, samples, rows FROM batches WHERE stream_id = ? AND batch_id = ?",
                              arguments: [stream, batchID])
-                .map { BatchAck(ackID: $0["ack_id"], samples: $0["samples"], rows: $0["rows"]) }
+                .map { try BatchAck(row: SQLiteRow(row: $0)) }
         }
     }
 
@@ -163,14 +156,10 @@ public final class SQLiteStore: Store {
         v.withUnsafeBufferPointer { Data(buffer: $0) }
     }
 
-    static func floats(_ d: Data) -> [Float] {
-        d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-    }
-
     public func samples(cycle: String) async throws -> [SampleRow] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT t, cycle_id, vals FROM samples WHERE cycle_id = ? ORDER BY t", arguments: [cycle])
-                .map { SampleRow(time: $0["t"], values: Self.floats($0["vals"]), cycleID: $0["cycle_id"]) }
+                .map { try SampleRow(row: SQLiteRow(row: $0)) }
         }
     }
 
@@ -178,7 +167,7 @@ public final class SQLiteStore: Store {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT t, cycle_id, vals FROM samples WHERE stream_id = ? AND t >= ? AND t <= ? ORDER BY t",
                              arguments: [stream, from, to])
-                .map { SampleRow(time: $0["t"], values: Self.floats($0["vals"]), cycleID: $0["cycle_id"]) }
+                .map { try SampleRow(row: SQLiteRow(row: $0)) }
         }
     }
 
@@ -197,14 +186,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    static func cycle(_ row: Row) throws -> CycleRecord {
-        CycleRecord(id: row["id"], streamID: row["stream_id"], number: row["number"], state: try .stored(row["state"], column: "state"),
-                    startedAt: row["started_at"], endedAt: row["ended_at"],
-                    metadata: try JSONDecoder().decode([String: String].self, from: Data((row["metadata"] as String).utf8)),
-                    rows: row["rows"], healthScore: row["health_score"], anomalous: row["anomalous"],
-                    severity: try (row["severity"] as String?).map { try .stored($0, column: "severity") },
-                    reportJSON: row["report"], label: try (row["label"] as String?).map { try .stored($0, column: "label") })
-    }
+    static func cycle(_ row: Row) throws -> CycleRecord { try CycleRecord(row: SQLiteRow(row: row)) }
 
     public func cycle(_ id: String) async throws -> CycleRecord? {
         try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM cycles WHERE id = ?", arguments: [id]).map(Self.cycle) }
@@ -241,25 +223,21 @@ public final class SQLiteStore: Store {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM window_scores WHERE stream_id = ? AND t >= ? AND t <= ? ORDER BY t",
                              arguments: [stream, from, to])
-                .map { ScoreRecord(streamID: $0["stream_id"], cycleID: $0["cycle_id"], time: $0["t"], score: Float($0["score"] as Double),
-                                   sensorScores: Self.floats($0["sensor_scores"])) }
+                .map { try ScoreRecord(row: SQLiteRow(row: $0)) }
         }
     }
 
     public func sensorStates(stream: String) async throws -> [SensorStateRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sensor_states WHERE stream_id = ?", arguments: [stream])
-                .map { SensorStateRecord(streamID: $0["stream_id"], sensor: $0["sensor"], state: try .stored($0["state"], column: "state"), since: $0["since"],
-                                         above: $0["above"], below: $0["below"], warningWindows: $0["warning_windows"]) }
+            try Row.fetchAll(db, sql: "SELECT * FROM sensor_states WHERE stream_id = ? ORDER BY sensor", arguments: [stream])
+                .map { try SensorStateRecord(row: SQLiteRow(row: $0)) }
         }
     }
 
     public func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM transitions WHERE stream_id = ? ORDER BY id DESC LIMIT ?", arguments: [stream, limit])
-                .map { TransitionRecord(streamID: $0["stream_id"], sensor: $0["sensor"], from: try .stored($0["from_state"], column: "from_state"),
-                                        to: try .stored($0["to_state"], column: "to_state"),
-                                        time: $0["t"], reason: $0["reason"], evidenceJSON: $0["evidence"]) }
+                .map { try TransitionRecord(row: SQLiteRow(row: $0)) }
         }
     }
 
@@ -288,8 +266,7 @@ public final class SQLiteStore: Store {
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
             let rows = try Row.fetchAll(db, sql: "SELECT event_id, author, note, written_at FROM event_notes WHERE event_id IN (\(marks)) ORDER BY id",
                                         arguments: StatementArguments(ids))
-            return Dictionary(grouping: rows.map { EventNote(eventID: $0["event_id"], author: $0["author"], note: $0["note"], at: $0["written_at"]) },
-                              by: \.eventID)
+            return Dictionary(grouping: try rows.map { try EventNote(row: SQLiteRow(row: $0)) }, by: \.eventID)
         }
     }
 
@@ -318,7 +295,7 @@ public final class SQLiteStore: Store {
             if m.active {
                 // Deactivate the others in their stored bodies too.
                 for row in try Row.fetchAll(db, sql: "SELECT id, body FROM models WHERE active = 1 AND id != ?", arguments: [m.id]) {
-                    var other = try JSONDecoder().decode(ModelRecord.self, from: Data((row["body"] as String).utf8))
+                    var other = try SQLiteRow(row: row).json("body", as: ModelRecord.self)
                     other.active = false
                     try db.execute(sql: "UPDATE models SET active = 0, body = ? WHERE id = ?",
                                    arguments: [String(decoding: try JSONEncoder().encode(other), as: UTF8.self), other.id])
@@ -377,7 +354,8 @@ public final class SQLiteStore: Store {
         try await pool.read { db in
             var out: [String: [String]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT stream_id, history FROM model_assignments") {
-                out[row["stream_id"]] = try JSONDecoder().decode([String].self, from: Data((row["history"] as String).utf8))
+                let r = SQLiteRow(row: row)
+                out[try r.string("stream_id")] = try r.json("history")
             }
             return out
         }

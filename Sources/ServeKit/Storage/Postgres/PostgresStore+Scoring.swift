@@ -32,8 +32,8 @@ extension PostgresStore {
                 // An event an engineer reviewed meanwhile keeps the review (the pipeline's copy may
                 // be older); the row stays locked until the commit.
                 for e in events {
-                    let stored = try c.query("SELECT body FROM events WHERE id = $1 FOR UPDATE", [e.id]).values.first?[0]
-                        .map { try Self.decode(MaintenanceEvent.self, $0) }
+                    let stored = try c.query("SELECT body FROM events WHERE id = $1 FOR UPDATE", [e.id]).rows.first
+                        .map { try $0.json("body", as: MaintenanceEvent.self) }
                     let merged = stored.map { e.keepingReview(of: $0) } ?? e
                     try Self.upsert(merged, body: try Self.json(merged), c)
                 }
@@ -51,27 +51,23 @@ extension PostgresStore {
 
     public func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord] {
         try await pool.with { c in
-            try c.query("SELECT t, cycle_id, score, sensor_scores FROM window_scores WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
-                        [stream, "\(from)", to.isFinite ? "\(to)" : "Infinity"]).values
-                .map { ScoreRecord(streamID: stream, cycleID: $0[1], time: Double($0[0]!)!, score: Float($0[2]!)!, sensorScores: Self.floats($0[3])) }
+            try c.query("SELECT * FROM window_scores WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
+                        [stream, "\(from)", to.isFinite ? "\(to)" : "Infinity"]).rows
+                .map { try ScoreRecord(row: $0) }
         }
     }
 
     public func sensorStates(stream: String) async throws -> [SensorStateRecord] {
         try await pool.with { c in
-            try c.query("SELECT sensor, state, since, above, below, warning_windows FROM sensor_states WHERE stream_id = $1", [stream]).values
-                .map { SensorStateRecord(streamID: stream, sensor: $0[0]!, state: try .stored($0[1]!, column: "state"), since: Double($0[2]!)!, above: Int($0[3]!)!,
-                                         below: Int($0[4]!)!, warningWindows: Int($0[5]!)!) }
+            try c.query("SELECT * FROM sensor_states WHERE stream_id = $1 ORDER BY sensor", [stream]).rows
+                .map { try SensorStateRecord(row: $0) }
         }
     }
 
     public func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
         try await pool.with { c in
-            try c.query("SELECT sensor, from_state, to_state, t, reason, evidence FROM transitions WHERE stream_id = $1 ORDER BY id DESC LIMIT $2",
-                        [stream, "\(limit)"]).values
-                .map { TransitionRecord(streamID: stream, sensor: $0[0]!, from: try .stored($0[1]!, column: "from_state"),
-                                        to: try .stored($0[2]!, column: "to_state"), time: Double($0[3]!)!, reason: $0[4]!,
-                                        evidenceJSON: $0[5]) }
+            try c.query("SELECT * FROM transitions WHERE stream_id = $1 ORDER BY id DESC LIMIT $2", [stream, "\(limit)"]).rows
+                .map { try TransitionRecord(row: $0) }
         }
     }
 
@@ -93,24 +89,23 @@ extension PostgresStore {
         // One array parameter; every element quoted, so no id can break out of it.
         let array = "{" + ids.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
             .joined(separator: ",") + "}"
-        let rows = try await pool.with { c in
-            try c.query("SELECT event_id, author, note, written_at FROM event_notes WHERE event_id = ANY($1::text[]) ORDER BY id", [array]).values
+        let notes = try await pool.with { c in
+            try c.query("SELECT event_id, author, note, written_at FROM event_notes WHERE event_id = ANY($1::text[]) ORDER BY id", [array]).rows
+                .map { try EventNote(row: $0) }
         }
-        return Dictionary(grouping: rows.map { EventNote(eventID: $0[0]!, author: $0[1]!, note: $0[2]!, at: Double($0[3]!)!) }, by: \.eventID)
+        return Dictionary(grouping: notes, by: \.eventID)
     }
 
     public func event(_ id: String) async throws -> MaintenanceEvent? {
-        let body = try await pool.with { c in try c.query("SELECT body FROM events WHERE id = $1", [id]).values.first?[0] }
-        return try body.map { try Self.decode(MaintenanceEvent.self, $0) }
+        try await pool.with { c in try c.query("SELECT body FROM events WHERE id = $1", [id]).rows.first.map { try $0.json("body") } }
     }
 
     public func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent] {
-        let bodies = try await pool.with { c in
+        try await pool.with { c in
             try c.query("""
                 SELECT body FROM events WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR stream_id = $2) ORDER BY opened_at DESC
-                """, [status?.rawValue, stream]).values.compactMap { $0[0] }
+                """, [status?.rawValue, stream]).rows.map { try $0.json("body") }
         }
-        return try bodies.map { try Self.decode(MaintenanceEvent.self, $0) }
     }
 
     public func saveModel(_ m: ModelRecord) async throws {
@@ -133,8 +128,7 @@ extension PostgresStore {
     }
 
     public func models() async throws -> [ModelRecord] {
-        let bodies = try await pool.with { c in try c.query("SELECT body FROM models ORDER BY loaded_at DESC").values.compactMap { $0[0] } }
-        return try bodies.map { try Self.decode(ModelRecord.self, $0) }
+        try await pool.with { c in try c.query("SELECT body FROM models ORDER BY loaded_at DESC").rows.map { try $0.json("body") } }
     }
 
     public func saveToken(_ t: TokenRecord) async throws {
@@ -148,13 +142,11 @@ extension PostgresStore {
     }
 
     public func token(hash: String) async throws -> TokenRecord? {
-        let body = try await pool.with { c in try c.query("SELECT body FROM tokens WHERE hash = $1", [hash]).values.first?[0] }
-        return try body.map { try Self.decode(TokenRecord.self, $0) }
+        try await pool.with { c in try c.query("SELECT body FROM tokens WHERE hash = $1", [hash]).rows.first.map { try $0.json("body") } }
     }
 
     public func tokens() async throws -> [TokenRecord] {
-        let bodies = try await pool.with { c in try c.query("SELECT body FROM tokens ORDER BY id").values.compactMap { $0[0] } }
-        return try bodies.map { try Self.decode(TokenRecord.self, $0) }
+        try await pool.with { c in try c.query("SELECT body FROM tokens ORDER BY id").rows.map { try $0.json("body") } }
     }
 
     public func saveModelFile(id: String, bytes: Data) async throws {
@@ -165,12 +157,21 @@ extension PostgresStore {
     }
 
     public func modelFile(id: String) async throws -> Data? {
-        let hex = try await pool.with { c in try c.query("SELECT encode(bytes, 'hex') FROM model_files WHERE id = $1", [id]).values.first?[0] }
+        let hex = try await pool.with { c in
+            try c.query("SELECT encode(bytes, 'hex') AS hex FROM model_files WHERE id = $1", [id]).rows.first.map { try $0.string("hex") }
+        }
         guard let hex else { return nil }
-        var out = Data(capacity: hex.count / 2)
-        var it = hex.utf8.makeIterator()
-        func nibble(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : c - 48 }
-        while let a = it.next(), let b = it.next() { out.append(nibble(a) << 4 | nibble(b)) }
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { throw StoreError.unparsable("hex", String(hex.prefix(16)), as: Data.self) }
+        func nibble(_ c: UInt8) throws -> UInt8 {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            default: throw StoreError.unparsable("hex", String(hex.prefix(16)), as: Data.self)
+            }
+        }
+        var out = Data(capacity: digits.count / 2)
+        for k in stride(from: 0, to: digits.count, by: 2) { out.append(try nibble(digits[k]) << 4 | nibble(digits[k + 1])) }
         return out
     }
 
@@ -183,9 +184,10 @@ extension PostgresStore {
     }
 
     public func assignments() async throws -> [String: [String]] {
-        let rows = try await pool.with { c in try c.query("SELECT stream_id, history FROM model_assignments").values }
-        var out: [String: [String]] = [:]
-        for r in rows { out[r[0]!] = try Self.decode([String].self, r[1]) }
-        return out
+        try await pool.with { c in
+            var out: [String: [String]] = [:]
+            for r in try c.query("SELECT stream_id, history FROM model_assignments").rows { out[try r.string("stream_id")] = try r.json("history") }
+            return out
+        }
     }
 }

@@ -97,7 +97,7 @@ public final class PostgresStore: Store {
             try c.query("SELECT pg_advisory_lock(7412001)")
             defer { _ = try? c.query("SELECT pg_advisory_unlock(7412001)") }
             try c.query("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-            let applied = Set(try c.query("SELECT name FROM schema_migrations").values.compactMap { $0[0] })
+            let applied = Set(try c.query("SELECT name FROM schema_migrations").rows.map { try $0.string("name") })
             for (name, sql) in Self.migrations where !applied.contains(name) {
                 try c.transaction {
                     for statement in sql.split(separator: ";") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
@@ -111,22 +111,13 @@ public final class PostgresStore: Store {
 
     /// Names of the migrations applied, in order.
     public func appliedMigrations() async throws -> [String] {
-        try await pool.with { c in try c.query("SELECT name FROM schema_migrations ORDER BY name").values.compactMap { $0[0] } }
+        try await pool.with { c in try c.query("SELECT name FROM schema_migrations ORDER BY name").rows.map { try $0.string("name") } }
     }
 
     // MARK: Encoding helpers
 
     static func json<T: Encodable>(_ v: T) throws -> String { String(decoding: try JSONEncoder().encode(v), as: UTF8.self) }
-    static func decode<T: Decodable>(_ t: T.Type, _ s: String?) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data((s ?? "null").utf8))
-    }
     static func array(_ v: [Float]) -> String { "{" + v.map { "\($0)" }.joined(separator: ",") + "}" }
-    static func floats(_ s: String?) -> [Float] {
-        guard let s, s.count > 2 else { return [] }
-        return s.dropFirst().dropLast().split(separator: ",").map { Float($0) ?? .nan }
-    }
-    static func d(_ s: String?) -> Double? { s.flatMap(Double.init) }
-    static func i(_ s: String?) -> Int? { s.flatMap(Int.init) }
     static func text(_ v: Double?) -> String? { v.map { "\($0)" } }
 
     // MARK: Streams
@@ -151,16 +142,7 @@ public final class PostgresStore: Store {
         try await pool.with { try $0.query(Self.upsertStream, params) }
     }
 
-    static func streams(_ r: PGRows) throws -> [StreamRecord] {
-        try r.values.map { v in
-            func f(_ n: String) -> String? { v[r.column(n)] }
-            return StreamRecord(id: f("id")!, deviceName: f("device_name")!, datasetID: f("dataset_id")!, registeredAt: d(f("registered_at"))!,
-                                sensors: try decode([SensorRecord].self, f("sensors")), cycleState: try .stored(f("cycle_state")!, column: "cycle_state"),
-                                cycleNumber: i(f("cycle_number"))!, stateSince: d(f("state_since"))!, lastActivity: d(f("last_activity"))!,
-                                currentCycleID: f("current_cycle_id"), lastTimestamp: d(f("last_timestamp")),
-                                filledValues: i(f("filled_values"))!)
-        }
-    }
+    static func streams(_ r: PGRows) throws -> [StreamRecord] { try r.rows.map { try StreamRecord(row: $0) } }
 
     public func stream(_ id: String) async throws -> StreamRecord? {
         try await pool.with { try Self.streams(try $0.query("SELECT * FROM streams WHERE id = $1", [id])).first }
@@ -174,8 +156,8 @@ public final class PostgresStore: Store {
 
     public func acknowledgement(stream: String, batchID: String) async throws -> BatchAck? {
         try await pool.with { c in
-            try c.query("SELECT ack_id, samples, rows FROM batches WHERE stream_id = $1 AND batch_id = $2", [stream, batchID]).values.first
-                .map { BatchAck(ackID: $0[0]!, samples: Int($0[1]!)!, rows: Int($0[2]!)!) }
+            try c.query("SELECT ack_id, samples, rows FROM batches WHERE stream_id = $1 AND batch_id = $2", [stream, batchID]).rows.first
+                .map { try BatchAck(row: $0) }
         }
     }
 
@@ -201,16 +183,15 @@ public final class PostgresStore: Store {
 
     public func samples(cycle: String) async throws -> [SampleRow] {
         try await pool.with { c in
-            try c.query("SELECT t, cycle_id, vals FROM samples WHERE cycle_id = $1 ORDER BY t", [cycle]).values
-                .map { SampleRow(time: Double($0[0]!)!, values: Self.floats($0[2]), cycleID: $0[1]) }
+            try c.query("SELECT t, cycle_id, vals FROM samples WHERE cycle_id = $1 ORDER BY t", [cycle]).rows.map { try SampleRow(row: $0) }
         }
     }
 
     public func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
         try await pool.with { c in
             try c.query("SELECT t, cycle_id, vals FROM samples WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
-                        [stream, "\(from)", "\(to)"]).values
-                .map { SampleRow(time: Double($0[0]!)!, values: Self.floats($0[2]), cycleID: $0[1]) }
+                        [stream, "\(from)", "\(to)"]).rows
+                .map { try SampleRow(row: $0) }
         }
     }
 
@@ -230,16 +211,7 @@ public final class PostgresStore: Store {
         }
     }
 
-    static func cycles(_ r: PGRows) throws -> [CycleRecord] {
-        try r.values.map { v in
-            func f(_ n: String) -> String? { v[r.column(n)] }
-            return CycleRecord(id: f("id")!, streamID: f("stream_id")!, number: i(f("number"))!, state: try .stored(f("state")!, column: "state"),
-                               startedAt: d(f("started_at"))!, endedAt: d(f("ended_at")), metadata: try decode([String: String].self, f("metadata")),
-                               rows: i(f("rows"))!, healthScore: d(f("health_score")), anomalous: f("anomalous").map { $0 == "t" },
-                               severity: try f("severity").map { try .stored($0, column: "severity") }, reportJSON: f("report"),
-                               label: try f("label").map { try .stored($0, column: "label") })
-        }
-    }
+    static func cycles(_ r: PGRows) throws -> [CycleRecord] { try r.rows.map { try CycleRecord(row: $0) } }
 
     public func cycle(_ id: String) async throws -> CycleRecord? {
         try await pool.with { try Self.cycles(try $0.query("SELECT * FROM cycles WHERE id = $1", [id])).first }
