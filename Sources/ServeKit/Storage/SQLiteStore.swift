@@ -19,75 +19,12 @@ public final class SQLiteStore: Store {
         try Self.migrator.migrate(pool)
     }
 
+    /// The shared ``Schema``, in SQLite's dialect; GRDB records applied ids in `grdb_migrations`.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
-        m.registerMigration("001_streams_cycles_samples") { db in
-            try db.execute(sql: """
-                CREATE TABLE streams (
-                    id TEXT PRIMARY KEY, device_name TEXT NOT NULL, dataset_id TEXT NOT NULL, registered_at REAL NOT NULL,
-                    sensors TEXT NOT NULL, cycle_state TEXT NOT NULL, cycle_number INTEGER NOT NULL, state_since REAL NOT NULL,
-                    last_activity REAL NOT NULL, current_cycle_id TEXT, last_timestamp REAL, filled_values INTEGER NOT NULL);
-                CREATE TABLE cycles (
-                    id TEXT PRIMARY KEY, stream_id TEXT NOT NULL REFERENCES streams(id), number INTEGER NOT NULL,
-                    state TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL, metadata TEXT NOT NULL, rows INTEGER NOT NULL,
-                    health_score REAL, anomalous INTEGER, severity TEXT, report TEXT, label TEXT);
-                CREATE INDEX cycles_by_stream ON cycles(stream_id, number);
-                CREATE TABLE samples (
-                    stream_id TEXT NOT NULL, t REAL NOT NULL, cycle_id TEXT, vals BLOB NOT NULL, PRIMARY KEY (stream_id, t)
-                ) WITHOUT ROWID;
-                CREATE INDEX samples_by_cycle ON samples(cycle_id, t);
-                CREATE TABLE batches (
-                    stream_id TEXT NOT NULL, batch_id TEXT NOT NULL, ack_id TEXT NOT NULL, samples INTEGER NOT NULL,
-                    rows INTEGER NOT NULL, PRIMARY KEY (stream_id, batch_id)) WITHOUT ROWID;
-                """)
-        }
-        m.registerMigration("002_scores_states_events") { db in
-            try db.execute(sql: """
-                CREATE TABLE window_scores (
-                    stream_id TEXT NOT NULL, t REAL NOT NULL, cycle_id TEXT, score REAL NOT NULL, sensor_scores BLOB NOT NULL,
-                    PRIMARY KEY (stream_id, t)) WITHOUT ROWID;
-                CREATE TABLE sensor_states (
-                    stream_id TEXT NOT NULL, sensor TEXT NOT NULL, state TEXT NOT NULL, since REAL NOT NULL,
-                    above INTEGER NOT NULL, below INTEGER NOT NULL, warning_windows INTEGER NOT NULL,
-                    PRIMARY KEY (stream_id, sensor)) WITHOUT ROWID;
-                CREATE TABLE transitions (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL, sensor TEXT NOT NULL, from_state TEXT NOT NULL,
-                    to_state TEXT NOT NULL, t REAL NOT NULL, reason TEXT NOT NULL, evidence TEXT);
-                CREATE INDEX transitions_by_stream ON transitions(stream_id, t);
-                CREATE TABLE events (
-                    id TEXT PRIMARY KEY, stream_id TEXT NOT NULL, sensor TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
-                    opened_at REAL NOT NULL, updated_at REAL NOT NULL, body TEXT NOT NULL);
-                CREATE INDEX events_by_status ON events(status, opened_at);
-                """)
-        }
-        m.registerMigration("003_models") { db in
-            try db.execute(sql: """
-                CREATE TABLE models (id TEXT PRIMARY KEY, loaded_at REAL NOT NULL, active INTEGER NOT NULL, body TEXT NOT NULL);
-                """)
-        }
-        m.registerMigration("004_tokens") { db in
-            try db.execute(sql: """
-                CREATE TABLE tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scope TEXT NOT NULL, body TEXT NOT NULL);
-                """)
-        }
-        m.registerMigration("005_model_files") { db in
-            try db.execute(sql: """
-                CREATE TABLE model_files (id TEXT PRIMARY KEY, bytes BLOB NOT NULL);
-                CREATE TABLE model_assignments (stream_id TEXT PRIMARY KEY, history TEXT NOT NULL);
-                """)
-        }
-        // An event's notes as a history; the note an event carried so far becomes its first entry.
-        m.registerMigration("006_event_notes") { db in
-            try db.execute(sql: """
-                CREATE TABLE event_notes (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, author TEXT NOT NULL, note TEXT NOT NULL, written_at REAL NOT NULL);
-                CREATE INDEX event_notes_by_event ON event_notes(event_id, id);
-                INSERT INTO event_notes (event_id, author, note, written_at)
-                    SELECT id, COALESCE(json_extract(body, '$.resolvedBy'), json_extract(body, '$.acknowledgedBy'), 'engineer'),
-                           json_extract(body, '$.note'),
-                           COALESCE(json_extract(body, '$.resolvedAt'), json_extract(body, '$.acknowledgedAt'), updated_at)
-                    FROM events WHERE json_extract(body, '$.note') IS NOT NULL ORDER BY opened_at;
-                """)
+        for migration in Schema.migrations {
+            let sql = migration.sql(.sqlite)
+            m.registerMigration(migration.id) { db in try db.execute(sql: sql) }
         }
         return m
     }
