@@ -35,21 +35,8 @@ public final class SQLiteStore: Store {
     }
 
     public func saveStream(_ s: StreamRecord) async throws {
-        try await pool.write { try Self.upsert(s, $0) }
-    }
-
-    static func upsert(_ s: StreamRecord, _ db: Database) throws {
-        let sensors = String(decoding: try JSONEncoder().encode(s.sensors), as: UTF8.self)
-        try db.execute(sql: """
-            INSERT INTO streams (id, device_name, dataset_id, registered_at, sensors, cycle_state, cycle_number, state_since,
-                                 last_activity, current_cycle_id, last_timestamp, filled_values)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET device_name = excluded.device_name, sensors = excluded.sensors,
-                cycle_state = excluded.cycle_state, cycle_number = excluded.cycle_number, state_since = excluded.state_since,
-                last_activity = excluded.last_activity, current_cycle_id = excluded.current_cycle_id,
-                last_timestamp = excluded.last_timestamp, filled_values = excluded.filled_values
-            """, arguments: [s.id, s.deviceName, s.datasetID, s.registeredAt, sensors, s.cycleState.rawValue, s.cycleNumber, s.stateSince,
-                             s.lastActivity, s.currentCycleID, s.lastTimestamp, s.filledValues])
+        let upsert = try StoreStatements.upsert(s)
+        try await pool.write { try $0.execute(upsert) }
     }
 
     static func stream(_ row: Row) throws -> StreamRecord { try StreamRecord(row: SQLiteRow(row: row)) }
@@ -73,19 +60,17 @@ public final class SQLiteStore: Store {
     }
 
     public func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
+        let upsert = try StoreStatements.upsert(stream)
         try await pool.write { db in
             let insert = try db.makeStatement(sql: "INSERT INTO samples (stream_id, t, cycle_id, vals) VALUES (?, ?, ?, ?)")
             for r in rows {
                 try insert.execute(arguments: [stream.id, r.time, r.cycleID, Self.blob(r.values)])
             }
-            if let batchID {
-                try db.execute(sql: "INSERT INTO batches (stream_id, batch_id, ack_id, samples, rows) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [stream.id, batchID, ack.ackID, ack.samples, ack.rows])
-            }
+            if let batchID { try db.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack)) }
             var perCycle: [String: Int] = [:]
             for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
-            for (c, n) in perCycle { try db.execute(sql: "UPDATE cycles SET rows = rows + ? WHERE id = ?", arguments: [n, c]) }
-            try Self.upsert(stream, db)
+            for (c, n) in perCycle { try db.execute(StoreStatements.addRows(n, cycle: c)) }
+            try db.execute(upsert)
         }
     }
 
@@ -109,18 +94,8 @@ public final class SQLiteStore: Store {
     }
 
     public func saveCycle(_ c: CycleRecord) async throws {
-        let metadata = String(decoding: try JSONEncoder().encode(c.metadata), as: UTF8.self)
-        try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO cycles (id, stream_id, number, state, started_at, ended_at, metadata, rows, health_score, anomalous,
-                                    severity, report, label)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET state = excluded.state, ended_at = excluded.ended_at, rows = excluded.rows,
-                    health_score = excluded.health_score, anomalous = excluded.anomalous, severity = excluded.severity,
-                    report = excluded.report, label = excluded.label, metadata = excluded.metadata
-                """, arguments: [c.id, c.streamID, c.number, c.state.rawValue, c.startedAt, c.endedAt, metadata, c.rows, c.healthScore,
-                                 c.anomalous, c.severity?.rawValue, c.reportJSON, c.label?.rawValue])
-        }
+        let upsert = try StoreStatements.upsert(c)
+        try await pool.write { try $0.execute(upsert) }
     }
 
     static func cycle(_ row: Row) throws -> CycleRecord { try CycleRecord(row: SQLiteRow(row: row)) }
@@ -140,18 +115,13 @@ public final class SQLiteStore: Store {
         try await pool.write { db in
             let score = try db.makeStatement(sql: "INSERT OR REPLACE INTO window_scores (stream_id, t, cycle_id, score, sensor_scores) VALUES (?, ?, ?, ?, ?)")
             for s in scores { try score.execute(arguments: [s.streamID, s.time, s.cycleID, Double(s.score), Self.blob(s.sensorScores)]) }
-            let state = try db.makeStatement(sql: """
-                INSERT OR REPLACE INTO sensor_states (stream_id, sensor, state, since, above, below, warning_windows) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
-            for s in states { try state.execute(arguments: [s.streamID, s.sensor, s.state.rawValue, s.since, s.above, s.below, s.warningWindows]) }
-            let tr = try db.makeStatement(sql: "INSERT INTO transitions (stream_id, sensor, from_state, to_state, t, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            for t in transitions { try tr.execute(arguments: [t.streamID, t.sensor, t.from.rawValue, t.to.rawValue, t.time, t.reason, t.evidenceJSON]) }
+            for s in states { try db.execute(StoreStatements.upsert(s)) }
+            for t in transitions { try db.execute(StoreStatements.insert(t)) }
             // An event an engineer reviewed meanwhile keeps the review (the pipeline's copy may be older).
             for e in events {
                 let stored = try String.fetchOne(db, sql: "SELECT body FROM events WHERE id = ?", arguments: [e.id])
                     .map { try JSONDecoder().decode(MaintenanceEvent.self, from: Data($0.utf8)) }
-                let merged = stored.map { e.keepingReview(of: $0) } ?? e
-                try Self.upsert(merged, body: String(decoding: try JSONEncoder().encode(merged), as: UTF8.self), db)
+                try db.execute(try StoreStatements.upsert(stored.map { e.keepingReview(of: $0) } ?? e))
             }
         }
     }
@@ -178,22 +148,11 @@ public final class SQLiteStore: Store {
         }
     }
 
-    static func upsert(_ e: MaintenanceEvent, body: String, _ db: Database) throws {
-        try db.execute(sql: """
-            INSERT INTO events (id, stream_id, sensor, status, severity, opened_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET status = excluded.status, severity = excluded.severity, updated_at = excluded.updated_at,
-                body = excluded.body
-            """, arguments: [e.id, e.stream, e.sensor, e.status.rawValue, e.severity.rawValue, e.openedAt, e.updatedAt, body])
-    }
-
     public func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws {
-        let body = String(decoding: try JSONEncoder().encode(e), as: UTF8.self)
+        let upsert = try StoreStatements.upsert(e)
         try await pool.write { db in
-            try Self.upsert(e, body: body, db)
-            if let note {
-                try db.execute(sql: "INSERT INTO event_notes (event_id, author, note, written_at) VALUES (?, ?, ?, ?)",
-                               arguments: [note.eventID, note.author, note.note, note.at])
-            }
+            try db.execute(upsert)
+            if let note { try db.execute(StoreStatements.insert(note)) }
         }
     }
 
@@ -227,21 +186,14 @@ public final class SQLiteStore: Store {
     }
 
     public func saveModel(_ m: ModelRecord) async throws {
-        let body = String(decoding: try JSONEncoder().encode(m), as: UTF8.self)
+        let upsert = try StoreStatements.upsert(m)
         try await pool.write { db in
             if m.active {
-                // Deactivate the others in their stored bodies too.
-                for row in try Row.fetchAll(db, sql: "SELECT id, body FROM models WHERE active = 1 AND id != ?", arguments: [m.id]) {
-                    var other = try SQLiteRow(row: row).json("body", as: ModelRecord.self)
-                    other.active = false
-                    try db.execute(sql: "UPDATE models SET active = 0, body = ? WHERE id = ?",
-                                   arguments: [String(decoding: try JSONEncoder().encode(other), as: UTF8.self), other.id])
+                for row in try Row.fetchAll(db, sql: "SELECT body FROM models WHERE active = 1 AND id != ?", arguments: [m.id]) {
+                    try db.execute(try StoreStatements.deactivate(try SQLiteRow(row: row).json("body")))
                 }
             }
-            try db.execute(sql: """
-                INSERT INTO models (id, loaded_at, active, body) VALUES (?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET loaded_at = excluded.loaded_at, active = excluded.active, body = excluded.body
-                """, arguments: [m.id, m.loadedAt, m.active, body])
+            try db.execute(upsert)
         }
     }
 
@@ -281,10 +233,8 @@ public final class SQLiteStore: Store {
     }
 
     public func saveAssignment(stream: String, history: [String]) async throws {
-        let body = String(decoding: try JSONEncoder().encode(history), as: UTF8.self)
-        try await pool.write {
-            try $0.execute(sql: "INSERT OR REPLACE INTO model_assignments (stream_id, history) VALUES (?, ?)", arguments: [stream, body])
-        }
+        let upsert = try StoreStatements.assign(stream: stream, history: history)
+        try await pool.write { try $0.execute(upsert) }
     }
 
     public func assignments() async throws -> [String: [String]] {

@@ -18,35 +18,17 @@ extension PostgresStore {
                             sensor_scores = EXCLUDED.sensor_scores
                         """)
                 }
-                for s in states {
-                    try c.query("""
-                        INSERT INTO sensor_states (stream_id, sensor, state, since, above, below, warning_windows) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                        ON CONFLICT (stream_id, sensor) DO UPDATE SET state = EXCLUDED.state, since = EXCLUDED.since, above = EXCLUDED.above,
-                            below = EXCLUDED.below, warning_windows = EXCLUDED.warning_windows
-                        """, [s.streamID, s.sensor, s.state.rawValue, "\(s.since)", "\(s.above)", "\(s.below)", "\(s.warningWindows)"])
-                }
-                for t in transitions {
-                    try c.query("INSERT INTO transitions (stream_id, sensor, from_state, to_state, t, reason, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                                [t.streamID, t.sensor, t.from.rawValue, t.to.rawValue, "\(t.time)", t.reason, t.evidenceJSON])
-                }
+                for s in states { try c.execute(StoreStatements.upsert(s)) }
+                for t in transitions { try c.execute(StoreStatements.insert(t)) }
                 // An event an engineer reviewed meanwhile keeps the review (the pipeline's copy may
                 // be older); the row stays locked until the commit.
                 for e in events {
                     let stored = try c.query("SELECT body FROM events WHERE id = $1 FOR UPDATE", [e.id]).rows.first
                         .map { try $0.json("body", as: MaintenanceEvent.self) }
-                    let merged = stored.map { e.keepingReview(of: $0) } ?? e
-                    try Self.upsert(merged, body: try Self.json(merged), c)
+                    try c.execute(try StoreStatements.upsert(stored.map { e.keepingReview(of: $0) } ?? e))
                 }
             }
         }
-    }
-
-    static func upsert(_ e: MaintenanceEvent, body: String, _ c: PGConnection) throws {
-        try c.query("""
-            INSERT INTO events (id, stream_id, sensor, status, severity, opened_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-            ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, severity = EXCLUDED.severity, updated_at = EXCLUDED.updated_at,
-                body = EXCLUDED.body
-            """, [e.id, e.stream, e.sensor, e.status.rawValue, e.severity.rawValue, "\(e.openedAt)", "\(e.updatedAt)", body])
     }
 
     public func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord] {
@@ -72,14 +54,11 @@ extension PostgresStore {
     }
 
     public func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws {
-        let body = try Self.json(e)
+        let upsert = try StoreStatements.upsert(e)
         try await pool.with { c in
             try c.transaction {
-                try Self.upsert(e, body: body, c)
-                if let note {
-                    try c.query("INSERT INTO event_notes (event_id, author, note, written_at) VALUES ($1, $2, $3, $4)",
-                                [note.eventID, note.author, note.note, "\(note.at)"])
-                }
+                try c.execute(upsert)
+                if let note { try c.execute(StoreStatements.insert(note)) }
             }
         }
     }
@@ -109,20 +88,16 @@ extension PostgresStore {
     }
 
     public func saveModel(_ m: ModelRecord) async throws {
-        let body = try Self.json(m)
-        let others = try await models().filter { $0.active && $0.id != m.id }
-        let otherBodies = try others.map { o -> (String, String) in
-            var x = o
-            x.active = false
-            return (o.id, try Self.json(x))
-        }
+        let upsert = try StoreStatements.upsert(m)
         try await pool.with { c in
             try c.transaction {
-                if m.active { for (id, b) in otherBodies { try c.query("UPDATE models SET active = false, body = $2 WHERE id = $1", [id, b]) } }
-                try c.query("""
-                    INSERT INTO models (id, loaded_at, active, body) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (id) DO UPDATE SET loaded_at = EXCLUDED.loaded_at, active = EXCLUDED.active, body = EXCLUDED.body
-                    """, [m.id, "\(m.loadedAt)", m.active ? "true" : "false", body])
+                if m.active {
+                    // Locked until the commit, so that two activations do not both leave theirs active.
+                    for row in try c.query("SELECT body FROM models WHERE active AND id <> $1 FOR UPDATE", [m.id]).rows {
+                        try c.execute(try StoreStatements.deactivate(try row.json("body")))
+                    }
+                }
+                try c.execute(upsert)
             }
         }
     }
@@ -176,11 +151,8 @@ extension PostgresStore {
     }
 
     public func saveAssignment(stream: String, history: [String]) async throws {
-        let body = try Self.json(history)
-        try await pool.with { c in
-            try c.query("INSERT INTO model_assignments (stream_id, history) VALUES ($1, $2) ON CONFLICT (stream_id) DO UPDATE SET history = EXCLUDED.history",
-                        [stream, body])
-        }
+        let upsert = try StoreStatements.assign(stream: stream, history: history)
+        try await pool.with { try $0.execute(upsert) }
     }
 
     public func assignments() async throws -> [String: [String]] {

@@ -62,28 +62,12 @@ public final class PostgresStore: Store {
 
     static func json<T: Encodable>(_ v: T) throws -> String { String(decoding: try JSONEncoder().encode(v), as: UTF8.self) }
     static func array(_ v: [Float]) -> String { "{" + v.map { "\($0)" }.joined(separator: ",") + "}" }
-    static func text(_ v: Double?) -> String? { v.map { "\($0)" } }
 
     // MARK: Streams
 
-    static let upsertStream = """
-        INSERT INTO streams (id, device_name, dataset_id, registered_at, sensors, cycle_state, cycle_number, state_since, last_activity,
-                             current_cycle_id, last_timestamp, filled_values)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-        ON CONFLICT (id) DO UPDATE SET device_name = EXCLUDED.device_name, sensors = EXCLUDED.sensors,
-            cycle_state = EXCLUDED.cycle_state, cycle_number = EXCLUDED.cycle_number, state_since = EXCLUDED.state_since,
-            last_activity = EXCLUDED.last_activity, current_cycle_id = EXCLUDED.current_cycle_id,
-            last_timestamp = EXCLUDED.last_timestamp, filled_values = EXCLUDED.filled_values
-        """
-
-    static func streamParams(_ s: StreamRecord) throws -> [String?] {
-        [s.id, s.deviceName, s.datasetID, "\(s.registeredAt)", try json(s.sensors), s.cycleState.rawValue, "\(s.cycleNumber)", "\(s.stateSince)",
-         "\(s.lastActivity)", s.currentCycleID, text(s.lastTimestamp), "\(s.filledValues)"]
-    }
-
     public func saveStream(_ s: StreamRecord) async throws {
-        let params = try Self.streamParams(s)
-        try await pool.with { try $0.query(Self.upsertStream, params) }
+        let upsert = try StoreStatements.upsert(s)
+        try await pool.with { try $0.execute(upsert) }
     }
 
     static func streams(_ r: PGRows) throws -> [StreamRecord] { try r.rows.map { try StreamRecord(row: $0) } }
@@ -111,16 +95,13 @@ public final class PostgresStore: Store {
         for r in rows { lines += "\(stream.id)\t\(r.time)\t\(r.cycleID ?? "\\N")\t\(Self.array(r.values))\n" }
         var perCycle: [String: Int] = [:]
         for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
-        let streamParams = try Self.streamParams(stream)
+        let upsert = try StoreStatements.upsert(stream)
         try await pool.with { [lines, perCycle] c in
             try c.transaction {
                 if !lines.isEmpty { try c.copy("COPY samples (stream_id, t, cycle_id, vals) FROM STDIN", lines: lines) }
-                if let batchID {
-                    try c.query("INSERT INTO batches (stream_id, batch_id, ack_id, samples, rows) VALUES ($1, $2, $3, $4, $5)",
-                                [stream.id, batchID, ack.ackID, "\(ack.samples)", "\(ack.rows)"])
-                }
-                for (cycle, n) in perCycle { try c.query("UPDATE cycles SET rows = rows + $1 WHERE id = $2", ["\(n)", cycle]) }
-                try c.query(Self.upsertStream, streamParams)
+                if let batchID { try c.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack)) }
+                for (cycle, n) in perCycle { try c.execute(StoreStatements.addRows(n, cycle: cycle)) }
+                try c.execute(upsert)
             }
         }
     }
@@ -142,17 +123,8 @@ public final class PostgresStore: Store {
     // MARK: Cycles
 
     public func saveCycle(_ c: CycleRecord) async throws {
-        let params: [String?] = [c.id, c.streamID, "\(c.number)", c.state.rawValue, "\(c.startedAt)", Self.text(c.endedAt), try Self.json(c.metadata),
-                                 "\(c.rows)", Self.text(c.healthScore), c.anomalous.map { $0 ? "true" : "false" }, c.severity?.rawValue, c.reportJSON, c.label?.rawValue]
-        try await pool.with { conn in
-            try conn.query("""
-                INSERT INTO cycles (id, stream_id, number, state, started_at, ended_at, metadata, rows, health_score, anomalous, severity, report, label)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, ended_at = EXCLUDED.ended_at, rows = EXCLUDED.rows,
-                    health_score = EXCLUDED.health_score, anomalous = EXCLUDED.anomalous, severity = EXCLUDED.severity,
-                    report = EXCLUDED.report, label = EXCLUDED.label, metadata = EXCLUDED.metadata
-                """, params)
-        }
+        let upsert = try StoreStatements.upsert(c)
+        try await pool.with { try $0.execute(upsert) }
     }
 
     static func cycles(_ r: PGRows) throws -> [CycleRecord] { try r.rows.map { try CycleRecord(row: $0) } }
