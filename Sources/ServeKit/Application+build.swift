@@ -177,7 +177,7 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
         metrics.openEvents.record(events)
         var counts: [String: Int] = [:]
         for st in try await store.streams() {
-            for s in try await store.sensorStates(stream: st.id) { counts[s.state, default: 0] += 1 }
+            for s in try await store.sensorStates(stream: st.id) { counts[s.state.rawValue, default: 0] += 1 }
         }
         metrics.sensorsInState(counts)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

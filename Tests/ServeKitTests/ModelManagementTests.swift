@@ -68,7 +68,7 @@ let otherModelPath = fitSimulatedModel(seed: 9, cycles: 12) { s in
             try await parts.live.tick()
             await parts.pipeline.drainReports()
             let cycleA = try #require(try await parts.store.cycles(stream: stream).first)
-            #expect(cycleA.state == "STOPPED" && cycleA.reportJSON?.contains(idA) == true)
+            #expect(cycleA.state == .stopped && cycleA.reportJSON?.contains(idA) == true)
 
             // A second model for this stream only, then back.
             let (_, b) = try await upload(client, otherModelPath)

@@ -94,13 +94,13 @@ func withPumpServer(monitor: MonitorSettings = .init(),
             let early = try await parts.store.transitions(stream: stream, limit: 100)
             #expect(early.isEmpty, "normal cycle transitions: \(early.map { "\($0.sensor) \($0.from)→\($0.to) \($0.reason)" })")
             let cycles0 = try await parts.store.cycles(stream: stream)
-            #expect(cycles0.first?.state == "STOPPED" && cycles0.first?.healthScore != nil && cycles0.first?.anomalous == false)
+            #expect(cycles0.first?.state == .stopped && cycles0.first?.healthScore != nil && cycles0.first?.anomalous == false)
             let scores = try await parts.store.scores(stream: stream, from: 0, to: .infinity)
             #expect(scores.count > 20 && scores.allSatisfy { $0.sensorScores.count == 8 })
 
             try await Self.stream(sim.cycle(1, fault: .drift(sensor: "outlet_pressure", amount: 0.6)), stream, client, clock, parts, t0: 2000)
             let transitions = try await parts.store.transitions(stream: stream, limit: 100)
-            #expect(transitions.contains { $0.sensor == "outlet_pressure" && ($0.to == "WARNING" || $0.to == "CRITICAL") })
+            #expect(transitions.contains { $0.sensor == "outlet_pressure" && ($0.to == .warning || $0.to == .critical) })
             let events = try await parts.store.events(status: .open, stream: stream)
             #expect(events.contains { $0.sensor == "outlet_pressure" }, "events: \(events.map(\.sensor))")
             let states = try await parts.store.sensorStates(stream: stream)
@@ -122,7 +122,7 @@ func withPumpServer(monitor: MonitorSettings = .init(),
     @Test func staleOnlyWhenTheStreamSendsNothing() async throws {
         try await withPumpServer { _, parts, clock, stream in
             let c = MachineSimulator(seed: 2).cycle(0)
-            func states() async throws -> [String] { try await parts.store.sensorStates(stream: stream).map(\.state) }
+            func states() async throws -> [SensorState] { try await parts.store.sensorStates(stream: stream).map(\.state) }
             // A row every 10 s for two minutes, no cycle started.
             for k in 0..<12 {
                 try await Self.send(c, row: k, at: 1000 + Double(k), stream, parts)
@@ -130,16 +130,16 @@ func withPumpServer(monitor: MonitorSettings = .init(),
                 try await parts.live.tick()
             }
             let flowing = try await states()
-            #expect(flowing.allSatisfy { $0 != "STALE" }, "\(flowing)")
+            #expect(flowing.allSatisfy { $0 != .stale }, "\(flowing)")
             clock.advance(31)
             try await parts.live.tick()
             let stale = try await states()
-            #expect(stale.count == 8 && stale.allSatisfy { $0 == "STALE" }, "\(stale)")
+            #expect(stale.count == 8 && stale.allSatisfy { $0 == .stale }, "\(stale)")
             try await Self.send(c, row: 12, at: 1012, stream, parts)
             let resumed = try await states()
-            #expect(resumed.count == 8 && resumed.allSatisfy { $0 == "NORMAL" }, "\(resumed)")
+            #expect(resumed.count == 8 && resumed.allSatisfy { $0 == .normal }, "\(resumed)")
             let back = try await parts.store.transitions(stream: stream, limit: 8)
-            #expect(back.count == 8 && back.allSatisfy { $0.from == "STALE" && $0.to == "NORMAL" && $0.reason == "data resumed" })
+            #expect(back.count == 8 && back.allSatisfy { $0.from == .stale && $0.to == .normal && $0.reason == "data resumed" })
         }
     }
 
@@ -150,31 +150,31 @@ func withPumpServer(monitor: MonitorSettings = .init(),
         (monitor.sampleTimeout, monitor.gracePeriod, monitor.staleAfter) = (4, 2, 6)
         try await withPumpServer(monitor: monitor) { client, parts, clock, stream in
             let c = MachineSimulator(seed: 2).cycle(0)
-            func cycleState() async throws -> String? { try await parts.store.cycles(stream: stream).first?.state }
+            func cycleState() async throws -> CycleState? { try await parts.store.cycles(stream: stream).first?.state }
             #expect(try await client.json(.post, "/api/live/cycle/start?stream_id=\(stream)").status == .ok)
             try await Self.send(c, row: 0, at: 1000, stream, parts)
             clock.advance(3)
             try await parts.live.tick()
-            #expect(try await cycleState() == "ACTIVE")
+            #expect(try await cycleState() == .active)
             clock.advance(2)  // 5 s of silence: past the 4 s sample timeout
             try await parts.live.tick()
-            #expect(try await cycleState() == "ABORTED")
+            #expect(try await cycleState() == .aborted)
             let states = try await parts.store.sensorStates(stream: stream).map(\.state)
-            #expect(states.allSatisfy { $0 != "STALE" }, "\(states)")
+            #expect(states.allSatisfy { $0 != .stale }, "\(states)")
             clock.advance(2)  // 7 s: past the 6 s stale time
             try await parts.live.tick()
             let stale = try await parts.store.sensorStates(stream: stream).map(\.state)
-            #expect(stale.count == 8 && stale.allSatisfy { $0 == "STALE" }, "\(stale)")
+            #expect(stale.count == 8 && stale.allSatisfy { $0 == .stale }, "\(stale)")
             // A stop is final after the 2 s grace period.
             #expect(try await client.json(.post, "/api/live/cycle/start?stream_id=\(stream)").status == .ok)
             try await Self.send(c, row: 1, at: 1010, stream, parts)
             #expect(try await client.json(.post, "/api/live/cycle/stop?stream_id=\(stream)").status == .ok)
             clock.advance(1)
             try await parts.live.tick()
-            #expect(try await cycleState() == "STOPPING")
+            #expect(try await cycleState() == .stopping)
             clock.advance(1.5)
             try await parts.live.tick()
-            #expect(try await cycleState() == "STOPPED")
+            #expect(try await cycleState() == .stopped)
         }
     }
 

@@ -108,7 +108,7 @@ import Testing
         o.events = try await store.events(status: nil, stream: stream).map { var e = $0; (e.id, e.stream) = ("", ""); return e }
             .sorted { ($0.openedAt, $0.sensor) < ($1.openedAt, $1.sensor) }
         let cycle = try #require(try await store.cycles(stream: stream).first)
-        o.cycle = [cycle.state, "\(cycle.rows)", "\(cycle.healthScore ?? -1)", cycle.severity ?? "-"]
+        o.cycle = [cycle.state.rawValue, "\(cycle.rows)", "\(cycle.healthScore ?? -1)", cycle.severity?.rawValue ?? "-"]
         // Every window of the cycle scored, each once: one score per row from the T-th on.
         let modelID = try #require(await parts.pipeline.modelID(for: stream))
         let window = try #require(await parts.pipeline.loadedModel(modelID)).model.window

@@ -7,7 +7,7 @@ import NIOCore
 /// Model publishing (admin): upload, activate globally or for one stream, roll back — no restart,
 /// no dropped samples.
 struct ModelController<Context: RequestContext>: Sendable {
-    let store: any Store
+    let store: any ModelRepository
     let pipeline: ScoringPipeline
     let live: LiveService
     let clock: @Sendable () -> Double
@@ -75,7 +75,7 @@ enum ModelRegistry {
     ///
     /// - Throws: ``APIError`` 422 `invalid_model` naming what is wrong (or that the reader
     ///   crashed or timed out), 500 when the reader cannot run.
-    static func register(bytes: Data, source: String, store: any Store, pipeline: ScoringPipeline, reader: IsolatedModelReader,
+    static func register(bytes: Data, source: String, store: any ModelRepository, pipeline: ScoringPipeline, reader: IsolatedModelReader,
                          now: Double) async throws -> ModelRecord {
         let file = try await read(bytes, name: source, reader: reader)
         var digest = SHA256Digest()
@@ -112,13 +112,13 @@ enum ModelRegistry {
     /// Loads a stored model unless it is loaded already.
     ///
     /// - Throws: ``APIError`` 404 for an unknown model, 422 when its stored bytes are refused.
-    static func ensureLoaded(_ id: String, store: any Store, pipeline: ScoringPipeline, reader: IsolatedModelReader) async throws {
+    static func ensureLoaded(_ id: String, store: any ModelRepository, pipeline: ScoringPipeline, reader: IsolatedModelReader) async throws {
         guard await pipeline.loadedModel(id) == nil else { return }
         guard let bytes = try await store.modelFile(id: id) else { throw APIError.notFound("unknown_model", "no model \"\(id)\"") }
         await pipeline.load(id, try await read(bytes, name: id, reader: reader))
     }
 
-    static func markGlobal(_ id: String, store: any Store, now: Double) async throws {
+    static func markGlobal(_ id: String, store: any ModelRepository, now: Double) async throws {
         guard var record = try await store.models().first(where: { $0.id == id }) else { return }
         record.active = true
         record.activatedAt = now

@@ -125,12 +125,12 @@ struct ReviewController<Context: RequestContext>: Sendable {
         }
         g.post("cycles/{id}/label") { request, context in
             var c = try await cycle(context)
-            let label = try await decodeJSON(LabelRequest.self, request, context).label
-            guard ["normal", "anomalous", "reference"].contains(label) else {
-                throw APIError.badRequest("label must be normal, anomalous or reference, not \"\(label)\"")
+            let text = try await decodeJSON(LabelRequest.self, request, context).label
+            guard let label = CycleLabel(rawValue: text) else {
+                throw APIError.badRequest("label must be normal, anomalous or reference, not \"\(text)\"")
             }
-            guard c.state == CycleState.stopped.rawValue || c.state == CycleState.aborted.rawValue else {
-                throw APIError.conflict("cycle_not_finished", "cycle \(c.id) is \(c.state); label it once it is STOPPED or ABORTED")
+            guard c.state == .stopped || c.state == .aborted else {
+                throw APIError.conflict("cycle_not_finished", "cycle \(c.id) is \(c.state.rawValue); label it once it is STOPPED or ABORTED")
             }
             c.label = label
             try await store.saveCycle(c)
@@ -240,12 +240,12 @@ struct ReviewController<Context: RequestContext>: Sendable {
             let open = try await store.events(status: nil, stream: r.id).filter(\.isOpen).count
             let last = try await store.cycles(stream: r.id).first { $0.healthScore != nil }
             out.append(StreamSummary(
-                id: r.id, device_name: r.deviceName, cycle_state: r.cycleState, cycle_number: r.cycleNumber,
+                id: r.id, device_name: r.deviceName, cycle_state: r.cycleState.rawValue, cycle_number: r.cycleNumber,
                 current_cycle_id: r.currentCycleID, last_sample_at: r.lastTimestamp.map(Timestamp.format), scored: scoring.scored,
                 scoring: scoring.reason,
                 sensors: r.sensors.map { s in
                     let st = states.first { $0.sensor == s.name }
-                    return .init(name: s.name, unit: s.unit, state: st?.state ?? (scoring.scored ? "NORMAL" : "UNSCORED"),
+                    return .init(name: s.name, unit: s.unit, state: st?.state.rawValue ?? (scoring.scored ? "NORMAL" : "UNSCORED"),
                                  since: st.map { Timestamp.format($0.since) })
                 },
                 open_events: open, last_cycle_health: last?.healthScore, model_id: scoring.scored ? await pipeline.modelID(for: r.id) : nil,
@@ -264,8 +264,8 @@ struct ReviewController<Context: RequestContext>: Sendable {
         var exported = 0
         for s in streams where s.sensors.map(\.name) == names {
             for c in try await store.cycles(stream: s.id).reversed() {
-                let finished = c.state == CycleState.stopped.rawValue
-                guard c.label == "normal" || c.label == "reference" || (c.label == nil && finished && c.anomalous != true) else { continue }
+                let finished = c.state == .stopped
+                guard c.label == .normal || c.label == .reference || (c.label == nil && finished && c.anomalous != true) else { continue }
                 for r in try await store.samples(cycle: c.id) {
                     csv += Timestamp.format(r.time) + "," + c.id + "," + r.values.map { "\($0)" }.joined(separator: ",") + "\n"
                 }

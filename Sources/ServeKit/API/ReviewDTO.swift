@@ -59,14 +59,14 @@ struct CycleSummary: ResponseEncodable {
         id = c.id
         stream_id = c.streamID
         number = c.number
-        state = c.state
+        state = c.state.rawValue
         started_at = Timestamp.format(c.startedAt)
         ended_at = c.endedAt.map(Timestamp.format)
         rows = c.rows
         health_score = c.healthScore
         anomalous = c.anomalous
-        severity = c.severity
-        label = c.label
+        severity = c.severity?.rawValue
+        label = c.label?.rawValue
         metadata = c.metadata
     }
 }
@@ -137,8 +137,8 @@ struct TransitionView: Encodable {
 
     init(_ t: TransitionRecord) {
         sensor = t.sensor
-        from = t.from
-        to = t.to
+        from = t.from.rawValue
+        to = t.to.rawValue
         time = Timestamp.format(t.time)
         reason = t.reason
         evidence = t.evidenceJSON.flatMap { try? JSONDecoder().decode(SensorEvidence.self, from: Data($0.utf8)) }

@@ -44,7 +44,7 @@ public enum Tokens {
     }
 
     /// Creates and stores a token; returns the secret (shown once) and its record.
-    public static func create(in store: any Store, scope: TokenScope, name: String, now: Double) async throws -> (String, TokenRecord) {
+    public static func create(in store: any TokenRepository, scope: TokenScope, name: String, now: Double) async throws -> (String, TokenRecord) {
         let secret = generate()
         let record = TokenRecord(id: String(hash(secret).prefix(12)), name: name, scope: scope, hash: hash(secret), createdAt: now)
         try await store.saveToken(record)
@@ -55,7 +55,7 @@ public enum Tokens {
     /// `<dataDir>/admin.token` with mode 0600.
     ///
     /// - Returns: the new secret, or nil when tokens existed already.
-    public static func bootstrap(store: any Store, dataDirectory: String, now: Double) async throws -> String? {
+    public static func bootstrap(store: any TokenRepository, dataDirectory: String, now: Double) async throws -> String? {
         guard try await store.tokens().isEmpty else { return nil }
         let (secret, _) = try await create(in: store, scope: .admin, name: "initial admin", now: now)
         let path = (dataDirectory as NSString).appendingPathComponent("admin.token")

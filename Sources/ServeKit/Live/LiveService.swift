@@ -51,7 +51,7 @@ public actor LiveService {
     /// Restores every stored stream (state machines included) — called at start.
     public func restore() async throws {
         for r in try await store.streams() {
-            let machine = CycleStateMachine(restoring: CycleState(rawValue: r.cycleState) ?? .waitingStart, cycle: r.cycleNumber,
+            let machine = CycleStateMachine(restoring: r.cycleState, cycle: r.cycleNumber,
                                             since: r.stateSince, lastActivity: r.lastActivity,
                                             gracePeriod: settings.gracePeriod, sampleTimeout: settings.sampleTimeout)
             // The stream's last row, in a cycle or not: missing values are carried on from it.
@@ -110,7 +110,7 @@ public actor LiveService {
         let record = StreamRecord(
             id: UUID().uuidString.lowercased(), deviceName: r.device_name, datasetID: UUID().uuidString.lowercased(), registeredAt: now,
             sensors: r.sensors.map { SensorRecord(sensorID: $0.sensor_id, name: $0.name.trimmingCharacters(in: .whitespaces), type: $0.type, unit: $0.unit) },
-            cycleState: machine.state.rawValue, cycleNumber: 0, stateSince: now, lastActivity: now, currentCycleID: nil,
+            cycleState: machine.state, cycleNumber: 0, stateSince: now, lastActivity: now, currentCycleID: nil,
             lastTimestamp: nil, filledValues: 0)
         try await store.saveStream(record)
         live[record.id] = Live(record: record, machine: machine, lastValues: [Float?](repeating: nil, count: record.sensors.count))
@@ -207,7 +207,7 @@ public actor LiveService {
         for t in transitions {
             if t.to == .active && event == .start {
                 let cycle = CycleRecord(id: UUID().uuidString.lowercased(), streamID: stream, number: machine.cycle,
-                                        state: CycleState.active.rawValue, startedAt: now, metadata: metadata)
+                                        state: .active, startedAt: now, metadata: metadata)
                 try await store.saveCycle(cycle)
                 record.currentCycleID = cycle.id
                 await pipeline.startCycle(stream)
@@ -216,7 +216,7 @@ public actor LiveService {
             }
             await hub.publish(.cycleState(CycleStateMessage(t, cycleID: record.currentCycleID)), stream: stream)
         }
-        record.cycleState = machine.state.rawValue
+        record.cycleState = machine.state
         record.cycleNumber = machine.cycle
         record.stateSince = machine.since
         record.lastActivity = machine.lastActivity
@@ -241,7 +241,7 @@ public actor LiveService {
                 if let cid = s.record.currentCycleID, var c = try await store.cycle(cid) { try await finish(&c, t, s.record) }
                 await hub.publish(.cycleState(CycleStateMessage(t, cycleID: s.record.currentCycleID)), stream: id)
             }
-            s.record.cycleState = machine.state.rawValue
+            s.record.cycleState = machine.state
             s.record.stateSince = machine.since
             s.machine = machine
             try await store.saveStream(s.record)
@@ -251,7 +251,7 @@ public actor LiveService {
 
     /// Records a cycle's new state; a cycle that reached STOPPED or ABORTED gets its report.
     private func finish(_ c: inout CycleRecord, _ t: CycleTransition, _ stream: StreamRecord) async throws {
-        c.state = t.to.rawValue
+        c.state = t.to
         if t.to == .stopped || t.to == .aborted { c.endedAt = t.time }
         try await store.saveCycle(c)
         if t.to == .stopped || t.to == .aborted {

@@ -142,10 +142,10 @@ public actor ScoringPipeline {
         var s = StreamScorer(stream: r.id, model: model, settings: settings)
         let stored = try await store.sensorStates(stream: r.id)
         let restored = model.sensors.map { name -> SensorStateMachine in
-            guard let st = stored.first(where: { $0.sensor == name }), let state = SensorState(rawValue: st.state) else {
+            guard let st = stored.first(where: { $0.sensor == name }) else {
                 return SensorStateMachine(settings: settings.sensor)
             }
-            return SensorStateMachine(restoring: state, since: st.since, settings: settings.sensor, above: st.above,
+            return SensorStateMachine(restoring: st.state, since: st.since, settings: settings.sensor, above: st.above,
                                       below: st.below, warningWindows: st.warningWindows)
         }
         var open: [Int: MaintenanceEvent] = [:]
@@ -161,7 +161,7 @@ public actor ScoringPipeline {
         // once, in order.
         var replayed: [Queued] = []
         let now = ServerMetrics.now()
-        if let cycle = r.currentCycleID, let state = CycleState(rawValue: r.cycleState), Self.cycleTakesRows(state) {
+        if let cycle = r.currentCycleID, Self.cycleTakesRows(r.cycleState) {
             s.startCycle()
             let rows = try await store.samples(cycle: cycle)
             let lastScored = restoring
@@ -246,17 +246,17 @@ public actor ScoringPipeline {
         guard let s = streams[stream], !outputs.isEmpty else { return }
         let transitions = outputs.compactMap { o -> TransitionRecord? in
             guard case .sensor(let sensor, let t) = o else { return nil }
-            return TransitionRecord(streamID: stream, sensor: sensor, from: t.from.rawValue, to: t.to.rawValue, time: t.time,
+            return TransitionRecord(streamID: stream, sensor: sensor, from: t.from, to: t.to, time: t.time,
                                     reason: t.reason, evidenceJSON: nil)
         }
         let states = zip(s.model.sensors, s.sensors).map { name, sm in
-            SensorStateRecord(streamID: stream, sensor: name, state: sm.state.rawValue, since: sm.since, above: sm.above,
+            SensorStateRecord(streamID: stream, sensor: name, state: sm.state, since: sm.since, above: sm.above,
                               below: sm.below, warningWindows: sm.warningWindows)
         }
         try await store.commitScoring(scores: [], states: states, transitions: transitions, events: [])
         for t in transitions {
             await hub.publish(.sensorState(SensorStateMessage(
-                sensor: t.sensor, from: t.from, to: t.to, time: Timestamp.format(t.time), reason: t.reason)), stream: stream)
+                sensor: t.sensor, from: t.from.rawValue, to: t.to.rawValue, time: Timestamp.format(t.time), reason: t.reason)), stream: stream)
         }
     }
 
@@ -324,7 +324,7 @@ public actor ScoringPipeline {
                 switch o {
                 case .sensor(let sensor, let t):
                     let evidence = t.evidence.flatMap { try? String(decoding: JSONEncoder().encode($0), as: UTF8.self) }
-                    entry.transitions.append(TransitionRecord(streamID: r.stream, sensor: sensor, from: t.from.rawValue, to: t.to.rawValue,
+                    entry.transitions.append(TransitionRecord(streamID: r.stream, sensor: sensor, from: t.from, to: t.to,
                                                               time: t.time, reason: t.reason, evidenceJSON: evidence))
                     entry.arrivals.append(batch[k].arrival)
                 case .eventOpened(let e), .eventEscalated(let e):
@@ -342,7 +342,7 @@ public actor ScoringPipeline {
             guard let s = streams[stream] else { continue }
             let model = s.model
             let states = zip(model.sensors, s.sensors).map { name, sm in
-                SensorStateRecord(streamID: stream, sensor: name, state: sm.state.rawValue, since: sm.since, above: sm.above,
+                SensorStateRecord(streamID: stream, sensor: name, state: sm.state, since: sm.since, above: sm.above,
                                   below: sm.below, warningWindows: sm.warningWindows)
             }
             do {
@@ -361,7 +361,7 @@ public actor ScoringPipeline {
             }
             for (t, arrival) in zip(entry.transitions, entry.arrivals) {
                 await hub.publish(.sensorState(SensorStateMessage(
-                    sensor: t.sensor, from: t.from, to: t.to, time: Timestamp.format(t.time), reason: t.reason)), stream: stream)
+                    sensor: t.sensor, from: t.from.rawValue, to: t.to.rawValue, time: Timestamp.format(t.time), reason: t.reason)), stream: stream)
                 ServerMetrics.since(arrival, into: metrics.stateChange)
             }
             for e in entry.events { await hub.publish(.maintenanceEvent(e), stream: stream) }
@@ -410,7 +410,7 @@ public actor ScoringPipeline {
         guard var c = try await store.cycle(cycle.id) else { return }
         c.healthScore = report.healthScore
         c.anomalous = report.anomalous
-        c.severity = report.severity.rawValue
+        c.severity = report.severity
         c.reportJSON = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
         try await store.saveCycle(c)
         await hub.publish(.cycleReport(CycleReportMessage(

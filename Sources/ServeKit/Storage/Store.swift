@@ -1,21 +1,36 @@
 import Foundation
 import Inference
 
-/// Where the server keeps everything: one protocol, an embedded SQLite implementation (the
-/// default) and PostgreSQL for production, both held to one contract test suite.
+/// Where the server keeps everything: one repository per concern, composed. Three
+/// implementations are held to one contract suite: ``SQLiteStore`` (embedded, the default),
+/// ``PostgresStore`` (production) and ``InMemoryStore`` (unit tests of services).
 ///
-/// Every write that an acknowledgement depends on is committed before the method returns.
-public protocol Store: Sendable {
-    /// Creates or updates a stream (its cycle state included).
+/// A service depends on the repositories it uses (tokens: ``TokenRepository``; models:
+/// ``ModelRepository``), so that its tests need no more. Every write that an acknowledgement
+/// depends on is committed before the method returns.
+public protocol Store: StreamRepository, SampleRepository, CycleRepository, ScoringRepository, EventRepository,
+                       ModelRepository, TokenRepository {}
+
+/// Registered streams and their restorable cycle state.
+public protocol StreamRepository: Sendable {
+    /// Creates or updates a stream (its cycle state included); an update keeps the registration
+    /// (dataset id and time).
     func saveStream(_ s: StreamRecord) async throws
     func stream(_ id: String) async throws -> StreamRecord?
+    /// In registration order.
     func streams() async throws -> [StreamRecord]
+}
 
+/// Ingested rows and the acknowledgements of their batches.
+public protocol SampleRepository: Sendable {
     /// The acknowledgement stored for a batch id, if that batch was committed before.
     func acknowledgement(stream: String, batchID: String) async throws -> BatchAck?
 
     /// Commits an ingest batch atomically: its rows, the stream's new state, the cycle's row
     /// count, and — when `batchID` is given — the acknowledgement under that id.
+    ///
+    /// - Throws: when a row's time is already stored for the stream or the batch id was
+    ///   committed before; nothing of the batch is kept then.
     func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws
 
     /// Rows of a cycle, in time order.
@@ -23,22 +38,37 @@ public protocol Store: Sendable {
 
     /// Rows of a stream with `from ≤ t ≤ to`, in time order (in a cycle or not).
     func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow]
+}
 
+/// Cycles, their reports and labels.
+public protocol CycleRepository: Sendable {
+    /// Creates or updates a cycle; an update keeps its stream, number and start.
+    ///
+    /// - Throws: when the stream is unknown.
     func saveCycle(_ c: CycleRecord) async throws
     func cycle(_ id: String) async throws -> CycleRecord?
     /// A stream's cycles, newest first.
     func cycles(stream: String) async throws -> [CycleRecord]
+}
 
+/// What scoring produces: window scores, sensor states and transitions (and the events it
+/// opens or escalates, committed with them).
+public protocol ScoringRepository: Sendable {
     /// Everything one scoring batch produced for one stream, committed together. An event that
     /// is already stored keeps its review (status, acknowledgement, resolution, note): scoring
     /// owns an event's severity and evidence, engineers own its review.
     func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
                        events: [MaintenanceEvent]) async throws
-    /// Scores of a stream between two times, in time order.
+    /// Scores of a stream between two times, in time order (a score for a stored time replaces it).
     func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord]
+    /// One per sensor that has one, by sensor name.
     func sensorStates(stream: String) async throws -> [SensorStateRecord]
+    /// Newest first, at most `limit`.
     func transitions(stream: String, limit: Int) async throws -> [TransitionRecord]
+}
 
+/// Maintenance events and their notes, as engineers review them.
+public protocol EventRepository: Sendable {
     /// Stores an event as an engineer changed it and, when given, appends `note` to its history,
     /// in one transaction.
     func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws
@@ -47,16 +77,19 @@ public protocol Store: Sendable {
     func event(_ id: String) async throws -> MaintenanceEvent?
     /// Events, newest first, optionally by status and stream.
     func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent]
+}
 
+extension EventRepository {
+    /// Stores an event (no note added to its history).
+    func saveEvent(_ e: MaintenanceEvent) async throws { try await saveEvent(e, note: nil) }
+}
+
+/// Loaded models, their files and per-stream assignments.
+public protocol ModelRepository: Sendable {
     /// Records a loaded model; `active` makes it the only active one.
     func saveModel(_ m: ModelRecord) async throws
     /// Models, newest first.
     func models() async throws -> [ModelRecord]
-
-    func saveToken(_ t: TokenRecord) async throws
-    func token(hash: String) async throws -> TokenRecord?
-    func tokens() async throws -> [TokenRecord]
-
     /// The bytes of an uploaded model file, kept in the store so that every server sharing it can load it.
     func saveModelFile(id: String, bytes: Data) async throws
     func modelFile(id: String) async throws -> Data?
@@ -65,7 +98,10 @@ public protocol Store: Sendable {
     func assignments() async throws -> [String: [String]]
 }
 
-extension Store {
-    /// Stores an event (no note added to its history).
-    func saveEvent(_ e: MaintenanceEvent) async throws { try await saveEvent(e, note: nil) }
+/// API tokens (only their hashes).
+public protocol TokenRepository: Sendable {
+    func saveToken(_ t: TokenRecord) async throws
+    func token(hash: String) async throws -> TokenRecord?
+    /// By id.
+    func tokens() async throws -> [TokenRecord]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 
 /// A sensor of a registered stream, in registration order.
 public struct SensorRecord: Sendable, Codable, Equatable {
@@ -24,7 +25,7 @@ public struct StreamRecord: Sendable, Codable, Equatable {
     public var registeredAt: Double
     public var sensors: [SensorRecord]
     /// Cycle state machine, as stored (restored on start).
-    public var cycleState: String
+    public var cycleState: CycleState
     public var cycleNumber: Int
     public var stateSince: Double
     public var lastActivity: Double
@@ -36,7 +37,7 @@ public struct StreamRecord: Sendable, Codable, Equatable {
     public var filledValues: Int
 
     public init(id: String, deviceName: String, datasetID: String, registeredAt: Double, sensors: [SensorRecord],
-                cycleState: String, cycleNumber: Int, stateSince: Double, lastActivity: Double, currentCycleID: String?,
+                cycleState: CycleState, cycleNumber: Int, stateSince: Double, lastActivity: Double, currentCycleID: String?,
                 lastTimestamp: Double?, filledValues: Int) {
         self.id = id
         self.deviceName = deviceName
@@ -58,22 +59,23 @@ public struct CycleRecord: Sendable, Codable, Equatable {
     public var id: String
     public var streamID: String
     public var number: Int
-    public var state: String
+    public var state: CycleState
     public var startedAt: Double
     public var endedAt: Double?
     public var metadata: [String: String]
     public var rows: Int
     public var healthScore: Double?
     public var anomalous: Bool?
-    public var severity: String?
+    /// The report's severity, once computed.
+    public var severity: CycleReport.Severity?
     /// The post-cycle report as JSON, once computed.
     public var reportJSON: String?
-    /// `normal`, `anomalous` or `reference`, set by an engineer.
-    public var label: String?
+    /// Set by an engineer.
+    public var label: CycleLabel?
 
-    public init(id: String, streamID: String, number: Int, state: String, startedAt: Double, endedAt: Double? = nil,
+    public init(id: String, streamID: String, number: Int, state: CycleState, startedAt: Double, endedAt: Double? = nil,
                 metadata: [String: String] = [:], rows: Int = 0, healthScore: Double? = nil, anomalous: Bool? = nil,
-                severity: String? = nil, reportJSON: String? = nil, label: String? = nil) {
+                severity: CycleReport.Severity? = nil, reportJSON: String? = nil, label: CycleLabel? = nil) {
         self.id = id
         self.streamID = streamID
         self.number = number
@@ -88,6 +90,11 @@ public struct CycleRecord: Sendable, Codable, Equatable {
         self.reportJSON = reportJSON
         self.label = label
     }
+}
+
+/// How an engineer labelled a finished cycle (what `vertac-train fit` may train on).
+public enum CycleLabel: String, Sendable, Codable, CaseIterable {
+    case normal, anomalous, reference
 }
 
 /// One row of a stream: all its sensors' values at one timestamp.
@@ -141,11 +148,11 @@ public struct ScoreRecord: Sendable, Equatable, Codable {
 public struct SensorStateRecord: Sendable, Equatable, Codable {
     public var streamID: String
     public var sensor: String
-    public var state: String
+    public var state: SensorState
     public var since: Double
     public var above: Int, below: Int, warningWindows: Int
 
-    public init(streamID: String, sensor: String, state: String, since: Double, above: Int, below: Int, warningWindows: Int) {
+    public init(streamID: String, sensor: String, state: SensorState, since: Double, above: Int, below: Int, warningWindows: Int) {
         self.streamID = streamID
         self.sensor = sensor
         self.state = state
@@ -160,13 +167,13 @@ public struct SensorStateRecord: Sendable, Equatable, Codable {
 public struct TransitionRecord: Sendable, Equatable, Codable {
     public var streamID: String
     public var sensor: String
-    public var from: String
-    public var to: String
+    public var from: SensorState
+    public var to: SensorState
     public var time: Double
     public var reason: String
     public var evidenceJSON: String?
 
-    public init(streamID: String, sensor: String, from: String, to: String, time: Double, reason: String, evidenceJSON: String?) {
+    public init(streamID: String, sensor: String, from: SensorState, to: SensorState, time: Double, reason: String, evidenceJSON: String?) {
         self.streamID = streamID
         self.sensor = sensor
         self.from = from

@@ -11,13 +11,7 @@ public struct PGError: Error, CustomStringConvertible {
 
 /// The text rows of a query result.
 struct PGRows {
-    let columns: [String]
-    let values: [[String?]]
-
-    func column(_ name: String) -> Int {
-        guard let k = columns.firstIndex(of: name) else { preconditionFailure("no column \(name) in result") }
-        return k
-    }
+    let rows: [PGRow]
 }
 
 /// One blocking libpq connection. Not thread-safe: a ``PGPool`` hands it to one caller at a time,
@@ -62,13 +56,14 @@ final class PGConnection: @unchecked Sendable {
                           sqlState: state)
         }
         let n = Int(PQntuples(result)), m = Int(PQnfields(result))
-        let columns = (0..<m).map { String(cString: PQfname(result, Int32($0))) }
-        let values = (0..<n).map { r in
-            (0..<m).map { c -> String? in
+        var index: [String: Int] = [:]
+        for c in 0..<m where index[String(cString: PQfname(result, Int32(c)))] == nil { index[String(cString: PQfname(result, Int32(c)))] = c }
+        let rows = (0..<n).map { r in
+            PGRow(index: index, values: (0..<m).map { c -> String? in
                 PQgetisnull(result, Int32(r), Int32(c)) == 1 ? nil : String(cString: PQgetvalue(result, Int32(r), Int32(c)))
-            }
+            })
         }
-        return PGRows(columns: columns, values: values)
+        return PGRows(rows: rows)
     }
 
     /// `COPY … FROM STDIN` with rows already in COPY text format (tab-separated, `\N` for NULL).

@@ -18,71 +18,47 @@ extension PostgresStore {
                             sensor_scores = EXCLUDED.sensor_scores
                         """)
                 }
-                for s in states {
-                    try c.query("""
-                        INSERT INTO sensor_states (stream_id, sensor, state, since, above, below, warning_windows) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                        ON CONFLICT (stream_id, sensor) DO UPDATE SET state = EXCLUDED.state, since = EXCLUDED.since, above = EXCLUDED.above,
-                            below = EXCLUDED.below, warning_windows = EXCLUDED.warning_windows
-                        """, [s.streamID, s.sensor, s.state, "\(s.since)", "\(s.above)", "\(s.below)", "\(s.warningWindows)"])
-                }
-                for t in transitions {
-                    try c.query("INSERT INTO transitions (stream_id, sensor, from_state, to_state, t, reason, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                                [t.streamID, t.sensor, t.from, t.to, "\(t.time)", t.reason, t.evidenceJSON])
-                }
+                for s in states { try c.execute(StoreStatements.upsert(s)) }
+                for t in transitions { try c.execute(StoreStatements.insert(t)) }
                 // An event an engineer reviewed meanwhile keeps the review (the pipeline's copy may
                 // be older); the row stays locked until the commit.
                 for e in events {
-                    let stored = try c.query("SELECT body FROM events WHERE id = $1 FOR UPDATE", [e.id]).values.first?[0]
-                        .map { try Self.decode(MaintenanceEvent.self, $0) }
-                    let merged = stored.map { e.keepingReview(of: $0) } ?? e
-                    try Self.upsert(merged, body: try Self.json(merged), c)
+                    let stored = try c.query("SELECT body FROM events WHERE id = $1 FOR UPDATE", [e.id]).rows.first
+                        .map { try $0.json("body", as: MaintenanceEvent.self) }
+                    try c.execute(try StoreStatements.upsert(stored.map { e.keepingReview(of: $0) } ?? e))
                 }
             }
         }
     }
 
-    static func upsert(_ e: MaintenanceEvent, body: String, _ c: PGConnection) throws {
-        try c.query("""
-            INSERT INTO events (id, stream_id, sensor, status, severity, opened_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-            ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, severity = EXCLUDED.severity, updated_at = EXCLUDED.updated_at,
-                body = EXCLUDED.body
-            """, [e.id, e.stream, e.sensor, e.status.rawValue, e.severity.rawValue, "\(e.openedAt)", "\(e.updatedAt)", body])
-    }
-
     public func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord] {
         try await pool.with { c in
-            try c.query("SELECT t, cycle_id, score, sensor_scores FROM window_scores WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
-                        [stream, "\(from)", to.isFinite ? "\(to)" : "Infinity"]).values
-                .map { ScoreRecord(streamID: stream, cycleID: $0[1], time: Double($0[0]!)!, score: Float($0[2]!)!, sensorScores: Self.floats($0[3])) }
+            try c.query("SELECT * FROM window_scores WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
+                        [stream, "\(from)", to.isFinite ? "\(to)" : "Infinity"]).rows
+                .map { try ScoreRecord(row: $0) }
         }
     }
 
     public func sensorStates(stream: String) async throws -> [SensorStateRecord] {
         try await pool.with { c in
-            try c.query("SELECT sensor, state, since, above, below, warning_windows FROM sensor_states WHERE stream_id = $1", [stream]).values
-                .map { SensorStateRecord(streamID: stream, sensor: $0[0]!, state: $0[1]!, since: Double($0[2]!)!, above: Int($0[3]!)!,
-                                         below: Int($0[4]!)!, warningWindows: Int($0[5]!)!) }
+            try c.query("SELECT * FROM sensor_states WHERE stream_id = $1 ORDER BY sensor", [stream]).rows
+                .map { try SensorStateRecord(row: $0) }
         }
     }
 
     public func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
         try await pool.with { c in
-            try c.query("SELECT sensor, from_state, to_state, t, reason, evidence FROM transitions WHERE stream_id = $1 ORDER BY id DESC LIMIT $2",
-                        [stream, "\(limit)"]).values
-                .map { TransitionRecord(streamID: stream, sensor: $0[0]!, from: $0[1]!, to: $0[2]!, time: Double($0[3]!)!, reason: $0[4]!,
-                                        evidenceJSON: $0[5]) }
+            try c.query("SELECT * FROM transitions WHERE stream_id = $1 ORDER BY id DESC LIMIT $2", [stream, "\(limit)"]).rows
+                .map { try TransitionRecord(row: $0) }
         }
     }
 
     public func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws {
-        let body = try Self.json(e)
+        let upsert = try StoreStatements.upsert(e)
         try await pool.with { c in
             try c.transaction {
-                try Self.upsert(e, body: body, c)
-                if let note {
-                    try c.query("INSERT INTO event_notes (event_id, author, note, written_at) VALUES ($1, $2, $3, $4)",
-                                [note.eventID, note.author, note.note, "\(note.at)"])
-                }
+                try c.execute(upsert)
+                if let note { try c.execute(StoreStatements.insert(note)) }
             }
         }
     }
@@ -92,48 +68,42 @@ extension PostgresStore {
         // One array parameter; every element quoted, so no id can break out of it.
         let array = "{" + ids.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
             .joined(separator: ",") + "}"
-        let rows = try await pool.with { c in
-            try c.query("SELECT event_id, author, note, written_at FROM event_notes WHERE event_id = ANY($1::text[]) ORDER BY id", [array]).values
+        let notes = try await pool.with { c in
+            try c.query("SELECT event_id, author, note, written_at FROM event_notes WHERE event_id = ANY($1::text[]) ORDER BY id", [array]).rows
+                .map { try EventNote(row: $0) }
         }
-        return Dictionary(grouping: rows.map { EventNote(eventID: $0[0]!, author: $0[1]!, note: $0[2]!, at: Double($0[3]!)!) }, by: \.eventID)
+        return Dictionary(grouping: notes, by: \.eventID)
     }
 
     public func event(_ id: String) async throws -> MaintenanceEvent? {
-        let body = try await pool.with { c in try c.query("SELECT body FROM events WHERE id = $1", [id]).values.first?[0] }
-        return try body.map { try Self.decode(MaintenanceEvent.self, $0) }
+        try await pool.with { c in try c.query("SELECT body FROM events WHERE id = $1", [id]).rows.first.map { try $0.json("body") } }
     }
 
     public func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent] {
-        let bodies = try await pool.with { c in
+        try await pool.with { c in
             try c.query("""
                 SELECT body FROM events WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR stream_id = $2) ORDER BY opened_at DESC
-                """, [status?.rawValue, stream]).values.compactMap { $0[0] }
+                """, [status?.rawValue, stream]).rows.map { try $0.json("body") }
         }
-        return try bodies.map { try Self.decode(MaintenanceEvent.self, $0) }
     }
 
     public func saveModel(_ m: ModelRecord) async throws {
-        let body = try Self.json(m)
-        let others = try await models().filter { $0.active && $0.id != m.id }
-        let otherBodies = try others.map { o -> (String, String) in
-            var x = o
-            x.active = false
-            return (o.id, try Self.json(x))
-        }
+        let upsert = try StoreStatements.upsert(m)
         try await pool.with { c in
             try c.transaction {
-                if m.active { for (id, b) in otherBodies { try c.query("UPDATE models SET active = false, body = $2 WHERE id = $1", [id, b]) } }
-                try c.query("""
-                    INSERT INTO models (id, loaded_at, active, body) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (id) DO UPDATE SET loaded_at = EXCLUDED.loaded_at, active = EXCLUDED.active, body = EXCLUDED.body
-                    """, [m.id, "\(m.loadedAt)", m.active ? "true" : "false", body])
+                if m.active {
+                    // Locked until the commit, so that two activations do not both leave theirs active.
+                    for row in try c.query("SELECT body FROM models WHERE active AND id <> $1 FOR UPDATE", [m.id]).rows {
+                        try c.execute(try StoreStatements.deactivate(try row.json("body")))
+                    }
+                }
+                try c.execute(upsert)
             }
         }
     }
 
     public func models() async throws -> [ModelRecord] {
-        let bodies = try await pool.with { c in try c.query("SELECT body FROM models ORDER BY loaded_at DESC").values.compactMap { $0[0] } }
-        return try bodies.map { try Self.decode(ModelRecord.self, $0) }
+        try await pool.with { c in try c.query("SELECT body FROM models ORDER BY loaded_at DESC").rows.map { try $0.json("body") } }
     }
 
     public func saveToken(_ t: TokenRecord) async throws {
@@ -147,13 +117,11 @@ extension PostgresStore {
     }
 
     public func token(hash: String) async throws -> TokenRecord? {
-        let body = try await pool.with { c in try c.query("SELECT body FROM tokens WHERE hash = $1", [hash]).values.first?[0] }
-        return try body.map { try Self.decode(TokenRecord.self, $0) }
+        try await pool.with { c in try c.query("SELECT body FROM tokens WHERE hash = $1", [hash]).rows.first.map { try $0.json("body") } }
     }
 
     public func tokens() async throws -> [TokenRecord] {
-        let bodies = try await pool.with { c in try c.query("SELECT body FROM tokens ORDER BY id").values.compactMap { $0[0] } }
-        return try bodies.map { try Self.decode(TokenRecord.self, $0) }
+        try await pool.with { c in try c.query("SELECT body FROM tokens ORDER BY id").rows.map { try $0.json("body") } }
     }
 
     public func saveModelFile(id: String, bytes: Data) async throws {
@@ -164,27 +132,34 @@ extension PostgresStore {
     }
 
     public func modelFile(id: String) async throws -> Data? {
-        let hex = try await pool.with { c in try c.query("SELECT encode(bytes, 'hex') FROM model_files WHERE id = $1", [id]).values.first?[0] }
+        let hex = try await pool.with { c in
+            try c.query("SELECT encode(bytes, 'hex') AS hex FROM model_files WHERE id = $1", [id]).rows.first.map { try $0.string("hex") }
+        }
         guard let hex else { return nil }
-        var out = Data(capacity: hex.count / 2)
-        var it = hex.utf8.makeIterator()
-        func nibble(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : c - 48 }
-        while let a = it.next(), let b = it.next() { out.append(nibble(a) << 4 | nibble(b)) }
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { throw StoreError.unparsable("hex", String(hex.prefix(16)), as: Data.self) }
+        func nibble(_ c: UInt8) throws -> UInt8 {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            default: throw StoreError.unparsable("hex", String(hex.prefix(16)), as: Data.self)
+            }
+        }
+        var out = Data(capacity: digits.count / 2)
+        for k in stride(from: 0, to: digits.count, by: 2) { out.append(try nibble(digits[k]) << 4 | nibble(digits[k + 1])) }
         return out
     }
 
     public func saveAssignment(stream: String, history: [String]) async throws {
-        let body = try Self.json(history)
-        try await pool.with { c in
-            try c.query("INSERT INTO model_assignments (stream_id, history) VALUES ($1, $2) ON CONFLICT (stream_id) DO UPDATE SET history = EXCLUDED.history",
-                        [stream, body])
-        }
+        let upsert = try StoreStatements.assign(stream: stream, history: history)
+        try await pool.with { try $0.execute(upsert) }
     }
 
     public func assignments() async throws -> [String: [String]] {
-        let rows = try await pool.with { c in try c.query("SELECT stream_id, history FROM model_assignments").values }
-        var out: [String: [String]] = [:]
-        for r in rows { out[r[0]!] = try Self.decode([String].self, r[1]) }
-        return out
+        try await pool.with { c in
+            var out: [String: [String]] = [:]
+            for r in try c.query("SELECT stream_id, history FROM model_assignments").rows { out[try r.string("stream_id")] = try r.json("history") }
+            return out
+        }
     }
 }

@@ -34,76 +34,20 @@ public final class PostgresStore: Store {
         }
     }
 
-    static let migrations: [(String, String)] = [
-        ("001_streams_cycles_samples", """
-            CREATE TABLE streams (
-                id TEXT PRIMARY KEY, device_name TEXT NOT NULL, dataset_id TEXT NOT NULL, registered_at DOUBLE PRECISION NOT NULL,
-                sensors TEXT NOT NULL, cycle_state TEXT NOT NULL, cycle_number INTEGER NOT NULL, state_since DOUBLE PRECISION NOT NULL,
-                last_activity DOUBLE PRECISION NOT NULL, current_cycle_id TEXT, last_timestamp DOUBLE PRECISION,
-                filled_values BIGINT NOT NULL);
-            CREATE TABLE cycles (
-                id TEXT PRIMARY KEY, stream_id TEXT NOT NULL REFERENCES streams(id), number INTEGER NOT NULL, state TEXT NOT NULL,
-                started_at DOUBLE PRECISION NOT NULL, ended_at DOUBLE PRECISION, metadata TEXT NOT NULL, rows BIGINT NOT NULL,
-                health_score DOUBLE PRECISION, anomalous BOOLEAN, severity TEXT, report TEXT, label TEXT);
-            CREATE INDEX cycles_by_stream ON cycles(stream_id, number);
-            CREATE TABLE samples (
-                stream_id TEXT NOT NULL, t DOUBLE PRECISION NOT NULL, cycle_id TEXT, vals REAL[] NOT NULL, PRIMARY KEY (stream_id, t));
-            CREATE INDEX samples_by_cycle ON samples(cycle_id, t);
-            CREATE TABLE batches (
-                stream_id TEXT NOT NULL, batch_id TEXT NOT NULL, ack_id TEXT NOT NULL, samples INTEGER NOT NULL, rows INTEGER NOT NULL,
-                PRIMARY KEY (stream_id, batch_id));
-            """),
-        ("002_scores_states_events", """
-            CREATE TABLE window_scores (
-                stream_id TEXT NOT NULL, t DOUBLE PRECISION NOT NULL, cycle_id TEXT, score REAL NOT NULL, sensor_scores REAL[] NOT NULL,
-                PRIMARY KEY (stream_id, t));
-            CREATE TABLE sensor_states (
-                stream_id TEXT NOT NULL, sensor TEXT NOT NULL, state TEXT NOT NULL, since DOUBLE PRECISION NOT NULL,
-                above INTEGER NOT NULL, below INTEGER NOT NULL, warning_windows INTEGER NOT NULL, PRIMARY KEY (stream_id, sensor));
-            CREATE TABLE transitions (
-                id BIGSERIAL PRIMARY KEY, stream_id TEXT NOT NULL, sensor TEXT NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL,
-                t DOUBLE PRECISION NOT NULL, reason TEXT NOT NULL, evidence TEXT);
-            CREATE INDEX transitions_by_stream ON transitions(stream_id, t);
-            CREATE TABLE events (
-                id TEXT PRIMARY KEY, stream_id TEXT NOT NULL, sensor TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
-                opened_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL, body TEXT NOT NULL);
-            CREATE INDEX events_by_status ON events(status, opened_at);
-            """),
-        ("003_models", """
-            CREATE TABLE models (id TEXT PRIMARY KEY, loaded_at DOUBLE PRECISION NOT NULL, active BOOLEAN NOT NULL, body TEXT NOT NULL);
-            """),
-        ("004_tokens", """
-            CREATE TABLE tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scope TEXT NOT NULL, body TEXT NOT NULL);
-            """),
-        ("005_model_files", """
-            CREATE TABLE model_files (id TEXT PRIMARY KEY, bytes BYTEA NOT NULL);
-            CREATE TABLE model_assignments (stream_id TEXT PRIMARY KEY, history TEXT NOT NULL);
-            """),
-        // An event's notes as a history; the note an event carried so far becomes its first entry.
-        ("006_event_notes", """
-            CREATE TABLE event_notes (
-                id BIGSERIAL PRIMARY KEY, event_id TEXT NOT NULL, author TEXT NOT NULL, note TEXT NOT NULL, written_at DOUBLE PRECISION NOT NULL);
-            CREATE INDEX event_notes_by_event ON event_notes(event_id, id);
-            INSERT INTO event_notes (event_id, author, note, written_at)
-                SELECT id, COALESCE(body::json->>'resolvedBy', body::json->>'acknowledgedBy', 'engineer'), body::json->>'note',
-                       COALESCE((body::json->>'resolvedAt')::double precision, (body::json->>'acknowledgedAt')::double precision, updated_at)
-                FROM events WHERE body::json->>'note' IS NOT NULL ORDER BY opened_at;
-            """),
-    ]
-
     private func migrate() async throws {
         try await pool.with { c in
             // One server migrates at a time; the others wait and then find nothing to do.
             try c.query("SELECT pg_advisory_lock(7412001)")
             defer { _ = try? c.query("SELECT pg_advisory_unlock(7412001)") }
             try c.query("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-            let applied = Set(try c.query("SELECT name FROM schema_migrations").values.compactMap { $0[0] })
-            for (name, sql) in Self.migrations where !applied.contains(name) {
+            let applied = Set(try c.query("SELECT name FROM schema_migrations").rows.map { try $0.string("name") })
+            for migration in Schema.migrations where !applied.contains(migration.id) {
                 try c.transaction {
-                    for statement in sql.split(separator: ";") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    // libpq runs one statement per call with parameters; the schema has no `;` in literals.
+                    for statement in migration.sql(.postgres).split(separator: ";") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                         try c.query(String(statement))
                     }
-                    try c.query("INSERT INTO schema_migrations (name) VALUES ($1)", [name])
+                    try c.query("INSERT INTO schema_migrations (name) VALUES ($1)", [migration.id])
                 }
             }
         }
@@ -111,56 +55,22 @@ public final class PostgresStore: Store {
 
     /// Names of the migrations applied, in order.
     public func appliedMigrations() async throws -> [String] {
-        try await pool.with { c in try c.query("SELECT name FROM schema_migrations ORDER BY name").values.compactMap { $0[0] } }
+        try await pool.with { c in try c.query("SELECT name FROM schema_migrations ORDER BY name").rows.map { try $0.string("name") } }
     }
 
     // MARK: Encoding helpers
 
     static func json<T: Encodable>(_ v: T) throws -> String { String(decoding: try JSONEncoder().encode(v), as: UTF8.self) }
-    static func decode<T: Decodable>(_ t: T.Type, _ s: String?) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data((s ?? "null").utf8))
-    }
     static func array(_ v: [Float]) -> String { "{" + v.map { "\($0)" }.joined(separator: ",") + "}" }
-    static func floats(_ s: String?) -> [Float] {
-        guard let s, s.count > 2 else { return [] }
-        return s.dropFirst().dropLast().split(separator: ",").map { Float($0) ?? .nan }
-    }
-    static func d(_ s: String?) -> Double? { s.flatMap(Double.init) }
-    static func i(_ s: String?) -> Int? { s.flatMap(Int.init) }
-    static func text(_ v: Double?) -> String? { v.map { "\($0)" } }
 
     // MARK: Streams
 
-    static let upsertStream = """
-        INSERT INTO streams (id, device_name, dataset_id, registered_at, sensors, cycle_state, cycle_number, state_since, last_activity,
-                             current_cycle_id, last_timestamp, filled_values)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-        ON CONFLICT (id) DO UPDATE SET device_name = EXCLUDED.device_name, sensors = EXCLUDED.sensors,
-            cycle_state = EXCLUDED.cycle_state, cycle_number = EXCLUDED.cycle_number, state_since = EXCLUDED.state_since,
-            last_activity = EXCLUDED.last_activity, current_cycle_id = EXCLUDED.current_cycle_id,
-            last_timestamp = EXCLUDED.last_timestamp, filled_values = EXCLUDED.filled_values
-        """
-
-    static func streamParams(_ s: StreamRecord) throws -> [String?] {
-        [s.id, s.deviceName, s.datasetID, "\(s.registeredAt)", try json(s.sensors), s.cycleState, "\(s.cycleNumber)", "\(s.stateSince)",
-         "\(s.lastActivity)", s.currentCycleID, text(s.lastTimestamp), "\(s.filledValues)"]
-    }
-
     public func saveStream(_ s: StreamRecord) async throws {
-        let params = try Self.streamParams(s)
-        try await pool.with { try $0.query(Self.upsertStream, params) }
+        let upsert = try StoreStatements.upsert(s)
+        try await pool.with { try $0.execute(upsert) }
     }
 
-    static func streams(_ r: PGRows) throws -> [StreamRecord] {
-        try r.values.map { v in
-            func f(_ n: String) -> String? { v[r.column(n)] }
-            return StreamRecord(id: f("id")!, deviceName: f("device_name")!, datasetID: f("dataset_id")!, registeredAt: d(f("registered_at"))!,
-                                sensors: try decode([SensorRecord].self, f("sensors")), cycleState: f("cycle_state")!,
-                                cycleNumber: i(f("cycle_number"))!, stateSince: d(f("state_since"))!, lastActivity: d(f("last_activity"))!,
-                                currentCycleID: f("current_cycle_id"), lastTimestamp: d(f("last_timestamp")),
-                                filledValues: i(f("filled_values"))!)
-        }
-    }
+    static func streams(_ r: PGRows) throws -> [StreamRecord] { try r.rows.map { try StreamRecord(row: $0) } }
 
     public func stream(_ id: String) async throws -> StreamRecord? {
         try await pool.with { try Self.streams(try $0.query("SELECT * FROM streams WHERE id = $1", [id])).first }
@@ -174,8 +84,8 @@ public final class PostgresStore: Store {
 
     public func acknowledgement(stream: String, batchID: String) async throws -> BatchAck? {
         try await pool.with { c in
-            try c.query("SELECT ack_id, samples, rows FROM batches WHERE stream_id = $1 AND batch_id = $2", [stream, batchID]).values.first
-                .map { BatchAck(ackID: $0[0]!, samples: Int($0[1]!)!, rows: Int($0[2]!)!) }
+            try c.query("SELECT ack_id, samples, rows FROM batches WHERE stream_id = $1 AND batch_id = $2", [stream, batchID]).rows.first
+                .map { try BatchAck(row: $0) }
         }
     }
 
@@ -185,60 +95,39 @@ public final class PostgresStore: Store {
         for r in rows { lines += "\(stream.id)\t\(r.time)\t\(r.cycleID ?? "\\N")\t\(Self.array(r.values))\n" }
         var perCycle: [String: Int] = [:]
         for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
-        let streamParams = try Self.streamParams(stream)
+        let upsert = try StoreStatements.upsert(stream)
         try await pool.with { [lines, perCycle] c in
             try c.transaction {
                 if !lines.isEmpty { try c.copy("COPY samples (stream_id, t, cycle_id, vals) FROM STDIN", lines: lines) }
-                if let batchID {
-                    try c.query("INSERT INTO batches (stream_id, batch_id, ack_id, samples, rows) VALUES ($1, $2, $3, $4, $5)",
-                                [stream.id, batchID, ack.ackID, "\(ack.samples)", "\(ack.rows)"])
-                }
-                for (cycle, n) in perCycle { try c.query("UPDATE cycles SET rows = rows + $1 WHERE id = $2", ["\(n)", cycle]) }
-                try c.query(Self.upsertStream, streamParams)
+                if let batchID { try c.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack)) }
+                for (cycle, n) in perCycle { try c.execute(StoreStatements.addRows(n, cycle: cycle)) }
+                try c.execute(upsert)
             }
         }
     }
 
     public func samples(cycle: String) async throws -> [SampleRow] {
         try await pool.with { c in
-            try c.query("SELECT t, cycle_id, vals FROM samples WHERE cycle_id = $1 ORDER BY t", [cycle]).values
-                .map { SampleRow(time: Double($0[0]!)!, values: Self.floats($0[2]), cycleID: $0[1]) }
+            try c.query("SELECT t, cycle_id, vals FROM samples WHERE cycle_id = $1 ORDER BY t", [cycle]).rows.map { try SampleRow(row: $0) }
         }
     }
 
     public func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
         try await pool.with { c in
             try c.query("SELECT t, cycle_id, vals FROM samples WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
-                        [stream, "\(from)", "\(to)"]).values
-                .map { SampleRow(time: Double($0[0]!)!, values: Self.floats($0[2]), cycleID: $0[1]) }
+                        [stream, "\(from)", "\(to)"]).rows
+                .map { try SampleRow(row: $0) }
         }
     }
 
     // MARK: Cycles
 
     public func saveCycle(_ c: CycleRecord) async throws {
-        let params: [String?] = [c.id, c.streamID, "\(c.number)", c.state, "\(c.startedAt)", Self.text(c.endedAt), try Self.json(c.metadata),
-                                 "\(c.rows)", Self.text(c.healthScore), c.anomalous.map { $0 ? "true" : "false" }, c.severity, c.reportJSON, c.label]
-        try await pool.with { conn in
-            try conn.query("""
-                INSERT INTO cycles (id, stream_id, number, state, started_at, ended_at, metadata, rows, health_score, anomalous, severity, report, label)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, ended_at = EXCLUDED.ended_at, rows = EXCLUDED.rows,
-                    health_score = EXCLUDED.health_score, anomalous = EXCLUDED.anomalous, severity = EXCLUDED.severity,
-                    report = EXCLUDED.report, label = EXCLUDED.label, metadata = EXCLUDED.metadata
-                """, params)
-        }
+        let upsert = try StoreStatements.upsert(c)
+        try await pool.with { try $0.execute(upsert) }
     }
 
-    static func cycles(_ r: PGRows) throws -> [CycleRecord] {
-        try r.values.map { v in
-            func f(_ n: String) -> String? { v[r.column(n)] }
-            return CycleRecord(id: f("id")!, streamID: f("stream_id")!, number: i(f("number"))!, state: f("state")!,
-                               startedAt: d(f("started_at"))!, endedAt: d(f("ended_at")), metadata: try decode([String: String].self, f("metadata")),
-                               rows: i(f("rows"))!, healthScore: d(f("health_score")), anomalous: f("anomalous").map { $0 == "t" },
-                               severity: f("severity"), reportJSON: f("report"), label: f("label"))
-        }
-    }
+    static func cycles(_ r: PGRows) throws -> [CycleRecord] { try r.rows.map { try CycleRecord(row: $0) } }
 
     public func cycle(_ id: String) async throws -> CycleRecord? {
         try await pool.with { try Self.cycles(try $0.query("SELECT * FROM cycles WHERE id = $1", [id])).first }

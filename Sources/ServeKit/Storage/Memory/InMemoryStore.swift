@@ -1,0 +1,169 @@
+import Foundation
+import Inference
+
+/// The whole storage contract in memory, for unit tests of services without a database.
+///
+/// It keeps the SQL stores' semantics, which the contract suite checks on all three: a batch is
+/// committed entirely or not at all (a row at an existing time, or a batch id seen before, fails
+/// it), a retried batch id finds its acknowledgement, updates keep the columns the SQL upserts
+/// keep (a stream's registration, a cycle's number and start), an event that scoring escalates
+/// keeps its review, and reads come back in the same order. Nothing survives the process.
+public actor InMemoryStore: Store {
+    /// A write the SQL stores would refuse with a constraint violation.
+    public struct ConstraintViolation: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    private var streamsByID: [String: StreamRecord] = [:]
+    private var batches: [String: [String: BatchAck]] = [:]
+    /// Rows by stream, then by time (the samples table's primary key).
+    private var rows: [String: [Double: SampleRow]] = [:]
+    private var cyclesByID: [String: CycleRecord] = [:]
+    private var scoresByStream: [String: [Double: ScoreRecord]] = [:]
+    private var states: [String: [String: SensorStateRecord]] = [:]
+    /// In insertion order (the SQL stores' autoincrement id).
+    private var transitionLog: [TransitionRecord] = []
+    private var eventsByID: [String: MaintenanceEvent] = [:]
+    /// In insertion order.
+    private var notes: [EventNote] = []
+    private var modelsByID: [String: ModelRecord] = [:]
+    private var tokensByID: [String: TokenRecord] = [:]
+    private var modelFiles: [String: Data] = [:]
+    private var modelAssignments: [String: [String]] = [:]
+
+    public init() {}
+
+    // MARK: Streams and samples
+
+    public func saveStream(_ s: StreamRecord) { upsert(s) }
+
+    /// Like the SQL upsert: a known stream keeps its registration time and dataset.
+    private func upsert(_ s: StreamRecord) {
+        var stored = s
+        if let old = streamsByID[s.id] { (stored.registeredAt, stored.datasetID) = (old.registeredAt, old.datasetID) }
+        streamsByID[s.id] = stored
+    }
+
+    public func stream(_ id: String) -> StreamRecord? { streamsByID[id] }
+
+    public func streams() -> [StreamRecord] {
+        streamsByID.values.sorted { ($0.registeredAt, $0.id) < ($1.registeredAt, $1.id) }
+    }
+
+    public func acknowledgement(stream: String, batchID: String) -> BatchAck? { batches[stream]?[batchID] }
+
+    public func commitBatch(stream: StreamRecord, rows new: [SampleRow], batchID: String?, ack: BatchAck) throws {
+        // Check everything first, so that a refused batch leaves nothing behind.
+        var times = Set(rows[stream.id, default: [:]].keys)
+        for r in new where !times.insert(r.time).inserted {
+            throw ConstraintViolation(description: "a row of stream \(stream.id) at t = \(r.time) is already stored")
+        }
+        if let batchID, batches[stream.id]?[batchID] != nil {
+            throw ConstraintViolation(description: "batch \(batchID) of stream \(stream.id) is already stored")
+        }
+        for r in new { rows[stream.id, default: [:]][r.time] = r }
+        if let batchID { batches[stream.id, default: [:]][batchID] = ack }
+        for r in new { if let c = r.cycleID { cyclesByID[c]?.rows += 1 } }
+        upsert(stream)
+    }
+
+    public func samples(cycle: String) -> [SampleRow] {
+        rows.values.flatMap { $0.values.filter { $0.cycleID == cycle } }.sorted { $0.time < $1.time }
+    }
+
+    public func samples(stream: String, from: Double, to: Double) -> [SampleRow] {
+        (rows[stream] ?? [:]).values.filter { $0.time >= from && $0.time <= to }.sorted { $0.time < $1.time }
+    }
+
+    // MARK: Cycles
+
+    public func saveCycle(_ c: CycleRecord) throws {
+        guard streamsByID[c.streamID] != nil else {
+            throw ConstraintViolation(description: "cycle \(c.id) refers to unknown stream \(c.streamID)")
+        }
+        var stored = c
+        if let old = cyclesByID[c.id] {
+            (stored.streamID, stored.number, stored.startedAt) = (old.streamID, old.number, old.startedAt)
+        }
+        cyclesByID[c.id] = stored
+    }
+
+    public func cycle(_ id: String) -> CycleRecord? { cyclesByID[id] }
+
+    public func cycles(stream: String) -> [CycleRecord] {
+        cyclesByID.values.filter { $0.streamID == stream }.sorted { $0.number > $1.number }
+    }
+
+    // MARK: Scoring
+
+    public func commitScoring(scores: [ScoreRecord], states new: [SensorStateRecord], transitions: [TransitionRecord],
+                              events: [MaintenanceEvent]) {
+        for s in scores { scoresByStream[s.streamID, default: [:]][s.time] = s }
+        for s in new { states[s.streamID, default: [:]][s.sensor] = s }
+        transitionLog += transitions
+        for e in events { eventsByID[e.id] = eventsByID[e.id].map { e.keepingReview(of: $0) } ?? e }
+    }
+
+    public func scores(stream: String, from: Double, to: Double) -> [ScoreRecord] {
+        (scoresByStream[stream] ?? [:]).values.filter { $0.time >= from && $0.time <= to }.sorted { $0.time < $1.time }
+    }
+
+    public func sensorStates(stream: String) -> [SensorStateRecord] {
+        (states[stream] ?? [:]).values.sorted { $0.sensor < $1.sensor }
+    }
+
+    public func transitions(stream: String, limit: Int) -> [TransitionRecord] {
+        Array(transitionLog.reversed().lazy.filter { $0.streamID == stream }.prefix(max(limit, 0)))
+    }
+
+    // MARK: Events
+
+    public func saveEvent(_ e: MaintenanceEvent, note: EventNote?) {
+        eventsByID[e.id] = e
+        if let note { notes.append(note) }
+    }
+
+    public func eventNotes(events ids: [String]) -> [String: [EventNote]] {
+        let wanted = Set(ids)
+        return Dictionary(grouping: notes.filter { wanted.contains($0.eventID) }, by: \.eventID)
+    }
+
+    public func event(_ id: String) -> MaintenanceEvent? { eventsByID[id] }
+
+    public func events(status: EventStatus?, stream: String?) -> [MaintenanceEvent] {
+        eventsByID.values
+            .filter { (status == nil || $0.status == status) && (stream == nil || $0.stream == stream) }
+            .sorted { ($0.openedAt, $0.id) > ($1.openedAt, $1.id) }
+    }
+
+    // MARK: Models and tokens
+
+    public func saveModel(_ m: ModelRecord) {
+        if m.active {
+            for (id, other) in modelsByID where other.active && id != m.id { modelsByID[id]?.active = false }
+        }
+        modelsByID[m.id] = m
+    }
+
+    public func models() -> [ModelRecord] {
+        modelsByID.values.sorted { ($0.loadedAt, $0.id) > ($1.loadedAt, $1.id) }
+    }
+
+    /// Like SQLite's `INSERT OR REPLACE`: a token with the same id or the same hash is replaced.
+    public func saveToken(_ t: TokenRecord) {
+        tokensByID = tokensByID.filter { $0.value.hash != t.hash }
+        tokensByID[t.id] = t
+    }
+
+    public func token(hash: String) -> TokenRecord? { tokensByID.values.first { $0.hash == hash } }
+
+    public func tokens() -> [TokenRecord] { tokensByID.values.sorted { $0.id < $1.id } }
+
+    public func saveModelFile(id: String, bytes: Data) { modelFiles[id] = bytes }
+
+    public func modelFile(id: String) -> Data? { modelFiles[id] }
+
+    public func saveAssignment(stream: String, history: [String]) { modelAssignments[stream] = history }
+
+    public func assignments() -> [String: [String]] { modelAssignments }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import GRDB
+import Inference
+
+/// The embedded store: one SQLite database (WAL) in the data directory, through GRDB.
+///
+/// Durability: WAL with `synchronous = FULL`, so a committed batch survives `kill -9` and a
+/// power cut alike. Migrations are ordered, named and applied in one transaction each at open.
+public final class SQLiteStore: Store {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(pool)
+    }
+
+    /// The shared ``Schema``, in SQLite's dialect; GRDB records applied ids in `grdb_migrations`.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        for migration in Schema.migrations {
+            let sql = migration.sql(.sqlite)
+            m.registerMigration(migration.id) { db in try db.execute(sql: sql) }
+        }
+        return m
+    }
+
+    /// Names of the migrations applied, in order.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { try Self.migrator.appliedMigrations($0) }
+    }
+
+    public func saveStream(_ s: StreamRecord) async throws {
+        let upsert = try StoreStatements.upsert(s)
+        try await pool.write { try $0.execute(upsert) }
+    }
+
+    static func stream(_ row: Row) throws -> StreamRecord { try StreamRecord(row: SQLiteRow(row: row)) }
+
+    public func stream(_ id: String) async throws -> StreamRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM streams WHERE id = ?", arguments: [id]).map(Self.stream)
+        }
+    }
+
+    public func streams() async throws -> [StreamRecord] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM streams ORDER BY registered_at, id").map(Self.stream) }
+    }
+
+    public func acknowledgement(stream: String, batchID: String) async throws -> BatchAck? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT ack_id, samples, rows FROM batches WHERE stream_id = ? AND batch_id = ?",
+                             arguments: [stream, batchID])
+                .map { try BatchAck(row: SQLiteRow(row: $0)) }
+        }
+    }
+
+    public func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
+        let upsert = try StoreStatements.upsert(stream)
+        try await pool.write { db in
+            let insert = try db.makeStatement(sql: "INSERT INTO samples (stream_id, t, cycle_id, vals) VALUES (?, ?, ?, ?)")
+            for r in rows {
+                try insert.execute(arguments: [stream.id, r.time, r.cycleID, Self.blob(r.values)])
+            }
+            if let batchID { try db.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack)) }
+            var perCycle: [String: Int] = [:]
+            for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
+            for (c, n) in perCycle { try db.execute(StoreStatements.addRows(n, cycle: c)) }
+            try db.execute(upsert)
+        }
+    }
+
+    static func blob(_ v: [Float]) -> Data {
+        v.withUnsafeBufferPointer { Data(buffer: $0) }
+    }
+
+    public func samples(cycle: String) async throws -> [SampleRow] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT t, cycle_id, vals FROM samples WHERE cycle_id = ? ORDER BY t", arguments: [cycle])
+                .map { try SampleRow(row: SQLiteRow(row: $0)) }
+        }
+    }
+
+    public func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT t, cycle_id, vals FROM samples WHERE stream_id = ? AND t >= ? AND t <= ? ORDER BY t",
+                             arguments: [stream, from, to])
+                .map { try SampleRow(row: SQLiteRow(row: $0)) }
+        }
+    }
+
+    public func saveCycle(_ c: CycleRecord) async throws {
+        let upsert = try StoreStatements.upsert(c)
+        try await pool.write { try $0.execute(upsert) }
+    }
+
+    static func cycle(_ row: Row) throws -> CycleRecord { try CycleRecord(row: SQLiteRow(row: row)) }
+
+    public func cycle(_ id: String) async throws -> CycleRecord? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM cycles WHERE id = ?", arguments: [id]).map(Self.cycle) }
+    }
+
+    public func cycles(stream: String) async throws -> [CycleRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM cycles WHERE stream_id = ? ORDER BY number DESC", arguments: [stream]).map(Self.cycle)
+        }
+    }
+
+    public func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
+                              events: [MaintenanceEvent]) async throws {
+        try await pool.write { db in
+            let score = try db.makeStatement(sql: "INSERT OR REPLACE INTO window_scores (stream_id, t, cycle_id, score, sensor_scores) VALUES (?, ?, ?, ?, ?)")
+            for s in scores { try score.execute(arguments: [s.streamID, s.time, s.cycleID, Double(s.score), Self.blob(s.sensorScores)]) }
+            for s in states { try db.execute(StoreStatements.upsert(s)) }
+            for t in transitions { try db.execute(StoreStatements.insert(t)) }
+            // An event an engineer reviewed meanwhile keeps the review (the pipeline's copy may be older).
+            for e in events {
+                let stored = try String.fetchOne(db, sql: "SELECT body FROM events WHERE id = ?", arguments: [e.id])
+                    .map { try JSONDecoder().decode(MaintenanceEvent.self, from: Data($0.utf8)) }
+                try db.execute(try StoreStatements.upsert(stored.map { e.keepingReview(of: $0) } ?? e))
+            }
+        }
+    }
+
+    public func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM window_scores WHERE stream_id = ? AND t >= ? AND t <= ? ORDER BY t",
+                             arguments: [stream, from, to])
+                .map { try ScoreRecord(row: SQLiteRow(row: $0)) }
+        }
+    }
+
+    public func sensorStates(stream: String) async throws -> [SensorStateRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM sensor_states WHERE stream_id = ? ORDER BY sensor", arguments: [stream])
+                .map { try SensorStateRecord(row: SQLiteRow(row: $0)) }
+        }
+    }
+
+    public func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM transitions WHERE stream_id = ? ORDER BY id DESC LIMIT ?", arguments: [stream, limit])
+                .map { try TransitionRecord(row: SQLiteRow(row: $0)) }
+        }
+    }
+
+    public func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws {
+        let upsert = try StoreStatements.upsert(e)
+        try await pool.write { db in
+            try db.execute(upsert)
+            if let note { try db.execute(StoreStatements.insert(note)) }
+        }
+    }
+
+    public func eventNotes(events ids: [String]) async throws -> [String: [EventNote]] {
+        guard !ids.isEmpty else { return [:] }
+        return try await pool.read { db in
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            let rows = try Row.fetchAll(db, sql: "SELECT event_id, author, note, written_at FROM event_notes WHERE event_id IN (\(marks)) ORDER BY id",
+                                        arguments: StatementArguments(ids))
+            return Dictionary(grouping: try rows.map { try EventNote(row: SQLiteRow(row: $0)) }, by: \.eventID)
+        }
+    }
+
+    public func event(_ id: String) async throws -> MaintenanceEvent? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT body FROM events WHERE id = ?", arguments: [id])
+                .map { try JSONDecoder().decode(MaintenanceEvent.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent] {
+        try await pool.read { db in
+            var sql = "SELECT body FROM events WHERE 1 = 1"
+            var args: [DatabaseValueConvertible] = []
+            if let status { sql += " AND status = ?"; args.append(status.rawValue) }
+            if let stream { sql += " AND stream_id = ?"; args.append(stream) }
+            sql += " ORDER BY opened_at DESC"
+            return try String.fetchAll(db, sql: sql, arguments: StatementArguments(args))
+                .map { try JSONDecoder().decode(MaintenanceEvent.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func saveModel(_ m: ModelRecord) async throws {
+        let upsert = try StoreStatements.upsert(m)
+        try await pool.write { db in
+            if m.active {
+                for row in try Row.fetchAll(db, sql: "SELECT body FROM models WHERE active = 1 AND id != ?", arguments: [m.id]) {
+                    try db.execute(try StoreStatements.deactivate(try SQLiteRow(row: row).json("body")))
+                }
+            }
+            try db.execute(upsert)
+        }
+    }
+
+    public func models() async throws -> [ModelRecord] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT body FROM models ORDER BY loaded_at DESC")
+                .map { try JSONDecoder().decode(ModelRecord.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func saveToken(_ t: TokenRecord) async throws {
+        let body = String(decoding: try JSONEncoder().encode(t), as: UTF8.self)
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO tokens (id, hash, scope, body) VALUES (?, ?, ?, ?)", arguments: [t.id, t.hash, t.scope.rawValue, body])
+        }
+    }
+
+    public func token(hash: String) async throws -> TokenRecord? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT body FROM tokens WHERE hash = ?", arguments: [hash])
+                .map { try JSONDecoder().decode(TokenRecord.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func tokens() async throws -> [TokenRecord] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT body FROM tokens ORDER BY id").map { try JSONDecoder().decode(TokenRecord.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func saveModelFile(id: String, bytes: Data) async throws {
+        try await pool.write { try $0.execute(sql: "INSERT OR REPLACE INTO model_files (id, bytes) VALUES (?, ?)", arguments: [id, bytes]) }
+    }
+
+    public func modelFile(id: String) async throws -> Data? {
+        try await pool.read { try Data.fetchOne($0, sql: "SELECT bytes FROM model_files WHERE id = ?", arguments: [id]) }
+    }
+
+    public func saveAssignment(stream: String, history: [String]) async throws {
+        let upsert = try StoreStatements.assign(stream: stream, history: history)
+        try await pool.write { try $0.execute(upsert) }
+    }
+
+    public func assignments() async throws -> [String: [String]] {
+        try await pool.read { db in
+            var out: [String: [String]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT stream_id, history FROM model_assignments") {
+                let r = SQLiteRow(row: row)
+                out[try r.string("stream_id")] = try r.json("history")
+            }
+            return out
+        }
+    }
+}
