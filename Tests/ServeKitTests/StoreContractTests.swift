@@ -114,6 +114,51 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(try await store.stream("s1")?.lastTimestamp == 5)
     }
 
+    /// Many streams commit at once: each commit lands whole, and a failing one among them — a batch
+    /// id reused, a row at an existing time — fails alone.
+    @Test(arguments: StoreKind.available)
+    func concurrentCommitsLandAndFailAlone(kind: StoreKind) async throws {
+        let dir = DataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
+        let store = try await kind.make(dir)
+        let n = 40
+        for k in 0..<n { try await store.saveStream(Self.stream("s\(k)")) }
+        try await store.commitBatch(stream: Self.stream("s0"), rows: [SampleRow(time: 1, values: [0, 0], cycleID: nil)], batchID: "first",
+                                    ack: BatchAck(ackID: "a0", samples: 2, rows: 1))
+        let outcomes = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+            for k in 0..<n {
+                group.addTask {
+                    var s = Self.stream("s\(k)")
+                    s.lastTimestamp = 100 + Double(k)
+                    // Stream 0 reuses a committed batch id; stream 1 sends a row twice.
+                    let rows = k == 1 ? [SampleRow(time: 5, values: [1, 1], cycleID: nil), SampleRow(time: 5, values: [2, 2], cycleID: nil)]
+                        : (0..<10).map { SampleRow(time: 10 + Double($0), values: [Float(k), Float($0)], cycleID: nil) }
+                    do {
+                        try await store.commitBatch(stream: s, rows: rows, batchID: k == 0 ? "first" : "b\(k)",
+                                                    ack: BatchAck(ackID: "a\(k)", samples: 2 * rows.count, rows: rows.count))
+                        return (k, true)
+                    } catch {
+                        return (k, false)
+                    }
+                }
+            }
+            var out: [Int: Bool] = [:]
+            for try await (k, ok) in group { out[k] = ok }
+            return out
+        }
+        #expect(outcomes[0] == false && outcomes[1] == false)
+        #expect((2..<n).allSatisfy { outcomes[$0] == true }, "\(outcomes.filter { !$0.value }.keys.sorted())")
+        for k in 2..<n {
+            #expect(try await store.samples(stream: "s\(k)", from: 0, to: 100).map(\.values) == (0..<10).map { [Float(k), Float($0)] })
+            #expect(try await store.acknowledgement(stream: "s\(k)", batchID: "b\(k)")?.ackID == "a\(k)")
+            #expect(try await store.stream("s\(k)")?.lastTimestamp == 100 + Double(k))
+        }
+        #expect(try await store.samples(stream: "s0", from: 0, to: 100).map(\.time) == [1])
+        #expect(try await store.samples(stream: "s1", from: 0, to: 100).isEmpty)
+        #expect(try await store.stream("s1")?.lastTimestamp == nil)
+        #expect(try await store.acknowledgement(stream: "s1", batchID: "b1") == nil)
+    }
+
     @Test(arguments: StoreKind.available)
     func scoringRecordsAndEvents(kind: StoreKind) async throws {
         let dir = DataDir()
