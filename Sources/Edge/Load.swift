@@ -78,7 +78,7 @@ struct Load: AsyncParsableCommand {
         if let auth { wsURL.queryItems = [URLQueryItem(name: "token", value: auth)] }
         let watcher = Task {
             try await WebSocketClient.connect(url: wsURL.string!, logger: Logger(label: "vertac-edge-load")) { inbound, outbound, _ in
-                try await outbound.write(.text(#"{"subscribe": "*", "events": true}"#))
+                try await outbound.write(.text(#"{"subscribe": "*", "events": true, "samples": false}"#))
                 for try await message in inbound.messages(maxSize: 1 << 22) {
                     guard case .text(let text) = message,
                           let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
