@@ -279,10 +279,24 @@ def run(driver):
     driver.get(URL + "/#/events")
     Select(wait.until(lambda d: d.find_element(By.ID, "stream-filter"))).select_by_value(pump["id"])
     driver.find_element(By.CSS_SELECTOR, "#status-filter button[data-status='OPEN']").click()
-    row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#events-body tr[data-status='OPEN']"))
-    event_id = row.get_attribute("data-event")
-    row.find_element(By.CSS_SELECTOR, "input.note").send_keys("checking the pressure line")
-    row.find_element(By.CSS_SELECTOR, "button[data-action='acknowledge']").click()
+    def first_open(d):
+        # The list is drawn again whenever an event is pushed: read the id without holding the row.
+        try:
+            rows = d.find_elements(By.CSS_SELECTOR, "#events-body tr[data-status='OPEN']")
+            return rows[0].get_attribute("data-event") if rows else None
+        except StaleElementReferenceException:
+            return None
+    event_id = wait.until(first_open)
+    # Once the note field has the focus, pushed events no longer redraw the list under the engineer.
+    for _ in range(20):
+        try:
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"#events-body tr[data-event='{event_id}'] input.note")).click()
+            break
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    note = driver.find_element(By.CSS_SELECTOR, f"#events-body tr[data-event='{event_id}'] input.note")
+    note.send_keys("checking the pressure line")
+    driver.find_element(By.CSS_SELECTOR, f"#events-body tr[data-event='{event_id}'] button[data-action='acknowledge']").click()
     wait_for(lambda: get("/api/v1/events")["events"] and next(e for e in get("/api/v1/events")["events"] if e["id"] == event_id)["status"] == "ACKNOWLEDGED",
              timeout=10, what="the acknowledgement in the API")
     ev = next(e for e in get("/api/v1/events")["events"] if e["id"] == event_id)

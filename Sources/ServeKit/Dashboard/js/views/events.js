@@ -100,7 +100,9 @@ export function mount(root, _params, ctx) {
     } catch (err) { msg.className = "msg error"; msg.textContent = err.explanation || err.message; }
   }
 
-  const feed = new LiveFeed({ subscribe: [], events: true, samples: false }, (m) => { if (m.type === "maintenance_event") load(); }, ctx.liveStatus);
+  // A pushed event redraws the list, but not while someone types in it (the poll catches up).
+  const feed = new LiveFeed({ subscribe: [], events: true, samples: false },
+    (m) => { if (m.type === "maintenance_event" && !body.contains(document.activeElement)) load(); }, ctx.liveStatus);
   loadStreams(); load();
   // Not while someone types a note.
   const poll = setInterval(() => { if (!body.contains(document.activeElement)) load(); }, 15000);
