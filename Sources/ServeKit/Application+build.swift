@@ -66,10 +66,10 @@ struct ScoringService: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully {
             do { try await Task.sleep(for: .milliseconds(5)) } catch { break }
-            do { try await pipeline.flush() } catch { logger.error("scoring failed", metadata: ["error": "\(error)"]) }
+            await pipeline.flush()
         }
         // Finish what was acknowledged before stopping.
-        try? await pipeline.flush()
+        await pipeline.flush()
         await pipeline.drainReports()
     }
 }
@@ -184,7 +184,7 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
                         body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
     }
     router.get("api/health") { _, _ in
-        HealthResponse(status: "ok", version: "0.1.0", streams: await live.streamCount(), store: storeName)
+        HealthResponse(status: "ok", version: "0.1.0", streams: live.liveCount, store: storeName)
     }
     var limits = s.connections
     limits.maxConnections = min(limits.maxConnections, ConnectionLimits.raiseDescriptorLimit())
@@ -199,8 +199,4 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
                                           ScoringService(pipeline: parts.pipeline, logger: logger)] : [],
         logger: logger
     )
-}
-
-extension LiveService {
-    func streamCount() -> Int { liveCount }
 }

@@ -39,7 +39,7 @@ import Testing
                 #expect(again.duplicate && again.ack_id == ack.ack_id && again.rows_stored == ack.rows_stored)
             }
             clock.advance(Double(min(10, c.rows - r)))
-            try await pipeline.flush()
+            await pipeline.flush()
         }
         #expect(first?.duplicate == false && first?.rows_stored == 10)
         #expect(try await store.samples(cycle: cycleID).count == c.rows)

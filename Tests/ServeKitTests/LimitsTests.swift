@@ -50,7 +50,7 @@ import Testing
             #expect(busy.0 == .serviceUnavailable && busy.1 == "1")
             #expect(try await client.json(.get, "/api/live/stream/\(stream)/status").body["last_sample_at"] as? String == "1970-01-01T00:00:49Z")
             // Once scoring catches up, the same batch is taken.
-            try await parts.pipeline.flush()
+            await parts.pipeline.flush()
             #expect(try await client.json(.post, "/api/live/batch", batch(50..<60)).status == .ok)
         }
     }

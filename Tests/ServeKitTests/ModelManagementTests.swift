@@ -58,7 +58,7 @@ let otherModelPath = fitSimulatedModel(seed: 9, cycles: 12) { s in
             #expect(try await client.json(.post, "/api/v1/models/\(idA)/activate").status == .ok)
             #expect((try await client.json(.get, "/api/live/stream/\(stream)/status").body["scoring"] as? String)?.contains(idA) == true)
             try await send(half..<c.rows)
-            try await parts.pipeline.flush()
+            await parts.pipeline.flush()
             let scores = try await parts.store.scores(stream: stream, from: 0, to: .infinity)
             // Windows of T = 16 rows, stride 1, ending from row half on (earlier rows were replayed into the window buffer).
             #expect(scores.count == c.rows - half, "scored \(scores.count) windows after activation, rows \(c.rows - half)")

@@ -65,10 +65,10 @@ import Testing
         _ = try await parts.live.cycleEvent(.start, stream: stream, metadata: [:])
         var r = 0
         while r < c.rows {
-            if r == restartRow && stop == .none && flushAtRestart { try await parts.pipeline.flush() }
+            if r == restartRow && stop == .none && flushAtRestart { await parts.pipeline.flush() }
             if r == restartRow && stop != .none {
                 if stop == .sigterm {
-                    try await parts.pipeline.flush()
+                    await parts.pipeline.flush()
                     await parts.pipeline.drainReports()
                 }
                 parts = try await makeServerParts(s, logger: .init(label: "test"))
@@ -82,12 +82,12 @@ import Testing
             clock.advance(Double(n))
             r += n
             // Scoring runs behind ingest: the batch that ends at the restart is acknowledged, not scored.
-            if r != restartRow { try await parts.pipeline.flush() }
+            if r != restartRow { await parts.pipeline.flush() }
         }
         _ = try await parts.live.cycleEvent(.stop, stream: stream, metadata: [:])
         clock.advance(11)
         try await parts.live.tick()
-        try await parts.pipeline.flush()
+        await parts.pipeline.flush()
         await parts.pipeline.drainReports()
 
         let store = parts.store

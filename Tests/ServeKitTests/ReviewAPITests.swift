@@ -18,7 +18,7 @@ import TrainerKit
             for k in 0..<c.rows {
                 try await PipelineTests.send(c, row: k, at: 1000 + c.times[k], stream, parts)
                 clock.advance(1)
-                try await parts.pipeline.flush()
+                await parts.pipeline.flush()
                 guard acknowledged == nil else { continue }
                 let open = try #require(try await client.json(.get, "/api/v1/events?status=open&stream_id=\(stream)").body["events"] as? [[String: Any]])
                 guard let e = open.first, let id = e["id"] as? String else { continue }

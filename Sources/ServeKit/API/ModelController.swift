@@ -30,7 +30,7 @@ struct ModelController<Context: RequestContext>: Sendable {
             let id = try context.parameters.require("id")
             try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader)
             let stream = request.uri.queryParameters.get("stream_id").map { "\($0)" }
-            try await pipeline.activate(id, stream: stream)
+            try await live.activate(id, stream: stream)
             if stream == nil { try await ModelRegistry.markGlobal(id, store: store, now: clock()) }
             return ActivationResponse(model_id: id, stream_id: stream, status: "active")
         }
@@ -40,7 +40,7 @@ struct ModelController<Context: RequestContext>: Sendable {
                 guard await pipeline.modelID(for: stream) == id else {
                     throw APIError.conflict("not_active", "model \(id) is not the one stream \(stream) uses")
                 }
-                let now = try await pipeline.rollback(stream: stream)
+                let now = try await live.rollback(stream: stream)
                 let global = await pipeline.globalModel
                 return ActivationResponse(model_id: now ?? global ?? "", stream_id: stream, status: "rolled back")
             }
@@ -51,7 +51,7 @@ struct ModelController<Context: RequestContext>: Sendable {
                 throw APIError.conflict("nothing_to_roll_back", "no model was active before \(id)")
             }
             try await ModelRegistry.ensureLoaded(previous.id, store: store, pipeline: pipeline, reader: reader)
-            try await pipeline.activate(previous.id, stream: nil)
+            try await live.activate(previous.id, stream: nil)
             try await ModelRegistry.markGlobal(previous.id, store: store, now: clock())
             return ActivationResponse(model_id: previous.id, stream_id: nil, status: "rolled back")
         }

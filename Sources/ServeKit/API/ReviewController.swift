@@ -32,7 +32,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
             let id = try context.parameters.require("id")
             guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
             let body = try await decodeJSON(MaintenanceRequest.self, request, context)
-            guard try await pipeline.setMaintenance(id, active: body.active, at: Date().timeIntervalSince1970) else {
+            guard try await live.setMaintenance(stream: id, active: body.active, at: Date().timeIntervalSince1970) else {
                 throw APIError.conflict("not_scored", "stream \(id) is not scored, so it has no sensor states to suppress")
             }
             guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
@@ -148,40 +148,44 @@ struct ReviewController<Context: RequestContext>: Sendable {
             return EventList(events: events.map { EventView($0, notes: notes[$0.id] ?? []) })
         }
         g.post("events/{id}/acknowledge") { request, context in
-            var e = try await event(context)
+            let e = try await event(context)
             let body = try await optionalBody(AcknowledgeRequest.self, request, context)
             let (who, now) = (try author(body?.by), Date().timeIntervalSince1970)
             let entry = try body?.note.map { try note($0, event: e, by: who, at: now) }
-            do { try e.acknowledge(by: who, at: now, note: body?.note) } catch let err as EventLifecycleError {
-                throw APIError.conflict("invalid_event_transition", err.description)
+            return try await save(e) { e in
+                do { try e.acknowledge(by: who, at: now, note: body?.note) } catch let err as EventLifecycleError {
+                    throw APIError.conflict("invalid_event_transition", err.description)
+                }
+                return entry
             }
-            return try await save(e, note: entry)
         }
         g.post("events/{id}/resolve") { request, context in
-            var e = try await event(context)
+            let e = try await event(context)
             let body = try await decodeJSON(ResolveRequest.self, request, context)
             guard let resolution = EventResolution(rawValue: body.resolution) else {
                 throw APIError.badRequest("resolution must be fixed, false_positive or planned, not \"\(body.resolution)\"")
             }
             let (who, now) = (try author(body.by), Date().timeIntervalSince1970)
             let entry = try body.note.map { try note($0, event: e, by: who, at: now) }
-            do {
-                try e.resolve(by: who, at: now, resolution: resolution, note: body.note)
-            } catch let err as EventLifecycleError {
-                throw APIError.conflict("invalid_event_transition", err.description)
+            return try await save(e) { e in
+                do {
+                    try e.resolve(by: who, at: now, resolution: resolution, note: body.note)
+                } catch let err as EventLifecycleError {
+                    throw APIError.conflict("invalid_event_transition", err.description)
+                }
+                return entry
             }
-            let view = try await save(e, note: entry)
-            await pipeline.eventResolved(stream: e.stream, sensor: e.sensor)
-            return view
         }
         // A note on an event in any status, kept in its history; `note` shows the latest.
         g.post("events/{id}/notes") { request, context in
-            var e = try await event(context)
+            let e = try await event(context)
             let body = try await decodeJSON(NoteRequest.self, request, context)
             let (who, now) = (try author(body.by), Date().timeIntervalSince1970)
             let entry = try note(body.note, event: e, by: who, at: now)
-            e.note = body.note
-            return try await save(e, note: entry)
+            return try await save(e) { e in
+                e.note = body.note
+                return entry
+            }
         }
         g.get("models") { _, _ in ModelList(models: try await store.models()) }
         g.get("export/normal-cycles") { request, _ in
@@ -195,12 +199,14 @@ struct ReviewController<Context: RequestContext>: Sendable {
         return c
     }
 
-    /// Stores an engineer's change of an event with its note, tells the pipeline (a later
-    /// escalation keeps the change), and answers with the event and its notes.
-    private func save(_ e: MaintenanceEvent, note: EventNote?) async throws -> EventView {
-        try await store.saveEvent(e, note: note)
-        await pipeline.eventReviewed(e)
-        return EventView(e, notes: try await store.eventNotes(events: [e.id])[e.id] ?? [])
+    /// Applies an engineer's change to an event through the owner of its stream — on the event
+    /// as stored when the owner gets to it, in order with the windows that may escalate it — and
+    /// answers with the event and its notes.
+    private func save(_ e: MaintenanceEvent, _ change: @escaping @Sendable (inout MaintenanceEvent) throws -> EventNote?) async throws
+        -> EventView
+    {
+        let saved = try await live.review(e, change)
+        return EventView(saved, notes: try await store.eventNotes(events: [saved.id])[saved.id] ?? [])
     }
 
     private func author(_ by: String?) throws -> String {
@@ -236,7 +242,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
         var out: [StreamSummary] = []
         for r in records {
             let states = try await store.sensorStates(stream: r.id)
-            let scoring = await pipeline.scoring(r.id)
+            let scoring = await live.scoring(r.id)
             let open = try await store.events(status: nil, stream: r.id).filter(\.isOpen).count
             let last = try await store.cycles(stream: r.id).first { $0.healthScore != nil }
             out.append(StreamSummary(
@@ -248,7 +254,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
                     return .init(name: s.name, unit: s.unit, state: st?.state.rawValue ?? (scoring.scored ? "NORMAL" : "UNSCORED"),
                                  since: st.map { Timestamp.format($0.since) })
                 },
-                open_events: open, last_cycle_health: last?.healthScore, model_id: scoring.scored ? await pipeline.modelID(for: r.id) : nil,
+                open_events: open, last_cycle_health: last?.healthScore, model_id: scoring.model,
                 model_assigned: await pipeline.hasOwnModel(r.id)))
         }
         return out

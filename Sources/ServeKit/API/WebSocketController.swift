@@ -26,7 +26,7 @@ struct WebSocketController: Sendable {
         router.ws("/api/live/ws/stream/{stream_id}") { request, context in
             try await authorize(request, verifier: verifier, scope: .ingest, queryToken: true)
             let id = try context.parameters.require("stream_id")
-            guard await live.isRegistered(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\" is registered") }
+            guard live.isRegistered(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\" is registered") }
             return .upgrade()
         } onUpgrade: { inbound, outbound, context in
             guard let stream = context.requestContext.parameters.get("stream_id") else { return }
@@ -82,7 +82,7 @@ struct WebSocketController: Sendable {
         }
         do {
             try await authorize(header: head.headers["authorization"], query: query, verifier: verifier, scope: scope)
-            if let stream, !(await live.isRegistered(stream)) {
+            if let stream, !live.isRegistered(stream) {
                 return APIError.notFound("unknown_stream", "no stream \"\(stream)\" is registered")
             }
             return nil
@@ -180,8 +180,4 @@ struct WebSocketController: Sendable {
             return failure(APIError.badRequest("unknown command or malformed batch: \(text.prefix(80))"))
         }
     }
-}
-
-extension LiveService {
-    func isRegistered(_ id: String) -> Bool { (try? known(id)) != nil }
 }

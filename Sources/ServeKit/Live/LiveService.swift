@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Synchronization
 
 /// Limits that keep one request from hurting the server.
 public struct IngestLimits: Sendable {
@@ -11,81 +12,64 @@ public struct IngestLimits: Sendable {
     public init() {}
 }
 
-/// The live side of the server: registered streams, their cycle state machines and ingestion.
+/// The live side of the server: the registered streams, each with its ``StreamOwner``, and the
+/// routing of every command to the owner of its stream.
 ///
-/// Work on one stream is serialised (a batch never overtakes an earlier one or a cycle event);
-/// different streams proceed concurrently. Every acknowledgement is given after the store has
-/// committed the batch.
-public actor LiveService {
-    struct Live {
-        var record: StreamRecord
-        var machine: CycleStateMachine
-        var lastValues: [Float?]
-    }
-
-    let store: any Store
-    let pipeline: ScoringPipeline
-    let hub: LiveHub
-    let metrics: ServerMetrics
-    let clock: @Sendable () -> Double
-    let limits: IngestLimits
-    let settings: MonitorSettings
-    private var live: [String: Live] = [:]
-    var liveCount: Int { live.count }
-    private var tails: [String: Task<Void, Never>] = [:]
+/// Work on one stream is serialised by its owner (a batch never overtakes an earlier one or a
+/// cycle event); different streams proceed side by side, with no lock or actor shared on the
+/// ingest path but the store. Every acknowledgement is given after the store has committed the
+/// batch.
+public final class LiveService: Sendable {
+    let context: OwnerContext
+    private let owners = Mutex<[String: StreamOwner]>([:])
+    var pipeline: ScoringPipeline { context.pipeline }
 
     /// - Parameter settings: the same value the pipeline judges windows with (its grace period,
     ///   sample timeout and stale time apply here).
     public init(store: any Store, pipeline: ScoringPipeline? = nil, hub: LiveHub = LiveHub(), limits: IngestLimits = .init(),
                 settings: MonitorSettings = .init(), metrics: ServerMetrics = ServerMetrics(),
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
-        self.store = store
-        self.metrics = metrics
-        self.hub = hub
-        self.settings = settings
-        self.pipeline = pipeline ?? ScoringPipeline(store: store, hub: hub, settings: settings)
-        self.limits = limits
-        self.clock = clock
+        let pipeline = pipeline ?? ScoringPipeline(store: store, hub: hub, settings: settings, metrics: metrics)
+        context = OwnerContext(store: store, hub: hub, pipeline: pipeline, metrics: metrics, logger: pipeline.logger, limits: limits,
+                               settings: settings, clock: clock)
     }
+
+    var liveCount: Int { owners.withLock { $0.count } }
+
+    func isRegistered(_ id: String) -> Bool { owners.withLock { $0[id] != nil } }
+
+    func owner(_ stream: String) throws -> StreamOwner {
+        guard let o = owners.withLock({ $0[stream] }) else { throw APIError.notFound("unknown_stream", "no stream \"\(stream)\" is registered") }
+        return o
+    }
+
+    private var all: [StreamOwner] { owners.withLock { Array($0.values) } }
 
     /// Restores every stored stream (state machines included) — called at start.
     public func restore() async throws {
-        for r in try await store.streams() {
-            let machine = CycleStateMachine(restoring: r.cycleState, cycle: r.cycleNumber,
-                                            since: r.stateSince, lastActivity: r.lastActivity,
-                                            gracePeriod: settings.gracePeriod, sampleTimeout: settings.sampleTimeout)
-            // The stream's last row, in a cycle or not: missing values are carried on from it.
+        let settings = context.settings
+        for r in try await context.store.streams() {
+            let cycle = CycleStateMachine(restoring: r.cycleState, cycle: r.cycleNumber, since: r.stateSince, lastActivity: r.lastActivity,
+                                          gracePeriod: settings.gracePeriod, sampleTimeout: settings.sampleTimeout)
             var last = [Float?](repeating: nil, count: r.sensors.count)
-            if let t = r.lastTimestamp, let row = try await store.samples(stream: r.id, from: t, to: t).last { last = row.values.map { $0 } }
-            live[r.id] = Live(record: r, machine: machine, lastValues: last)
-            // Rebuilds the cycle's windows and live DTW and scores what was left unscored; no
-            // cycle start here, which would throw that state away.
-            try await pipeline.attach(r, restoring: true)
+            if let t = r.lastTimestamp, let row = try await context.store.samples(stream: r.id, from: t, to: t).last { last = row.values.map { $0 } }
+            let owner = StreamOwner(record: r, cycle: cycle, lastValues: last, context: context)
+            owners.withLock { $0[r.id] = owner }
+            // Rebuilds the cycle's windows and live DTW and scores what was left unscored.
+            try await owner.attach(await choice(for: r.id), restoring: true)
         }
     }
 
-    /// Every stream's record, for the pipeline.
-    func records() -> [StreamRecord] { live.values.map(\.record) }
-
-    /// Starts scoring with `model` (nil: none) for every stream whose sensors match.
-    public func useModel(_ model: ModelFile?) async throws {
-        try await pipeline.setModel(model, streams: records())
-    }
-
-    /// Runs `body` after every earlier piece of work on `stream` has finished.
-    private func serialized<T: Sendable>(_ stream: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let previous = tails[stream]
-        let task = Task<T, Error> {
-            _ = await previous?.value
-            return try await body()
-        }
-        tails[stream] = Task { _ = await task.result }
-        return try await task.value
+    /// The model a stream is to be scored with now, if it is loaded.
+    private func choice(for stream: String) async -> ModelChoice? {
+        guard let m = await pipeline.model(for: stream) else { return nil }
+        return ModelChoice(id: m.id, file: m.file, assigned: await pipeline.hasOwnModel(stream))
     }
 
     // MARK: Registration
 
     func register(_ r: RegisterRequest) async throws -> RegisterResponse {
+        let limits = context.limits
         guard !r.sensors.isEmpty else { throw APIError.badRequest("a stream needs at least one sensor") }
         guard r.sensors.count <= limits.maxSensors else {
             throw APIError(.contentTooLarge, "too_many_sensors", "\(r.sensors.count) sensors; at most \(limits.maxSensors)")
@@ -104,23 +88,19 @@ public actor LiveService {
             guard !name.isEmpty else { throw APIError.badRequest("a sensor has an empty name") }
             guard names.insert(name).inserted else { throw APIError.badRequest("sensor name \"\(name)\" appears twice") }
         }
-        let now = clock()
-        var machine = CycleStateMachine(gracePeriod: settings.gracePeriod, sampleTimeout: settings.sampleTimeout)
+        let now = context.clock()
+        var machine = CycleStateMachine(gracePeriod: context.settings.gracePeriod, sampleTimeout: context.settings.sampleTimeout)
         _ = try machine.handle(.register, at: now)
         let record = StreamRecord(
             id: UUID().uuidString.lowercased(), deviceName: r.device_name, datasetID: UUID().uuidString.lowercased(), registeredAt: now,
             sensors: r.sensors.map { SensorRecord(sensorID: $0.sensor_id, name: $0.name.trimmingCharacters(in: .whitespaces), type: $0.type, unit: $0.unit) },
             cycleState: machine.state, cycleNumber: 0, stateSince: now, lastActivity: now, currentCycleID: nil,
             lastTimestamp: nil, filledValues: 0)
-        try await store.saveStream(record)
-        live[record.id] = Live(record: record, machine: machine, lastValues: [Float?](repeating: nil, count: record.sensors.count))
-        try await pipeline.attach(record)
+        try await context.store.saveStream(record)
+        let owner = StreamOwner(record: record, cycle: machine, lastValues: [Float?](repeating: nil, count: record.sensors.count), context: context)
+        owners.withLock { $0[record.id] = owner }
+        try await owner.attach(await choice(for: record.id))
         return RegisterResponse(stream_id: record.id, dataset_id: record.datasetID, status: "registered")
-    }
-
-    func known(_ stream: String) throws -> Live {
-        guard let s = live[stream] else { throw APIError.notFound("unknown_stream", "no stream \"\(stream)\" is registered") }
-        return s
     }
 
     // MARK: Ingestion
@@ -128,147 +108,109 @@ public actor LiveService {
     /// - Parameter arrival: when the batch reached the server (``ServerMetrics/now()``); the
     ///   time to its acknowledgement is recorded from it.
     func ingest(_ b: BatchRequest, arrival: UInt64 = ServerMetrics.now()) async throws -> BatchResponse {
-        _ = try known(b.stream_id)
+        let owner = try owner(b.stream_id)
         // Scoring has fallen behind: the edge keeps the batch (it has a buffer) and retries.
-        if await pipeline.queued > limits.maxQueuedWindows {
-            metrics.rejectedBusy.increment()
-            var e = APIError(.serviceUnavailable, "busy", "scoring is behind (more than \(limits.maxQueuedWindows) windows waiting); retry shortly")
+        let limit = context.limits.maxQueuedWindows
+        if pipeline.queued > limit {
+            context.metrics.rejectedBusy.increment()
+            var e = APIError(.serviceUnavailable, "busy", "scoring is behind (more than \(limit) windows waiting); retry shortly")
             e.headers[.retryAfter] = "1"
             throw e
         }
-        let response = try await serialized(b.stream_id) { try await self.ingestNow(b, arrival: arrival) }
-        ServerMetrics.since(arrival, into: metrics.batchAck)
+        let response = try await owner.ingest(b, arrival: arrival)
+        ServerMetrics.since(arrival, into: context.metrics.batchAck)
         return response
-    }
-
-    private func ingestNow(_ b: BatchRequest, arrival: UInt64) async throws -> BatchResponse {
-        var s = try known(b.stream_id)
-        if let id = b.batch_id { try TextField.check(id, "batch_id", maxLength: 128) }
-        let (rows, samples, filled) = try Self.rows(of: b, stream: s.record, lastValues: s.lastValues, limits: limits)
-        // A retry of a committed batch gets its first answer and changes nothing.
-        if let batchID = b.batch_id, let earlier = try await store.acknowledgement(stream: b.stream_id, batchID: batchID) {
-            return BatchResponse(ack_id: earlier.ackID, buffer_status: "ok", samples_received: earlier.samples,
-                                 rows_stored: earlier.rows, duplicate: true)
-        }
-        if let last = s.record.lastTimestamp, let first = rows.first, first.time <= last {
-            throw APIError.conflict("timestamp_backwards",
-                                    "timestamp \(Timestamp.format(first.time)) is not after the stream's last row at \(Timestamp.format(last))")
-        }
-        let now = clock()
-        var machine = s.machine
-        var stored: [SampleRow] = []
-        for var r in rows {
-            let inCycle = machine.sample(at: now) && (machine.state == .active || machine.state == .stopping)
-            r.cycleID = inCycle ? s.record.currentCycleID : nil
-            stored.append(r)
-        }
-        var record = s.record
-        record.lastTimestamp = rows.last?.time ?? record.lastTimestamp
-        record.filledValues += filled
-        record.lastActivity = machine.lastActivity
-        let ack = BatchAck(ackID: UUID().uuidString.lowercased(), samples: samples, rows: rows.count)
-        let started = DispatchTime.now().uptimeNanoseconds
-        try await store.commitBatch(stream: record, rows: stored, batchID: b.batch_id, ack: ack)
-        metrics.batchCommit.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-        metrics.ingestedRows.increment(by: rows.count)
-        metrics.ingestedValues.increment(by: samples)
-        s.record = record
-        s.machine = machine
-        if let lastRow = rows.last { s.lastValues = lastRow.values.map { $0 } }
-        live[b.stream_id] = s
-        await pipeline.dataResumed(b.stream_id, at: now)
-        await pipeline.rows(b.stream_id, stored, arrival: arrival)
-        await hub.publish(.samples(SamplesMessage(
-            sensors: record.sensors.map(\.name), rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) })),
-            stream: b.stream_id)
-        await hub.rows(stream: b.stream_id, sensors: record.sensors.map(\.name), rows: stored)
-        return BatchResponse(ack_id: ack.ackID, buffer_status: "ok", samples_received: samples, rows_stored: rows.count, duplicate: false)
     }
 
     // MARK: Cycles
 
     func cycleEvent(_ event: CycleEvent, stream: String, metadata: [String: String]) async throws -> CycleResponse {
-        _ = try known(stream)
+        let owner = try owner(stream)
         try TextField.checkMetadata(metadata)
-        return try await serialized(stream) { try await self.cycleEventNow(event, stream: stream, metadata: metadata) }
+        return try await owner.cycleEvent(event, metadata: metadata)
     }
 
-    private func cycleEventNow(_ event: CycleEvent, stream: String, metadata: [String: String]) async throws -> CycleResponse {
-        var s = try known(stream)
-        let now = clock()
-        var machine = s.machine
-        let transitions: [CycleTransition]
-        do {
-            transitions = try machine.handle(event, at: now)
-        } catch let e as CycleEventError {
-            throw APIError.conflict("invalid_cycle_event", e.description)
-        }
-        var record = s.record
-        for t in transitions {
-            if t.to == .active && event == .start {
-                let cycle = CycleRecord(id: UUID().uuidString.lowercased(), streamID: stream, number: machine.cycle,
-                                        state: .active, startedAt: now, metadata: metadata)
-                try await store.saveCycle(cycle)
-                record.currentCycleID = cycle.id
-                await pipeline.startCycle(stream)
-            } else if let id = record.currentCycleID, var c = try await store.cycle(id) {
-                try await finish(&c, t, record)
-            }
-            await hub.publish(.cycleState(CycleStateMessage(t, cycleID: record.currentCycleID)), stream: stream)
-        }
-        record.cycleState = machine.state
-        record.cycleNumber = machine.cycle
-        record.stateSince = machine.since
-        record.lastActivity = machine.lastActivity
-        try await store.saveStream(record)
-        await pipeline.update(record)
-        s.record = record
-        s.machine = machine
-        live[stream] = s
-        return CycleResponse(status: "ok", cycle_id: record.currentCycleID, state: machine.state.rawValue.lowercased(), stream_id: stream)
-    }
-
-    /// Advances every stream's clock (grace periods, sample timeouts, stale sensors).
+    /// Advances every stream's clock (grace periods, sample timeouts, stale sensors), streams side
+    /// by side. A stream whose tick fails is logged and retried at the next tick; the first
+    /// failure is rethrown once every stream had its turn.
     public func tick() async throws {
-        let now = clock()
-        for id in live.keys {
-            guard var s = live[id] else { continue }
-            if now - s.machine.lastActivity > settings.staleAfter { try await pipeline.markStale(id, at: now) }
-            var machine = s.machine
-            let transitions = machine.tick(at: now)
-            guard !transitions.isEmpty else { continue }
-            for t in transitions {
-                if let cid = s.record.currentCycleID, var c = try await store.cycle(cid) { try await finish(&c, t, s.record) }
-                await hub.publish(.cycleState(CycleStateMessage(t, cycleID: s.record.currentCycleID)), stream: id)
+        let now = context.clock()
+        let failures = await withTaskGroup(of: Error?.self, returning: [Error].self) { group in
+            for o in all {
+                group.addTask {
+                    do { try await o.tick(at: now) } catch { return error }
+                    return nil
+                }
             }
-            s.record.cycleState = machine.state
-            s.record.stateSince = machine.since
-            s.machine = machine
-            try await store.saveStream(s.record)
-            live[id] = s
+            var failures: [Error] = []
+            for await f in group { if let f { failures.append(f) } }
+            return failures
+        }
+        if let first = failures.first { throw first }
+    }
+
+    /// Waits until every stream finished the commands given so far (tests, shutdown).
+    public func settle() async {
+        for o in all { await o.settle() }
+    }
+
+    // MARK: Models
+
+    /// Activates a loaded model globally (stream nil) or for one stream, without a restart: the
+    /// affected streams switch at once, their current cycle replayed into the new model's
+    /// windows so that nothing already received is skipped.
+    ///
+    /// - Throws: ``APIError`` 409 naming the sensors when a stream's sensors do not match.
+    func activate(_ id: String, stream: String?) async throws {
+        guard let model = await pipeline.loadedModel(id) else { throw APIError.notFound("unknown_model", "no model \"\(id)\" is loaded") }
+        if let stream {
+            let owner = try owner(stream)
+            if let reason = ScoringPipeline.mismatch(model, await owner.record) { throw APIError.conflict("sensor_mismatch", reason) }
+            try await pipeline.assign(id, stream: stream)
+            try await owner.attach(await choice(for: stream))
+        } else {
+            await pipeline.setGlobal(id)
+            for o in all where !(await pipeline.hasOwnModel(o.id)) { try await o.attach(await choice(for: o.id)) }
         }
     }
 
-    /// Records a cycle's new state; a cycle that reached STOPPED or ABORTED gets its report.
-    private func finish(_ c: inout CycleRecord, _ t: CycleTransition, _ stream: StreamRecord) async throws {
-        c.state = t.to
-        if t.to == .stopped || t.to == .aborted { c.endedAt = t.time }
-        try await store.saveCycle(c)
-        if t.to == .stopped || t.to == .aborted {
-            await pipeline.cycleEnded(stream: stream, cycle: c, aborted: t.to == .aborted)
-        }
+    /// Goes back to the model a stream used before its last activation.
+    ///
+    /// - Returns: the model now in use for the stream (nil: the global one).
+    func rollback(stream: String) async throws -> String? {
+        let owner = try owner(stream)
+        let now = try await pipeline.unassign(stream: stream)
+        try await owner.attach(await choice(for: stream))
+        return now
+    }
+
+    // MARK: Engineers' commands
+
+    /// Starts or ends a stream's maintenance window; false when the stream is not scored.
+    func setMaintenance(stream: String, active: Bool, at time: Double) async throws -> Bool {
+        try await owner(stream).setMaintenance(active, at: time)
+    }
+
+    /// Applies an engineer's change to an event through the owner of its stream (in order with
+    /// the windows that may escalate it).
+    func review(_ e: MaintenanceEvent, _ change: @escaping @Sendable (inout MaintenanceEvent) throws -> EventNote?) async throws
+        -> MaintenanceEvent
+    {
+        if let owner = owners.withLock({ $0[e.stream] }) { return try await owner.review(event: e.id, change) }
+        // An event of a stream no longer registered: nothing scores it.
+        var changed = e
+        let note = try change(&changed)
+        try await context.store.saveEvent(changed, note: note)
+        return changed
     }
 
     // MARK: Status
 
-    func status(_ stream: String) async throws -> StatusResponse {
-        let s = try known(stream)
-        let scoring = await pipeline.scoring(stream)
-        return StatusResponse(
-            stream_id: stream, device_name: s.record.deviceName, state: s.machine.state.rawValue, cycle_id: s.record.currentCycleID,
-            cycle_number: s.machine.cycle, state_since: Timestamp.format(s.machine.since),
-            last_sample_at: s.record.lastTimestamp.map(Timestamp.format), samples_filled_forward: s.record.filledValues,
-            sensors: zip(s.record.sensors, s.lastValues).map { .init(name: $0.name, unit: $0.unit, last_value: $1) },
-            model_loaded: scoring.scored, scoring: scoring.reason)
+    func status(_ stream: String) async throws -> StatusResponse { try await owner(stream).status() }
+
+    /// Whether a stream is scored, with which model, and if not, why.
+    func scoring(_ stream: String) async -> (scored: Bool, reason: String, model: String?) {
+        guard let o = owners.withLock({ $0[stream] }) else { return (false, "not scored", nil) }
+        return await o.scoringStatus()
     }
 }

@@ -1,0 +1,438 @@
+import Foundation
+import Inference
+import Logging
+import Model
+
+/// What every stream owner shares: the store, the pushes, the pipeline and its queue, and the
+/// one settings value the server was started with.
+struct OwnerContext: Sendable {
+    let store: any Store
+    let hub: LiveHub
+    let pipeline: ScoringPipeline
+    let metrics: ServerMetrics
+    let logger: Logger
+    let limits: IngestLimits
+    let settings: MonitorSettings
+    let clock: @Sendable () -> Double
+}
+
+/// The model a stream is to be scored with.
+struct ModelChoice: Sendable {
+    let id: String
+    let file: ModelFile
+    /// Activated for this stream alone (not the global model).
+    let assigned: Bool
+}
+
+/// The one owner of a stream's live state: its stored record, the last values carried forward,
+/// and a ``StreamMonitor`` (cycle state machine, window buffer, live DTW, sensor states, open
+/// events). Ingest, cycle commands, ticks, scored windows, model switches, maintenance windows
+/// and engineers' changes to its events all go through here, one at a time in arrival order,
+/// so that nothing is synced by hand between copies.
+///
+/// Ingest commits, cuts the windows its rows close and acknowledges; it never waits on a forward
+/// pass: windows go to the shared ``ScoringQueue`` and come back through ``apply(_:)``.
+actor StreamOwner {
+    nonisolated let id: String
+    private let context: OwnerContext
+    private(set) var record: StreamRecord
+    private var monitor: StreamMonitor
+    /// The stream's last row (in a cycle or not): missing values are carried on from it.
+    private var lastValues: [Float?]
+    /// The model that scores the stream and, per model sensor, the stream's sensor index.
+    private var scoring: (choice: ModelChoice, map: [Int])?
+    private var notScored = StreamOwner.noModel
+    /// Bumped by every ``attach(_:restoring:)``: windows cut before it are not applied.
+    private var generation = 0
+    private var tail: Task<Void, Never>?
+    private var followUps: [@Sendable () async -> Void] = []
+
+    static let noModel = "no model loaded: samples are stored and cycles tracked, nothing is scored"
+
+    init(record: StreamRecord, cycle: CycleStateMachine, lastValues: [Float?], context: OwnerContext) {
+        id = record.id
+        self.record = record
+        self.context = context
+        self.lastValues = lastValues
+        monitor = StreamMonitor(stream: record.id, cycle: cycle, settings: context.settings)
+    }
+
+    private var store: any Store { context.store }
+    private var hub: LiveHub { context.hub }
+
+    // MARK: One at a time
+
+    /// Runs `body` after every earlier command on this stream and its follow-ups. The caller
+    /// gets the result as soon as `body` returns; work `body` hands to ``later(_:)`` (pushes)
+    /// runs before the next command.
+    private func serialized<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let previous = tail
+        let task = Task<T, Error> {
+            await previous?.value
+            return try await body()
+        }
+        tail = Task {
+            _ = await task.result
+            await self.runFollowUps()
+        }
+        return try await task.value
+    }
+
+    private func later(_ work: @escaping @Sendable () async -> Void) { followUps.append(work) }
+
+    private func runFollowUps() async {
+        let work = followUps
+        followUps = []
+        for w in work { await w() }
+    }
+
+    /// Waits until every command given so far has finished (tests, shutdown).
+    func settle() async { _ = try? await serialized {} }
+
+    // MARK: Ingest
+
+    /// - Parameter arrival: when the batch reached the server (``ServerMetrics/now()``).
+    func ingest(_ b: BatchRequest, arrival: UInt64) async throws -> BatchResponse {
+        if let id = b.batch_id { try TextField.check(id, "batch_id", maxLength: 128) }
+        return try await serialized { try await self.ingestNow(b, arrival: arrival) }
+    }
+
+    private func ingestNow(_ b: BatchRequest, arrival: UInt64) async throws -> BatchResponse {
+        let (rows, samples, filled) = try LiveService.rows(of: b, stream: record, lastValues: lastValues, limits: context.limits)
+        // A retry of a committed batch gets its first answer and changes nothing.
+        if let batchID = b.batch_id, let earlier = try await store.acknowledgement(stream: id, batchID: batchID) {
+            return BatchResponse(ack_id: earlier.ackID, buffer_status: "ok", samples_received: earlier.samples,
+                                 rows_stored: earlier.rows, duplicate: true)
+        }
+        if let last = record.lastTimestamp, let first = rows.first, first.time <= last {
+            throw APIError.conflict("timestamp_backwards",
+                                    "timestamp \(Timestamp.format(first.time)) is not after the stream's last row at \(Timestamp.format(last))")
+        }
+        let now = context.clock()
+        let cycleID = monitor.takesRows ? record.currentCycleID : nil
+        let stored = rows.map { SampleRow(time: $0.time, values: $0.values, cycleID: cycleID) }
+        var next = record
+        next.lastTimestamp = rows.last?.time ?? next.lastTimestamp
+        next.filledValues += filled
+        next.lastActivity = max(next.lastActivity, now)
+        let ack = BatchAck(ackID: UUID().uuidString.lowercased(), samples: samples, rows: rows.count)
+        let started = DispatchTime.now().uptimeNanoseconds
+        try await store.commitBatch(stream: next, rows: stored, batchID: b.batch_id, ack: ack)
+        context.metrics.batchCommit.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        context.metrics.ingestedRows.increment(by: rows.count)
+        context.metrics.ingestedValues.increment(by: samples)
+        record = next
+        if let lastRow = rows.last { lastValues = lastRow.values.map { $0 } }
+        let resumed = monitor.admit(at: now).outputs
+        // The windows these rows close go to the queue now (no forward pass here).
+        if let scoring, cycleID != nil {
+            var windows: [QueuedWindow] = []
+            for r in stored {
+                guard let w = monitor.window(scoring.map.map { r.values[$0] }, at: r.time) else { continue }
+                windows.append(QueuedWindow(window: w, owner: self, generation: generation, cycle: cycleID, model: scoring.choice.id, arrival: arrival))
+            }
+            if !windows.isEmpty { context.metrics.queuedWindows.record(context.pipeline.queue.append(windows)) }
+        }
+        // STALE sensors back to NORMAL (rare). The rows are committed: a failure here is logged
+        // and does not fail their ingest.
+        do { try await commitSensorChanges(resumed) } catch {
+            context.logger.error("storing resumed sensor states failed", metadata: ["stream": "\(id)", "error": "\(error)"])
+        }
+        let sensors = next.sensors.map(\.name), stream = id, hub = hub
+        later {
+            await hub.publish(.samples(SamplesMessage(
+                sensors: sensors, rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) })), stream: stream)
+            await hub.rows(stream: stream, sensors: sensors, rows: stored)
+        }
+        return BatchResponse(ack_id: ack.ackID, buffer_status: "ok", samples_received: samples, rows_stored: rows.count, duplicate: false)
+    }
+
+    // MARK: Cycles
+
+    func cycleEvent(_ event: CycleEvent, metadata: [String: String]) async throws -> CycleResponse {
+        try await serialized { try await self.cycleEventNow(event, metadata: metadata) }
+    }
+
+    private func cycleEventNow(_ event: CycleEvent, metadata: [String: String]) async throws -> CycleResponse {
+        let now = context.clock()
+        var m = monitor
+        let outputs: [MonitorOutput]
+        do {
+            outputs = try m.handle(event, at: now)
+        } catch let e as CycleEventError {
+            throw APIError.conflict("invalid_cycle_event", e.description)
+        }
+        var next = record
+        var pushes: [Push] = []
+        for case .cycle(let t) in outputs {
+            if t.to == .active && event == .start {
+                let cycle = CycleRecord(id: UUID().uuidString.lowercased(), streamID: id, number: m.cycle.cycle,
+                                        state: .active, startedAt: now, metadata: metadata)
+                try await store.saveCycle(cycle)
+                next.currentCycleID = cycle.id
+            } else {
+                try await finish(t, of: next)
+            }
+            pushes.append(.cycleState(CycleStateMessage(t, cycleID: next.currentCycleID)))
+        }
+        next.cycleState = m.cycle.state
+        next.cycleNumber = m.cycle.cycle
+        next.stateSince = m.cycle.since
+        next.lastActivity = m.cycle.lastActivity
+        try await store.saveStream(next)
+        record = next
+        monitor = m
+        publishLater(pushes)
+        return CycleResponse(status: "ok", cycle_id: next.currentCycleID, state: m.cycle.state.rawValue.lowercased(), stream_id: id)
+    }
+
+    /// Whether a tick at `now` would change anything (most do not; they skip the queue).
+    private func tickChanges(at now: Double) -> Bool {
+        var probe = monitor.cycle
+        let silent = now - monitor.cycle.lastActivity > context.settings.staleAfter
+        return !probe.tick(at: now).isEmpty || (silent && monitor.sensors.contains { $0.state != .stale })
+    }
+
+    /// Advances the stream's clock: grace periods end, silent cycles abort, silent streams' sensors
+    /// turn STALE.
+    func tick(at now: Double) async throws {
+        guard tickChanges(at: now) else { return }
+        try await serialized { try await self.tickNow(now) }
+    }
+
+    private func tickNow(_ now: Double) async throws {
+        var m = monitor
+        let outputs = m.tick(at: now)
+        var next = record
+        var pushes: [Push] = []
+        for case .cycle(let t) in outputs {
+            try await finish(t, of: next)
+            pushes.append(.cycleState(CycleStateMessage(t, cycleID: next.currentCycleID)))
+        }
+        if !pushes.isEmpty {
+            next.cycleState = m.cycle.state
+            next.stateSince = m.cycle.since
+            try await store.saveStream(next)
+        }
+        record = next
+        monitor = m
+        publishLater(pushes)
+        try await commitSensorChanges(outputs)
+    }
+
+    /// Records the current cycle's new state; a cycle that reached STOPPED or ABORTED gets its
+    /// report (in the background).
+    private func finish(_ t: CycleTransition, of stream: StreamRecord) async throws {
+        guard let cid = stream.currentCycleID, var c = try await store.cycle(cid) else { return }
+        c.state = t.to
+        let ended = t.to == .stopped || t.to == .aborted
+        if ended { c.endedAt = t.time }
+        try await store.saveCycle(c)
+        if ended { await context.pipeline.cycleEnded(stream: stream, cycle: c, aborted: t.to == .aborted) }
+    }
+
+    /// Whether rows may still join the current cycle in this state (PAUSED: after a resume, into
+    /// the same windows).
+    static func cycleTakesRows(_ state: CycleState) -> Bool { state == .active || state == .paused || state == .stopping }
+
+    // MARK: Scoring
+
+    /// Scores the stream with `choice` from now on (nil: nothing is scored), its stored sensor
+    /// states and open events restored, and its current cycle replayed into the new windows and
+    /// alignment.
+    ///
+    /// - Parameter restoring: at start: the windows after the cycle's last stored score are
+    ///   queued (their rows were acknowledged before a crash). On a model switch, the new model
+    ///   scores from the next row on.
+    func attach(_ choice: ModelChoice?, restoring: Bool = false) async throws {
+        try await serialized { try await self.attachNow(choice, restoring: restoring) }
+    }
+
+    private func attachNow(_ choice: ModelChoice?, restoring: Bool) async throws {
+        generation += 1
+        context.pipeline.queue.removeAll(of: self)
+        monitor.score(with: nil)
+        scoring = nil
+        guard let choice else {
+            notScored = Self.noModel
+            return
+        }
+        if let reason = ScoringPipeline.mismatch(choice.file, record) {
+            notScored = reason
+            return
+        }
+        let names = record.sensors.map(\.name)
+        let map = choice.file.sensors.map { names.firstIndex(of: $0)! }
+        let settings = context.settings
+        var scorer = StreamScorer(stream: id, model: choice.file, settings: settings)
+        let stored = try await store.sensorStates(stream: id)
+        let restored = choice.file.sensors.map { name -> SensorStateMachine in
+            guard let st = stored.first(where: { $0.sensor == name }) else { return SensorStateMachine(settings: settings.sensor) }
+            return SensorStateMachine(restoring: st.state, since: st.since, settings: settings.sensor, above: st.above,
+                                      below: st.below, warningWindows: st.warningWindows)
+        }
+        var open: [Int: MaintenanceEvent] = [:]
+        for e in try await store.events(status: nil, stream: id) where e.isOpen {
+            if let j = choice.file.sensors.firstIndex(of: e.sensor) { open[j] = e }
+        }
+        scorer.restore(sensors: restored, openEvents: open)
+        // Replay the current cycle through the same windowing as live rows, so that the window
+        // buffer and the DTW alignment continue where they were. The stored sensor states and
+        // events are those after the last stored score (one scoring commit holds both), so
+        // windows up to it are rebuilt without a write; on restore, the windows after it — rows
+        // acknowledged but never scored before a crash — are queued: every window is scored
+        // once, in order.
+        var replayed: [QueuedWindow] = []
+        let now = ServerMetrics.now()
+        if let cycle = record.currentCycleID, Self.cycleTakesRows(record.cycleState) {
+            scorer.startCycle()
+            let rows = try await store.samples(cycle: cycle)
+            let lastScored = restoring
+                ? try await store.scores(stream: id, from: rows.first?.time ?? 0, to: .infinity).last { $0.cycleID == cycle }?.time ?? -.infinity
+                : .infinity
+            for row in rows {
+                if let w = scorer.ingest(map.map { row.values[$0] }, at: row.time), w.endTime > lastScored {
+                    replayed.append(QueuedWindow(window: w, owner: self, generation: generation, cycle: cycle, model: choice.id, arrival: now))
+                }
+            }
+        }
+        monitor.score(with: scorer)
+        scoring = (choice, map)
+        context.pipeline.queue.append(replayed)
+    }
+
+    /// Takes the scored windows of this stream (in the order they were cut) into the sensor state
+    /// machines and the maintenance policy; commits scores, states, transitions and events in
+    /// one transaction and pushes them. A failed commit is logged and costs no other stream.
+    func apply(_ scored: [(WindowResult, QueuedWindow)]) async {
+        _ = try? await serialized { await self.applyNow(scored) }
+    }
+
+    private func applyNow(_ scored: [(WindowResult, QueuedWindow)]) async {
+        guard let scoring, let model = monitor.model else { return }
+        var scores: [ScoreRecord] = [], transitions: [TransitionRecord] = [], arrivals: [UInt64] = [], events: [MaintenanceEvent] = []
+        var last: WindowResult?
+        for (r, q) in scored where q.generation == generation && q.model == scoring.choice.id {
+            let outputs = monitor.apply(r)
+            last = r
+            var sensorScores = [Float](repeating: 0, count: scoring.map.count)
+            for (j, idx) in scoring.map.enumerated() { sensorScores[idx] = r.sensorScores[j] }
+            scores.append(ScoreRecord(streamID: id, cycleID: q.cycle, time: r.endTime, score: r.score, sensorScores: sensorScores))
+            for o in outputs {
+                switch o {
+                case .sensor(let sensor, let t):
+                    let evidence = t.evidence.flatMap { try? String(decoding: JSONEncoder().encode($0), as: UTF8.self) }
+                    transitions.append(TransitionRecord(streamID: id, sensor: sensor, from: t.from, to: t.to,
+                                                        time: t.time, reason: t.reason, evidenceJSON: evidence))
+                    arrivals.append(q.arrival)
+                case .eventOpened(let e), .eventEscalated(let e):
+                    events.removeAll { $0.id == e.id }
+                    events.append(e)
+                case .cycle:
+                    break
+                }
+            }
+        }
+        guard let last else { return }
+        do {
+            try await store.commitScoring(scores: scores, states: sensorStates(), transitions: transitions, events: events)
+        } catch {
+            context.metrics.scoringFailures.increment()
+            context.logger.error("committing scores failed", metadata: ["stream": "\(id)", "windows": "\(scores.count)", "error": "\(error)"])
+            return
+        }
+        await hub.publish(.windowScores(WindowScoresMessage(
+            time: Timestamp.format(last.endTime), score: last.score, windows: scores.count,
+            sensor_scores: Dictionary(uniqueKeysWithValues: zip(model.sensors, last.sensorScores)), model_id: scoring.choice.id)), stream: id)
+        for (t, arrival) in zip(transitions, arrivals) {
+            await hub.publish(.sensorState(SensorStateMessage(
+                sensor: t.sensor, from: t.from.rawValue, to: t.to.rawValue, time: Timestamp.format(t.time), reason: t.reason)), stream: id)
+            ServerMetrics.since(arrival, into: context.metrics.stateChange)
+        }
+        for e in events { await hub.publish(.maintenanceEvent(e), stream: id) }
+    }
+
+    /// The stored form of every sensor's state now.
+    private func sensorStates() -> [SensorStateRecord] {
+        guard let model = monitor.model else { return [] }
+        return zip(model.sensors, monitor.sensors).map { name, sm in
+            SensorStateRecord(streamID: id, sensor: name, state: sm.state, since: sm.since, above: sm.above,
+                              below: sm.below, warningWindows: sm.warningWindows)
+        }
+    }
+
+    /// Stores and pushes sensor transitions that no window caused (silence, resumed data,
+    /// maintenance).
+    private func commitSensorChanges(_ outputs: [MonitorOutput]) async throws {
+        let transitions = outputs.compactMap { o -> TransitionRecord? in
+            guard case .sensor(let sensor, let t) = o else { return nil }
+            return TransitionRecord(streamID: id, sensor: sensor, from: t.from, to: t.to, time: t.time, reason: t.reason, evidenceJSON: nil)
+        }
+        guard !transitions.isEmpty else { return }
+        try await store.commitScoring(scores: [], states: sensorStates(), transitions: transitions, events: [])
+        for t in transitions {
+            await hub.publish(.sensorState(SensorStateMessage(
+                sensor: t.sensor, from: t.from.rawValue, to: t.to.rawValue, time: Timestamp.format(t.time), reason: t.reason)), stream: id)
+        }
+    }
+
+    private func publishLater(_ pushes: [Push]) {
+        guard !pushes.isEmpty else { return }
+        let hub = hub, stream = id
+        later { for p in pushes { await hub.publish(p, stream: stream) } }
+    }
+
+    // MARK: Engineers' commands
+
+    /// Starts or ends a maintenance window: every sensor SUPPRESSED (windows are ignored, no event
+    /// opens), or back to NORMAL. Stored, so it outlasts a restart.
+    ///
+    /// - Returns: whether the stream is scored (without a model it has no sensor states).
+    func setMaintenance(_ active: Bool, at time: Double) async throws -> Bool {
+        try await serialized { try await self.maintenanceNow(active, at: time) }
+    }
+
+    private func maintenanceNow(_ active: Bool, at time: Double) async throws -> Bool {
+        guard monitor.scorer != nil else { return false }
+        try await commitSensorChanges(monitor.setMaintenance(active, at: time))
+        return true
+    }
+
+    /// An engineer's change of one of this stream's events (acknowledge, resolve, note), in
+    /// order with the windows that may escalate it: `change` gets the event as stored now and
+    /// returns the note to keep in its history. A later escalation keeps the change; a resolved
+    /// event lets a new one open for its sensor.
+    func review(event eventID: String, _ change: @escaping @Sendable (inout MaintenanceEvent) throws -> EventNote?) async throws
+        -> MaintenanceEvent
+    {
+        try await serialized { try await self.reviewNow(eventID, change) }
+    }
+
+    private func reviewNow(_ eventID: String, _ change: @Sendable (inout MaintenanceEvent) throws -> EventNote?) async throws
+        -> MaintenanceEvent
+    {
+        guard var e = try await store.event(eventID) else { throw APIError.notFound("unknown_event", "no event \"\(eventID)\"") }
+        let note = try change(&e)
+        try await store.saveEvent(e, note: note)
+        monitor.eventReviewed(e)
+        return e
+    }
+
+    // MARK: Status
+
+    /// Whether the stream is scored, with which model, and if not, why.
+    func scoringStatus() -> (scored: Bool, reason: String, model: String?) {
+        guard let scoring else { return (false, notScored, nil) }
+        return (true, "scored with model \(scoring.choice.id)" + (scoring.choice.assigned ? " (assigned to this stream)" : ""), scoring.choice.id)
+    }
+
+    func status() -> StatusResponse {
+        let s = scoringStatus()
+        return StatusResponse(
+            stream_id: id, device_name: record.deviceName, state: monitor.cycle.state.rawValue, cycle_id: record.currentCycleID,
+            cycle_number: monitor.cycle.cycle, state_since: Timestamp.format(monitor.cycle.since),
+            last_sample_at: record.lastTimestamp.map(Timestamp.format), samples_filled_forward: record.filledValues,
+            sensors: zip(record.sensors, lastValues).map { .init(name: $0.name, unit: $0.unit, last_value: $1) },
+            model_loaded: s.scored, scoring: s.reason)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Inference
+import Model
+import Simulation
+import Synchronization
+import Testing
+@testable import ServeKit
+
+/// Holds forward passes until the test opens it, and says when one is waiting.
+actor ForwardGate {
+    private var open = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private(set) var entered = 0
+
+    func pass() async {
+        entered += 1
+        guard !open else { return }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        open = true
+        for w in waiting { w.resume() }
+        waiting = []
+    }
+}
+
+/// One owner per stream: ingest, scoring and engineers' changes meet in the stream's owner.
+@Suite struct StreamOwnerTests {
+    struct Setup {
+        let store = InMemoryStore()
+        let clock = ManualClock(1_767_225_600)
+        let pipeline: ScoringPipeline
+        let live: LiveService
+        let stream: String
+
+        init(gate: ForwardGate? = nil) async throws {
+            let hub = LiveHub()
+            pipeline = ScoringPipeline(store: store, hub: hub, settings: .init(), metrics: ServerMetrics(), logger: .init(label: "test")) { parts in
+                await gate?.pass()
+                return await ScoringPipeline.forward(parts)
+            }
+            await pipeline.load("m1", try ModelFile.read(from: serverModelPath))
+            await pipeline.restoreAssignments(global: "m1", perStream: [:])
+            let clock = clock
+            live = LiveService(store: store, pipeline: pipeline, hub: hub, clock: { clock.time })
+            stream = try await live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(pumpRegister.utf8))).stream_id
+            _ = try await live.cycleEvent(.start, stream: stream, metadata: [:])
+        }
+
+        /// Rows `range` of simulated cycle `c` as one batch, in the registered (reversed) sensor order.
+        func send(_ c: SimulatedCycle, _ range: Range<Int>) async throws -> BatchResponse {
+            let order = MachineSimulator.sensors.reversed().map { MachineSimulator.sensors.firstIndex(of: $0)! }
+            let rows = range.map { k in
+                #"{"timestamp": \#(1000 + c.times[k]), "values": [\#(order.map { "\(c.values[k * 8 + $0])" }.joined(separator: ","))]}"#
+            }
+            let body = #"{"stream_id": "\#(stream)", "rows": [\#(rows.joined(separator: ","))]}"#
+            let ack = try await live.ingest(try JSONDecoder().decode(BatchRequest.self, from: Data(body.utf8)))
+            clock.advance(Double(range.count))
+            return ack
+        }
+    }
+
+    @Test func ingestIsAcknowledgedWhileAForwardPassRuns() async throws {
+        let gate = ForwardGate()
+        let s = try await Setup(gate: gate)
+        let window = try #require(await s.pipeline.loadedModel("m1")).model.window
+        let c = MachineSimulator(seed: 2).cycle(0)
+        _ = try await s.send(c, 0..<(window + 10))
+        let first = s.pipeline.queued
+        #expect(first == 11)
+        // A flush takes the queued windows and its forward pass stops at the gate.
+        let flush = Task { await s.pipeline.flush() }
+        while await gate.entered == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(s.pipeline.queued == 0)
+        // Ingest goes on: committed, acknowledged, its windows queued beside the running pass.
+        let done = Mutex(false)
+        let acked = Task {
+            let ack = try await s.send(c, (window + 10)..<(window + 30))
+            done.withLock { $0 = true }
+            return ack
+        }
+        var waited = 0
+        while !done.withLock({ $0 }) && waited < 5_000 {
+            try await Task.sleep(for: .milliseconds(1))
+            waited += 1
+        }
+        #expect(done.withLock { $0 }, "ingest waited on the forward pass")
+        #expect(s.pipeline.queued == 20, "the second batch's windows were not queued while the first pass ran")
+        #expect(try await s.store.scores(stream: s.stream, from: 0, to: .infinity).isEmpty)
+        await gate.release()
+        #expect(try await acked.value.rows_stored == 20)
+        await flush.value
+        await s.pipeline.flush()
+        // Every window scored once, in order.
+        let scores = try await s.store.scores(stream: s.stream, from: 0, to: .infinity)
+        #expect(scores.count == 31)
+        #expect(zip(scores, scores.dropFirst()).allSatisfy { $0.time < $1.time })
+        #expect(Set(scores.map(\.time)).count == 31)
+    }
+
+    /// An engineer acknowledges an event from a copy read before scoring escalated it: the owner
+    /// applies the acknowledgement to the event as it is now, so the escalation stays.
+    @Test func anAcknowledgementFromAStaleCopyKeepsTheEscalation() async throws {
+        let s = try await Setup()
+        let c = MachineSimulator(seed: 2).cycle(1, fault: .drift(sensor: "outlet_pressure", amount: 0.6))
+        var opened: MaintenanceEvent?
+        var escalated: MaintenanceEvent?
+        for r in stride(from: 0, to: c.rows, by: 5) {
+            _ = try await s.send(c, r..<min(c.rows, r + 5))
+            await s.pipeline.flush()
+            let events = try await s.store.events(status: nil, stream: s.stream)
+            if opened == nil { opened = events.first }
+            if let o = opened, let now = events.first(where: { $0.id == o.id }), now.severity != o.severity {
+                escalated = now
+                break
+            }
+        }
+        let stale = try #require(opened, "the drifting cycle opened no event")
+        let now = try #require(escalated, "the event was never escalated in this cycle")
+        let saved = try await s.live.review(stale) { e in
+            try e.acknowledge(by: "ana", at: 5, note: "checking the seal")
+            return EventNote(eventID: e.id, author: "ana", note: "checking the seal", at: 5)
+        }
+        #expect(saved.severity == now.severity && saved.status == .acknowledged && saved.acknowledgedBy == "ana")
+        let stored = try #require(try await s.store.event(stale.id))
+        #expect(stored.severity == now.severity && stored.reason == now.reason && stored.status == .acknowledged)
+    }
+}
