@@ -25,6 +25,7 @@ cd "$(dirname "$0")/.."
 targets=(
     "timestamp 128  Inference=Sources/Inference/Timestamp.swift"
     "csv       4096 Inference=Sources/Inference/Timestamp.swift TrainerKit=Sources/TrainerKit/CSVTable.swift,Sources/TrainerKit/CSVError.swift"
+    "batch     4096 ServeKit=Sources/ServeKit/API/BatchDecoder.swift,Sources/ServeKit/API/LiveDTO.swift"
 )
 
 seconds=${FUZZ_SECONDS:-60}

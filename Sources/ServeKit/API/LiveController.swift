@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import HummingbirdWebSocket
 import Inference
 
@@ -25,6 +26,20 @@ func decodeJSON<T: Decodable>(_ type: T.Type, _ request: Request, _ context: som
     }
 }
 
+/// Reads a batch body (``BatchDecoder``), answering 400 with the reason.
+func decodeBatch(_ buffer: ByteBuffer, defaultStream: String? = nil) throws -> BatchRequest {
+    try decodeBatchCommand(buffer, defaultStream: defaultStream).batch
+}
+
+/// A batch body and its top-level `type` (a stream socket's command), answering 400 with the reason.
+func decodeBatchCommand(_ buffer: ByteBuffer, defaultStream: String? = nil) throws -> (batch: BatchRequest, type: String?) {
+    do {
+        return try buffer.withUnsafeReadableBytes { try BatchDecoder.decode($0, defaultStream: defaultStream) }
+    } catch let e as BatchDecodingError {
+        throw APIError.badRequest(e.message)
+    }
+}
+
 private func path(_ keys: [CodingKey]) -> String {
     keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
 }
@@ -39,7 +54,8 @@ struct LiveController<Context: RequestContext>: Sendable {
         }
         group.post("batch") { request, context in
             let arrival = ServerMetrics.now()
-            return try await live.ingest(try await decodeJSON(BatchRequest.self, request, context), arrival: arrival)
+            let buffer = try await RequestBody.collect(request, limit: RequestBody.maxBytes)
+            return try await live.ingest(try decodeBatch(buffer), arrival: arrival)
         }
         for (path, event) in [("start", CycleEvent.start), ("stop", .stop), ("pause", .pause), ("resume", .resume), ("acknowledge", .acknowledge)] {
             group.post("cycle/\(path)") { request, context in

@@ -162,16 +162,12 @@ struct WebSocketController: Sendable {
             do { return reply("cycle", try await live.cycleEvent(event, stream: stream, metadata: [:])) } catch { return failure(error) }
         }
         do {
-            var data = Data(text.utf8)
             // A batch without stream_id belongs to this socket's stream.
-            if var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
-                if let type = object["type"] as? String, let event = commands[type] {
-                    return reply("cycle", try await live.cycleEvent(event, stream: stream, metadata: object["metadata"] as? [String: String] ?? [:]))
-                }
-                if object["stream_id"] == nil { object["stream_id"] = stream }
-                data = try JSONSerialization.data(withJSONObject: object)
+            let (batch, type) = try decodeBatchCommand(ByteBuffer(string: text), defaultStream: stream)
+            if let type, let event = commands[type] {
+                let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                return reply("cycle", try await live.cycleEvent(event, stream: stream, metadata: object?["metadata"] as? [String: String] ?? [:]))
             }
-            let batch = try JSONDecoder().decode(BatchRequest.self, from: data)
             guard batch.stream_id == stream else { throw APIError.badRequest("this socket is for stream \(stream)") }
             return reply("ack", try await live.ingest(batch, arrival: arrival))
         } catch let e as APIError {

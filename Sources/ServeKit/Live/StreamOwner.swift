@@ -139,10 +139,12 @@ actor StreamOwner {
             context.logger.error("storing resumed sensor states failed", metadata: ["stream": "\(id)", "error": "\(error)"])
         }
         let sensors = next.sensors.map(\.name), stream = id, hub = hub
-        later {
-            await hub.publish(.samples(SamplesMessage(
-                sensors: sensors, rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) })), stream: stream)
-            await hub.rows(stream: stream, sensors: sensors, rows: stored)
+        if hub.wantsRows {
+            later {
+                await hub.publish(.samples(SamplesMessage(
+                    sensors: sensors, rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) })), stream: stream)
+                await hub.rows(stream: stream, sensors: sensors, rows: stored)
+            }
         }
         return BatchResponse(ack_id: ack.ackID, buffer_status: "ok", samples_received: samples, rows_stored: rows.count, duplicate: false)
     }

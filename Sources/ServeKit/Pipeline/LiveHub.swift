@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Synchronization
 
 /// Fans server messages (``Push``) out to WebSocket subscribers: `{type, timestamp, stream_id, data}`.
 ///
@@ -30,6 +31,20 @@ public actor LiveHub {
 
     public init(metrics: ServerMetrics? = nil) { self.metrics = metrics }
 
+    /// How many subscribers take every committed row (`samples`) or the decimated `signal`: when
+    /// none does, ingest does not build those pushes (read without a hop to this actor).
+    private nonisolated let demand = Mutex((samples: 0, signal: 0))
+
+    /// Whether any subscriber takes a stream's rows, as `samples` or as `signal`.
+    nonisolated var wantsRows: Bool { demand.withLock { $0.samples + $0.signal > 0 } }
+
+    private func countDemand() {
+        let samples = subscribers.values.count { $0.samples }, signal = subscribers.values.count { $0.signal }
+        demand.withLock { $0 = (samples, signal) }
+        // Nobody follows a signal: rows are no longer handed over, so forget half-filled buckets.
+        if signal == 0 { decimators = [:] }
+    }
+
     public var count: Int { subscribers.count }
 
     /// A new subscriber following `streams` (nil: every stream).
@@ -44,6 +59,7 @@ public actor LiveHub {
         let backlog = Backlog(onDrop: onDrop)
         subscribers[id] = Subscriber(streams: streams, events: events, legacy: legacy, continuation: continuation, backlog: backlog)
         metrics?.webSocketClients.record(subscribers.count)
+        countDemand()
         return (id, stream, backlog)
     }
 
@@ -52,11 +68,13 @@ public actor LiveHub {
         subscribers[id]?.events = events
         subscribers[id]?.samples = samples
         subscribers[id]?.signal = signal
+        countDemand()
     }
 
     public func unsubscribe(_ id: UUID) {
         subscribers.removeValue(forKey: id)?.continuation.finish()
         metrics?.webSocketClients.record(subscribers.count)
+        countDemand()
     }
 
     /// Sends a message to those following `stream` (and, for events, those following events).
