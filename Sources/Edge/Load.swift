@@ -104,6 +104,7 @@ struct Load: AsyncParsableCommand {
         say("\(streams) streams × \(sensors) sensors at \(Int(rate)) rows/s each (offered \(Int(Double(streams * sensors) * rate)) values/s), batches of \(batchRows) rows, \(Int(duration)) s")
         let before = await scrape()
         let start = Date().timeIntervalSince1970
+        let streamCount = ids.count
         let results = try await withThrowingTaskGroup(of: (values: Int, latencies: [Double], busy: Int).self) { group in
             for (n, id) in ids.enumerated() {
                 let source = pump && Double(n % 100) < faultyShare * 100 ? faulty : cycle
@@ -111,7 +112,10 @@ struct Load: AsyncParsableCommand {
                     var sent = 0, busy = 0, row = 0
                     var latencies: [Double] = []
                     let interval = Double(batchRows) / rate
-                    var next = start
+                    // Streams send in turn, evenly spread over a batch interval, as machines that
+                    // do not share a clock would (all at once, every batch of every stream would
+                    // reach the scorer in one burst).
+                    var next = start + interval * Double(n) / Double(streamCount)
                     while Date().timeIntervalSince1970 - start < duration {
                         let now = Date().timeIntervalSince1970
                         if now < next { try await Task.sleep(for: .seconds(next - now)) }

@@ -111,7 +111,7 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     let pipeline = ScoringPipeline(store: store, hub: hub, settings: s.monitor, metrics: metrics, logger: logger)
     var limits = IngestLimits()
     limits.maxQueuedWindows = s.maxQueuedWindows
-    let live = LiveService(store: store, pipeline: pipeline, hub: hub, limits: limits, settings: s.monitor, metrics: metrics, clock: s.clock)
+    let live = LiveService(store: store, pipeline: pipeline, hub: hub, limits: limits, clock: s.clock)
     // Models: the stored global model and per-stream assignments, then --model (which becomes the
     // global model).
     let stored = try await store.models()

@@ -126,4 +126,33 @@ actor ForwardGate {
         let stored = try #require(try await s.store.event(stale.id))
         #expect(stored.severity == now.severity && stored.reason == now.reason && stored.status == .acknowledged)
     }
+
+    /// The windows of every stream of a flush are written in one transaction; when it fails, each
+    /// stream commits alone and only the failing one loses its scores.
+    @Test func oneStreamsFailedScoringCommitCostsNoOtherStream() async throws {
+        let s = try await Setup()
+        let other = try await s.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(pumpRegister.utf8))).stream_id
+        _ = try await s.live.cycleEvent(.start, stream: other, metadata: [:])
+        let window = try #require(await s.pipeline.loadedModel("m1")).model.window
+        let c = MachineSimulator(seed: 2).cycle(0)
+        let order = MachineSimulator.sensors.reversed().map { MachineSimulator.sensors.firstIndex(of: $0)! }
+        for stream in [s.stream, other] {
+            let rows = (0..<(window + 4)).map { k in
+                #"{"timestamp": \#(1000 + c.times[k]), "values": [\#(order.map { "\(c.values[k * 8 + $0])" }.joined(separator: ","))]}"#
+            }
+            _ = try await s.live.ingest(try JSONDecoder().decode(BatchRequest.self, from: Data(#"{"stream_id": "\#(stream)", "rows": [\#(rows.joined(separator: ","))]}"#.utf8)))
+        }
+        #expect(s.pipeline.queued == 10)
+        await s.store.refuseScores { $0.streamID == other }
+        let failures = Self.counter(s.pipeline.metrics, "vertac_scoring_commit_failures_total")
+        await s.pipeline.flush()
+        #expect(try await s.store.scores(stream: s.stream, from: 0, to: .infinity).count == 5)
+        #expect(try await s.store.scores(stream: other, from: 0, to: .infinity).isEmpty)
+        #expect(Self.counter(s.pipeline.metrics, "vertac_scoring_commit_failures_total") == failures + 1)
+        #expect(try await s.store.sensorStates(stream: s.stream).count == 8)
+    }
+
+    static func counter(_ m: ServerMetrics, _ name: String) -> Double {
+        m.exposition().split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) } ?? 0
+    }
 }

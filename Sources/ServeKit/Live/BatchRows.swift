@@ -68,7 +68,7 @@ extension LiveService {
         var grouped: [(time: Double, values: [Float?])] = []
         var index: [Double: Int] = [:]
         for (k, s) in samples.enumerated() {
-            let at = "samples[\(k)]"
+            func at() -> String { "samples[\(k)]" }
             let j: Int
             if let id = s.sensor_id, let found = byID[id] {
                 j = found
@@ -76,11 +76,11 @@ extension LiveService {
                 j = found
             } else {
                 throw APIError.unprocessable("unknown_sensor",
-                                             "\(at): sensor \(s.sensor_id ?? s.sensor_name ?? "(none given)") is not registered for this stream")
+                                             "\(at()): sensor \(s.sensor_id ?? s.sensor_name ?? "(none given)") is not registered for this stream")
             }
-            guard let v = s.value else { throw APIError.badRequest("\(at): value is missing") }
-            let value = try finite(v, at)
-            let t = try seconds(s.timestamp, at)
+            guard let v = s.value else { throw APIError.badRequest("\(at()): value is missing") }
+            let value = try finite(v, at())
+            let t = try seconds(s.timestamp, at())
             if let r = index[t] {
                 grouped[r].values[j] = value
             } else {
@@ -93,22 +93,22 @@ extension LiveService {
         return grouped
     }
 
-    private static func finite(_ v: Double, _ at: String) throws -> Float {
+    private static func finite(_ v: Double, _ at: @autoclosure () -> String) throws -> Float {
         guard v.isFinite, abs(v) <= Double(Float.greatestFiniteMagnitude) else {
-            throw APIError.badRequest("\(at): value is not a finite number")
+            throw APIError.badRequest("\(at()): value is not a finite number")
         }
         return Float(v)
     }
 
-    private static func seconds(_ w: WireTime, _ at: String) throws -> Double {
+    private static func seconds(_ w: WireTime, _ at: @autoclosure () -> String) throws -> Double {
         switch w {
         case .seconds(let s):
             guard Timestamp.isValid(s) else {
-                throw APIError.badRequest("\(at): timestamp \(s) is outside 1900-01-01 to 2199-12-31 (epoch seconds)")
+                throw APIError.badRequest("\(at()): timestamp \(s) is outside 1900-01-01 to 2199-12-31 (epoch seconds)")
             }
             return s
         case .text(let t):
-            guard let s = Timestamp.parse(t) else { throw APIError.badRequest("\(at): \"\(t)\" is not an ISO 8601 time or epoch seconds between 1900 and 2199") }
+            guard let s = Timestamp.parse(t) else { throw APIError.badRequest("\(at()): \"\(t)\" is not an ISO 8601 time or epoch seconds between 1900 and 2199") }
             return s
         }
     }

@@ -24,14 +24,17 @@ public final class LiveService: Sendable {
     private let owners = Mutex<[String: StreamOwner]>([:])
     var pipeline: ScoringPipeline { context.pipeline }
 
-    /// - Parameter settings: the same value the pipeline judges windows with (its grace period,
-    ///   sample timeout and stale time apply here).
+    /// - Parameters:
+    ///   - settings: the value the pipeline judges windows with (its grace period, sample timeout
+    ///     and stale time apply here); nil: the pipeline's, or the defaults.
+    ///   - metrics: nil: the pipeline's (one set of figures for ingest and scoring).
     public init(store: any Store, pipeline: ScoringPipeline? = nil, hub: LiveHub = LiveHub(), limits: IngestLimits = .init(),
-                settings: MonitorSettings = .init(), metrics: ServerMetrics = ServerMetrics(),
+                settings: MonitorSettings? = nil, metrics: ServerMetrics? = nil,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
-        let pipeline = pipeline ?? ScoringPipeline(store: store, hub: hub, settings: settings, metrics: metrics)
-        context = OwnerContext(store: store, hub: hub, pipeline: pipeline, metrics: metrics, logger: pipeline.logger, limits: limits,
-                               settings: settings, clock: clock)
+        let pipeline = pipeline ?? ScoringPipeline(store: store, hub: hub, settings: settings ?? .init(), metrics: metrics ?? ServerMetrics())
+        precondition(settings == nil || settings == pipeline.settings, "the live service and its pipeline must share one settings value")
+        context = OwnerContext(store: store, hub: hub, pipeline: pipeline, metrics: metrics ?? pipeline.metrics, logger: pipeline.logger,
+                               limits: limits, settings: pipeline.settings, clock: clock)
     }
 
     var liveCount: Int { owners.withLock { $0.count } }

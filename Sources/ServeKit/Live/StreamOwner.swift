@@ -306,12 +306,19 @@ actor StreamOwner {
     /// Takes the scored windows of this stream (in the order they were cut) into the sensor state
     /// machines and the maintenance policy; commits scores, states, transitions and events in
     /// one transaction and pushes them. A failed commit is logged and costs no other stream.
-    func apply(_ scored: [(WindowResult, QueuedWindow)]) async {
-        _ = try? await serialized { await self.applyNow(scored) }
+    ///
+    /// - Parameter commit: the flush's shared transaction; this owner adds its part (or nil)
+    ///   exactly once. Nil: the owner commits alone (tests).
+    func apply(_ scored: [(WindowResult, QueuedWindow)], commit: ScoringCommit? = nil) async {
+        let commit = commit ?? ScoringCommit(owners: 1, store: store)
+        _ = try? await serialized { await self.applyNow(scored, commit: commit) }
     }
 
-    private func applyNow(_ scored: [(WindowResult, QueuedWindow)]) async {
-        guard let scoring, let model = monitor.model else { return }
+    private func applyNow(_ scored: [(WindowResult, QueuedWindow)], commit: ScoringCommit) async {
+        guard let scoring, let model = monitor.model else {
+            _ = await commit.commit(nil)
+            return
+        }
         var scores: [ScoreRecord] = [], transitions: [TransitionRecord] = [], arrivals: [UInt64] = [], events: [MaintenanceEvent] = []
         var last: WindowResult?
         for (r, q) in scored where q.generation == generation && q.model == scoring.choice.id {
@@ -335,13 +342,20 @@ actor StreamOwner {
                 }
             }
         }
-        guard let last else { return }
-        do {
-            try await store.commitScoring(scores: scores, states: sensorStates(), transitions: transitions, events: events)
-        } catch {
-            context.metrics.scoringFailures.increment()
-            context.logger.error("committing scores failed", metadata: ["stream": "\(id)", "windows": "\(scores.count)", "error": "\(error)"])
+        guard let last else {
+            _ = await commit.commit(nil)
             return
+        }
+        let part = ScoringCommit.Part(scores: scores, states: sensorStates(), transitions: transitions, events: events)
+        if !(await commit.commit(part)) {
+            // The shared transaction failed: this stream's part alone.
+            do {
+                try await store.commitScoring(scores: part.scores, states: part.states, transitions: part.transitions, events: part.events)
+            } catch {
+                context.metrics.scoringFailures.increment()
+                context.logger.error("committing scores failed", metadata: ["stream": "\(id)", "windows": "\(scores.count)", "error": "\(error)"])
+                return
+            }
         }
         await hub.publish(.windowScores(WindowScoresMessage(
             time: Timestamp.format(last.endTime), score: last.score, windows: scores.count,

@@ -13,8 +13,8 @@ public actor ScoringPipeline {
     let store: any Store
     let hub: LiveHub
     let logger: Logger
-    let settings: MonitorSettings
-    let metrics: ServerMetrics
+    nonisolated let settings: MonitorSettings
+    nonisolated let metrics: ServerMetrics
     /// Windows waiting for the next flush.
     nonisolated let queue = ScoringQueue()
 
@@ -109,10 +109,16 @@ public actor ScoringPipeline {
 
     public nonisolated var queued: Int { queue.count }
 
-    /// The forward passes of one flush, on the global executor rather than the actor's.
+    /// The forward passes of one flush, on a thread of their own: a pass holds its thread for tens
+    /// of milliseconds, and on Swift's cooperative pool (one thread per core) it kept the
+    /// continuations of committed batches from resuming, so acknowledgements waited on it.
     nonisolated static func forward(_ parts: [(scorer: BatchScorer, windows: [PendingWindow])]) async -> [WindowResult] {
-        parts.flatMap { $0.scorer.score($0.windows) }
+        await withCheckedContinuation { (c: CheckedContinuation<[WindowResult], Never>) in
+            forwardQueue.async { c.resume(returning: parts.flatMap { $0.scorer.score($0.windows) }) }
+        }
     }
+
+    private static let forwardQueue = DispatchQueue(label: "vertac.forward")
 
     /// Scores every queued window and hands each stream's results to its owner. Flushes run one
     /// at a time, in order (a second caller waits for the running one), so every stream gets its
@@ -142,8 +148,8 @@ public actor ScoringPipeline {
         metrics.scoringLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         metrics.scoringBatchSize.record(batch.count)
         metrics.windowsScored.increment(by: batch.count)
-        // Back to the owners, each stream's results in order; streams commit side by side, and
-        // one stream's failure never costs another its scores.
+        // Back to the owners, each stream's results in order, written in one transaction for all
+        // streams (one stream's failure never costs another its scores: see ScoringCommit).
         var byOwner: [ObjectIdentifier: [(WindowResult, QueuedWindow)]] = [:]
         var order: [StreamOwner] = []
         for (r, q) in zip(results, batch) {
@@ -151,10 +157,11 @@ public actor ScoringPipeline {
             if byOwner[key] == nil { order.append(q.owner) }
             byOwner[key, default: []].append((r, q))
         }
+        let commit = ScoringCommit(owners: order.count, store: store)
         await withTaskGroup(of: Void.self) { group in
             for owner in order {
                 let scored = byOwner[ObjectIdentifier(owner)]!
-                group.addTask { await owner.apply(scored) }
+                group.addTask { await owner.apply(scored, commit: commit) }
             }
         }
     }

@@ -44,3 +44,64 @@ final class ScoringQueue: Sendable {
         windows.withLock { w in w.removeAll { $0.owner === owner } }
     }
 }
+
+/// One transaction for what a flush's scored windows caused on every stream (scores, sensor
+/// states, transitions, events), instead of one per stream: the store's writer is shared with
+/// ingest, and twenty small transactions per flush kept acknowledgements waiting.
+///
+/// Every owner given results adds its part (or nil) exactly once and waits; the last one in runs
+/// the transaction. When it fails, each owner commits its own part alone, so that one stream's
+/// failure still costs no other stream its scores.
+final class ScoringCommit: Sendable {
+    struct Part: Sendable {
+        var scores: [ScoreRecord]
+        var states: [SensorStateRecord]
+        var transitions: [TransitionRecord]
+        var events: [MaintenanceEvent]
+    }
+
+    private struct State {
+        var parts: [Part] = []
+        var remaining: Int
+        var waiters: [CheckedContinuation<Bool, Never>] = []
+    }
+
+    private let state: Mutex<State>
+    private let store: any Store
+
+    init(owners: Int, store: any Store) {
+        state = Mutex(State(remaining: owners))
+        self.store = store
+    }
+
+    /// Adds one owner's part and waits for the shared transaction.
+    ///
+    /// - Returns: whether it committed (true too when nobody had anything to write).
+    func commit(_ part: Part?) async -> Bool {
+        await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            let all: [Part]? = state.withLock { s in
+                if let part { s.parts.append(part) }
+                s.waiters.append(c)
+                s.remaining -= 1
+                return s.remaining == 0 ? s.parts : nil
+            }
+            guard let all else { return }
+            let store = store
+            Task {
+                var ok = true
+                if !all.isEmpty {
+                    do {
+                        try await store.commitScoring(scores: all.flatMap(\.scores), states: all.flatMap(\.states),
+                                                      transitions: all.flatMap(\.transitions), events: all.flatMap(\.events))
+                    } catch { ok = false }
+                }
+                let waiters = self.state.withLock { s in
+                    let w = s.waiters
+                    s.waiters = []
+                    return w
+                }
+                for w in waiters { w.resume(returning: ok) }
+            }
+        }
+    }
+}

@@ -96,8 +96,17 @@ public actor InMemoryStore: Store {
 
     // MARK: Scoring
 
+    /// A unit-test seam: scoring commits holding a score this accepts fail whole, as a constraint
+    /// violation would.
+    private var refusedScores: (@Sendable (ScoreRecord) -> Bool)?
+
+    public func refuseScores(where refused: (@Sendable (ScoreRecord) -> Bool)?) { refusedScores = refused }
+
     public func commitScoring(scores: [ScoreRecord], states new: [SensorStateRecord], transitions: [TransitionRecord],
-                              events: [MaintenanceEvent]) {
+                              events: [MaintenanceEvent]) throws {
+        if let refusedScores, let bad = scores.first(where: refusedScores) {
+            throw ConstraintViolation(description: "score of stream \(bad.streamID) at \(bad.time) refused")
+        }
         for s in scores { scoresByStream[s.streamID, default: [:]][s.time] = s }
         for s in new { states[s.streamID, default: [:]][s.sensor] = s }
         transitionLog += transitions

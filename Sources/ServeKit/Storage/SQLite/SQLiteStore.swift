@@ -62,7 +62,7 @@ public final class SQLiteStore: Store {
     public func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
         let upsert = try StoreStatements.upsert(stream)
         try await pool.write { db in
-            let insert = try db.makeStatement(sql: "INSERT INTO samples (stream_id, t, cycle_id, vals) VALUES (?, ?, ?, ?)")
+            let insert = try db.cachedStatement(sql: "INSERT INTO samples (stream_id, t, cycle_id, vals) VALUES (?, ?, ?, ?)")
             for r in rows {
                 try insert.execute(arguments: [stream.id, r.time, r.cycleID, Self.blob(r.values)])
             }
