@@ -58,15 +58,16 @@ struct ClockService: Service {
     }
 }
 
-/// Flushes the scoring queue every few milliseconds (bounded delay) or sooner when it fills.
+/// Flushes the scoring queue as soon as windows wait; those that arrive during a flush go in the
+/// next one (the delay is bounded by one flush, and the batches grow with the load).
 struct ScoringService: Service {
     let pipeline: ScoringPipeline
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            do { try await Task.sleep(for: .milliseconds(5)) } catch { break }
-            await pipeline.flush()
+        let arrivals = pipeline.queue.arrivals
+        await cancelWhenGracefulShutdown {
+            for await _ in arrivals { await pipeline.flush() }
         }
         // Finish what was acknowledged before stopping.
         await pipeline.flush()

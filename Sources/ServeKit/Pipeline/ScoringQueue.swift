@@ -19,16 +19,27 @@ struct QueuedWindow: Sendable {
 /// other (a lock held for an append or a swap, never across a forward pass).
 final class ScoringQueue: Sendable {
     private let windows = Mutex<[QueuedWindow]>([])
+    /// One element whenever windows were appended (at most one waits): the scoring service
+    /// flushes as soon as there is work, and whatever arrives during a flush goes in the next.
+    let arrivals: AsyncStream<Void>
+    private let signal: AsyncStream<Void>.Continuation
+
+    init() {
+        (arrivals, signal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
 
     var count: Int { windows.withLock { $0.count } }
 
     /// Appends windows; returns how many wait now.
     @discardableResult
     func append(_ new: [QueuedWindow]) -> Int {
-        windows.withLock { w in
+        guard !new.isEmpty else { return count }
+        let n = windows.withLock { w in
             w += new
             return w.count
         }
+        signal.yield()
+        return n
     }
 
     func takeAll() -> [QueuedWindow] {
