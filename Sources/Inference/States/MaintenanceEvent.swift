@@ -162,28 +162,33 @@ public struct MaintenancePolicy: Sendable, Equatable {
     public func decide(stream: String, sensor: String, state: SensorStateMachine, transition: SensorTransition?,
                        evidence: SensorEvidence, contributions: [SensorContribution], existing: MaintenanceEvent?) -> Decision {
         let t = evidence.time
-        var wanted: (EventSeverity, String)?
+        // The severity first; the reason's text and the top sensors only for a window that opens
+        // or escalates (a sensor that stays CRITICAL asks this after every window).
+        let wanted: (EventSeverity, () -> String)?
         switch state.state {
         case .critical:
             if evidence.score > criticalScore {
-                wanted = (.critical, "score \(twoDecimals(evidence.score)) above \(criticalScore)× threshold")
+                wanted = (.critical, { "score \(twoDecimals(evidence.score)) above \(criticalScore)× threshold" })
             } else if t - state.since >= criticalDuration {
-                wanted = (.critical, "critical for \(Int(t - state.since)) s")
-            } else if transition?.to == .critical {
-                wanted = (.high, "sensor reached CRITICAL: \(transition!.reason)")
+                wanted = (.critical, { "critical for \(Int(t - state.since)) s" })
+            } else if let transition, transition.to == .critical {
+                wanted = (.high, { "sensor reached CRITICAL: \(transition.reason)" })
             } else if existing == nil || existing!.severity < .high {
-                wanted = (.high, "sensor is CRITICAL")
+                wanted = (.high, { "sensor is CRITICAL" })
+            } else {
+                wanted = nil
             }
         case .warning where t - state.since >= warningDuration:
-            wanted = (.medium, "warning for \(Int(t - state.since)) s")
+            wanted = (.medium, { "warning for \(Int(t - state.since)) s" })
         default:
-            break
+            wanted = nil
         }
-        guard let (severity, reason) = wanted else { return .none }
+        guard let (severity, describe) = wanted else { return .none }
+        if let e = existing, e.isOpen, severity <= e.severity { return .none }
+        let reason = describe()
         let top = Array(contributions.sorted { $0.score > $1.score }.prefix(topCount))
         let cost = baseCost[sensor].map { $0 * severity.costFactor }
         if var e = existing, e.isOpen {
-            guard severity > e.severity else { return .none }
             (e.severity, e.reason, e.evidence, e.topSensors, e.updatedAt) = (severity, reason, evidence, top, t)
             if let cost { e.estimatedCost = cost }
             return .escalate(e)
