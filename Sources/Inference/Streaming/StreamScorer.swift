@@ -125,9 +125,12 @@ public struct StreamScorer: Sendable {
 
     /// Takes an engineer's change of an open event (acknowledgement, note), so that a later
     /// escalation carries it on rather than the copy from before.
+    /// Scoring keeps its own severity, reason and evidence (they may be newer than the reviewed
+    /// copy, whose escalation is not stored yet); the review's status, acknowledgement and note
+    /// are taken.
     public mutating func eventReviewed(_ e: MaintenanceEvent) {
         guard let j = openEvents.first(where: { $0.value.id == e.id })?.key else { return }
-        openEvents[j] = e.isOpen ? e : nil
+        openEvents[j] = e.isOpen ? openEvents[j]!.keepingReview(of: e) : nil
     }
 
     /// Starts or ends a maintenance window: every sensor SUPPRESSED, or back to NORMAL.

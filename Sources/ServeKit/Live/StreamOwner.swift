@@ -45,6 +45,10 @@ actor StreamOwner {
     /// Bumped by every ``attach(_:restoring:)``: windows cut before it are not applied.
     private var generation = 0
     private var tail: Task<Void, Never>?
+    /// The shared transaction that holds this stream's last scored windows, until it is known to
+    /// have run: a write of sensor states or events, or a read of them, waits for it first (the
+    /// transaction would otherwise overwrite the newer write, or the read miss it).
+    private var pendingCommit: ScoringCommit?
     private var followUps: [@Sendable () async -> Void] = []
 
     static let noModel = "no model loaded: samples are stored and cycles tracked, nothing is scored"
@@ -251,6 +255,7 @@ actor StreamOwner {
     }
 
     private func attachNow(_ choice: ModelChoice?, restoring: Bool) async throws {
+        await scoringSettled()
         generation += 1
         context.pipeline.queue.removeAll(of: self)
         monitor.score(with: nil)
@@ -304,20 +309,21 @@ actor StreamOwner {
     }
 
     /// Takes the scored windows of this stream (in the order they were cut) into the sensor state
-    /// machines and the maintenance policy; commits scores, states, transitions and events in
-    /// one transaction and pushes them. A failed commit is logged and costs no other stream.
+    /// machines and the maintenance policy, and adds what they caused to the flush's shared
+    /// transaction; the stream goes on at once (ingest does not wait for the commit).
     ///
     /// - Parameter commit: the flush's shared transaction; this owner adds its part (or nil)
-    ///   exactly once. Nil: the owner commits alone (tests).
-    func apply(_ scored: [(WindowResult, QueuedWindow)], commit: ScoringCommit? = nil) async {
-        let commit = commit ?? ScoringCommit(owners: 1, store: store)
-        _ = try? await serialized { await self.applyNow(scored, commit: commit) }
+    ///   exactly once.
+    /// - Returns: the pushes, which wait for the transaction (and, if it failed, commit this
+    ///   stream's part alone first; a failure then is logged and costs no other stream).
+    func apply(_ scored: [(WindowResult, QueuedWindow)], commit: ScoringCommit) async -> Task<Void, Never>? {
+        (try? await serialized { await self.applyNow(scored, commit: commit) }) ?? nil
     }
 
-    private func applyNow(_ scored: [(WindowResult, QueuedWindow)], commit: ScoringCommit) async {
+    private func applyNow(_ scored: [(WindowResult, QueuedWindow)], commit: ScoringCommit) async -> Task<Void, Never>? {
         guard let scoring, let model = monitor.model else {
-            _ = await commit.commit(nil)
-            return
+            commit.add(nil)
+            return nil
         }
         var scores: [ScoreRecord] = [], transitions: [TransitionRecord] = [], arrivals: [UInt64] = [], events: [MaintenanceEvent] = []
         var last: WindowResult?
@@ -343,29 +349,42 @@ actor StreamOwner {
             }
         }
         guard let last else {
-            _ = await commit.commit(nil)
-            return
+            commit.add(nil)
+            return nil
         }
         let part = ScoringCommit.Part(scores: scores, states: sensorStates(), transitions: transitions, events: events)
-        if !(await commit.commit(part)) {
-            // The shared transaction failed: this stream's part alone.
-            do {
-                try await store.commitScoring(scores: part.scores, states: part.states, transitions: part.transitions, events: part.events)
-            } catch {
-                context.metrics.scoringFailures.increment()
-                context.logger.error("committing scores failed", metadata: ["stream": "\(id)", "windows": "\(scores.count)", "error": "\(error)"])
-                return
-            }
-        }
-        await hub.publish(.windowScores(WindowScoresMessage(
+        commit.add(part)
+        pendingCommit = commit
+        let (stream, store, hub, metrics, logger) = (id, store, hub, context.metrics, context.logger)
+        let message = WindowScoresMessage(
             time: Timestamp.format(last.endTime), score: last.score, windows: scores.count,
-            sensor_scores: Dictionary(uniqueKeysWithValues: zip(model.sensors, last.sensorScores)), model_id: scoring.choice.id)), stream: id)
-        for (t, arrival) in zip(transitions, arrivals) {
-            await hub.publish(.sensorState(SensorStateMessage(
-                sensor: t.sensor, from: t.from.rawValue, to: t.to.rawValue, time: Timestamp.format(t.time), reason: t.reason)), stream: id)
-            ServerMetrics.since(arrival, into: context.metrics.stateChange)
+            sensor_scores: Dictionary(uniqueKeysWithValues: zip(model.sensors, last.sensorScores)), model_id: scoring.choice.id)
+        return Task.detached {
+            if !(await commit.result()) {
+                // The shared transaction failed: this stream's part alone.
+                do {
+                    try await store.commitScoring(scores: part.scores, states: part.states, transitions: part.transitions, events: part.events)
+                } catch {
+                    metrics.scoringFailures.increment()
+                    logger.error("committing scores failed", metadata: ["stream": "\(stream)", "windows": "\(part.scores.count)", "error": "\(error)"])
+                    return
+                }
+            }
+            await hub.publish(.windowScores(message), stream: stream)
+            for (t, arrival) in zip(transitions, arrivals) {
+                await hub.publish(.sensorState(SensorStateMessage(
+                    sensor: t.sensor, from: t.from.rawValue, to: t.to.rawValue, time: Timestamp.format(t.time), reason: t.reason)), stream: stream)
+                ServerMetrics.since(arrival, into: metrics.stateChange)
+            }
+            for e in events { await hub.publish(.maintenanceEvent(e), stream: stream) }
         }
-        for e in events { await hub.publish(.maintenanceEvent(e), stream: id) }
+    }
+
+    /// Waits until the last scored windows' transaction ran (see ``pendingCommit``).
+    private func scoringSettled() async {
+        guard let c = pendingCommit else { return }
+        _ = await c.result()
+        if pendingCommit === c { pendingCommit = nil }
     }
 
     /// The stored form of every sensor's state now.
@@ -385,6 +404,7 @@ actor StreamOwner {
             return TransitionRecord(streamID: id, sensor: sensor, from: t.from, to: t.to, time: t.time, reason: t.reason, evidenceJSON: nil)
         }
         guard !transitions.isEmpty else { return }
+        await scoringSettled()
         try await store.commitScoring(scores: [], states: sensorStates(), transitions: transitions, events: [])
         for t in transitions {
             await hub.publish(.sensorState(SensorStateMessage(
@@ -427,6 +447,7 @@ actor StreamOwner {
     private func reviewNow(_ eventID: String, _ change: @Sendable (inout MaintenanceEvent) throws -> EventNote?) async throws
         -> MaintenanceEvent
     {
+        await scoringSettled()
         guard var e = try await store.event(eventID) else { throw APIError.notFound("unknown_event", "no event \"\(eventID)\"") }
         let note = try change(&e)
         try await store.saveEvent(e, note: note)

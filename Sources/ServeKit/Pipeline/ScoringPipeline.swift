@@ -158,12 +158,19 @@ public actor ScoringPipeline {
             byOwner[key, default: []].append((r, q))
         }
         let commit = ScoringCommit(owners: order.count, store: store)
-        await withTaskGroup(of: Void.self) { group in
+        let published = await withTaskGroup(of: Task<Void, Never>?.self, returning: [Task<Void, Never>].self) { group in
             for owner in order {
                 let scored = byOwner[ObjectIdentifier(owner)]!
                 group.addTask { await owner.apply(scored, commit: commit) }
             }
+            var tasks: [Task<Void, Never>] = []
+            for await t in group { if let t { tasks.append(t) } }
+            return tasks
         }
+        // The owners went on with their streams; this flush is done when its transaction is (and
+        // the pushes that wait for it), before the next one commits.
+        _ = await commit.result()
+        for t in published { await t.value }
     }
 
     // MARK: Reports

@@ -60,9 +60,10 @@ final class ScoringQueue: Sendable {
 /// states, transitions, events), instead of one per stream: the store's writer is shared with
 /// ingest, and twenty small transactions per flush kept acknowledgements waiting.
 ///
-/// Every owner given results adds its part (or nil) exactly once and waits; the last one in runs
-/// the transaction. When it fails, each owner commits its own part alone, so that one stream's
-/// failure still costs no other stream its scores.
+/// Every owner given results adds its part (or nil) exactly once and goes on with its stream;
+/// the last part in starts the transaction. Pushes wait for ``result()``; when the transaction
+/// fails, each owner commits its own part alone, so that one stream's failure still costs no
+/// other stream its scores. The pipeline waits for all of it before the next flush commits.
 final class ScoringCommit: Sendable {
     struct Part: Sendable {
         var scores: [ScoreRecord]
@@ -74,6 +75,7 @@ final class ScoringCommit: Sendable {
     private struct State {
         var parts: [Part] = []
         var remaining: Int
+        var result: Bool?
         var waiters: [CheckedContinuation<Bool, Never>] = []
     }
 
@@ -81,38 +83,46 @@ final class ScoringCommit: Sendable {
     private let store: any Store
 
     init(owners: Int, store: any Store) {
-        state = Mutex(State(remaining: owners))
+        state = Mutex(State(remaining: owners, result: owners == 0 ? true : nil))
         self.store = store
     }
 
-    /// Adds one owner's part and waits for the shared transaction.
-    ///
-    /// - Returns: whether it committed (true too when nobody had anything to write).
-    func commit(_ part: Part?) async -> Bool {
+    /// Adds one owner's part (nil: nothing to write); the last one in starts the transaction.
+    func add(_ part: Part?) {
+        let all: [Part]? = state.withLock { s in
+            if let part { s.parts.append(part) }
+            s.remaining -= 1
+            return s.remaining == 0 ? s.parts : nil
+        }
+        guard let all else { return }
+        let store = store
+        Task {
+            var ok = true
+            if !all.isEmpty {
+                do {
+                    try await store.commitScoring(scores: all.flatMap(\.scores), states: all.flatMap(\.states),
+                                                  transitions: all.flatMap(\.transitions), events: all.flatMap(\.events))
+                } catch { ok = false }
+            }
+            let waiters = self.state.withLock { s in
+                s.result = ok
+                let w = s.waiters
+                s.waiters = []
+                return w
+            }
+            for w in waiters { w.resume(returning: ok) }
+        }
+    }
+
+    /// Waits for the transaction: whether it committed (true when nobody had anything to write).
+    func result() async -> Bool {
         await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-            let all: [Part]? = state.withLock { s in
-                if let part { s.parts.append(part) }
+            let known: Bool? = state.withLock { s in
+                if let r = s.result { return r }
                 s.waiters.append(c)
-                s.remaining -= 1
-                return s.remaining == 0 ? s.parts : nil
+                return nil
             }
-            guard let all else { return }
-            let store = store
-            Task {
-                var ok = true
-                if !all.isEmpty {
-                    do {
-                        try await store.commitScoring(scores: all.flatMap(\.scores), states: all.flatMap(\.states),
-                                                      transitions: all.flatMap(\.transitions), events: all.flatMap(\.events))
-                    } catch { ok = false }
-                }
-                let waiters = self.state.withLock { s in
-                    let w = s.waiters
-                    s.waiters = []
-                    return w
-                }
-                for w in waiters { w.resume(returning: ok) }
-            }
+            if let known { c.resume(returning: known) }
         }
     }
 }

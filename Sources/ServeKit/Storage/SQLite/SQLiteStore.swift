@@ -6,18 +6,62 @@ import Inference
 ///
 /// Durability: WAL with `synchronous = FULL`, so a committed batch survives `kill -9` and a
 /// power cut alike. Migrations are ordered, named and applied in one transaction each at open.
+///
+/// Checkpoints (copying the WAL back into the database file, with its fsync) run on a connection
+/// of their own every ``checkpointInterval``, beside the writer: SQLite's automatic checkpoint
+/// ran inside whichever commit filled the WAL, and that batch waited 50–150 ms for it. The WAL is
+/// started over once it holds more than 32 MiB, and cut back to 64 MiB when it was longer.
 public final class SQLiteStore: Store {
     let pool: DatabasePool
+    private let checkpointer: DatabaseQueue
+    private let checkpoints: Task<Void, Never>
+    static let checkpointInterval: Duration = .milliseconds(500)
+    /// WAL frames (pages) beyond which a checkpoint starts the WAL over: 32 MiB of 4 KiB pages.
+    public static let walRestartFrames = 8_192
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
-    public init(path: String) throws {
+    ///
+    /// - Parameter walRestartFrames: WAL pages beyond which a checkpoint starts the WAL over.
+    public init(path: String, walRestartFrames: Int = SQLiteStore.walRestartFrames) throws {
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
+        // The checkpointer never waits (it tries again next round); the pool's connections wait
+        // out its brief hold on the write lock instead of failing.
+        let immediate = config
+        config.busyMode = .timeout(5)
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
+        checkpointer = try DatabaseQueue(path: path, configuration: immediate)
+        // A connection takes the WAL mode on when it first reads the file.
+        _ = try checkpointer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        checkpoints = Task.detached { [checkpointer] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.checkpointInterval)
+                // PASSIVE copies the WAL into the database without blocking the writer. Once the
+                // WAL holds more than `walRestartFrames`, RESTART copies the few frames written
+                // meanwhile and starts it over (overwriting the file from its start: appending to
+                // a file made every commit's fsync slower), holding the write lock for that short while; it
+                // gives up at once while a write is under way, unless the WAL grew past four times
+                // the limit (a writer that never pauses): then it waits its turn, and writers wait
+                // for it.
+                _ = try? await checkpointer.writeWithoutTransaction { db in
+                    let frames = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")?["log"] as Int? ?? 0
+                    guard frames > walRestartFrames else { return }
+                    let busy = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(RESTART)")?["busy"] as Int? ?? 0
+                    guard busy != 0, frames > 4 * walRestartFrames else { return }
+                    try db.execute(sql: "PRAGMA busy_timeout = 2000")
+                    defer { try? db.execute(sql: "PRAGMA busy_timeout = 0") }
+                    _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(RESTART)")
+                }
+            }
+        }
     }
+
+    deinit { checkpoints.cancel() }
 
     /// The shared ``Schema``, in SQLite's dialect; GRDB records applied ids in `grdb_migrations`.
     static var migrator: DatabaseMigrator {
