@@ -187,7 +187,7 @@ struct Load: AsyncParsableCommand {
             var out: [String: Any] = [
                 "streams": streams, "sensors": sensors, "rate": rate, "batch_rows": batchRows, "duration_s": elapsed,
                 "offered_values_per_s": Double(streams * sensors) * rate, "values_per_s": Double(values) / elapsed,
-                "busy_answers": busy, "state_changes": sc.count,
+                "busy_answers": busy, "state_changes": sc.count, "rows_acknowledged": values / sensors,
             ]
             let optional: [String: Double?] = [
                 "ack_p50_ms": pct(0.5), "ack_p99_ms": pct(0.99), "state_p50_ms": p(0.5), "state_p99_ms": p(0.99),

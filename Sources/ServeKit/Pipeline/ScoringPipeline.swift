@@ -27,7 +27,8 @@ public actor ScoringPipeline {
     /// The global active model, and per-stream assignments (current last).
     private(set) var globalModel: String?
     private var assignments: [String: [String]] = [:]
-    private var reports: [Task<Void, Never>] = []
+    /// Reports under way; each removes itself when done.
+    private var reports: [UUID: Task<Void, Never>] = [:]
     private var flushing: Task<Void, Never>?
     public static let batchLimit = 256
     /// The forward pass; tests put a slower one at this seam to see that ingest does not wait.
@@ -180,22 +181,22 @@ public actor ScoringPipeline {
     func cycleEnded(stream: StreamRecord, cycle: CycleRecord, aborted: Bool) {
         let id = modelID(for: stream.id)
         let model = id.flatMap { loaded[$0]?.file }
-        let task = Task { [store, hub, logger] in
+        let key = UUID()
+        reports[key] = Task { [store, hub, logger] in
             do {
                 try await CycleReports.make(stream: stream, cycle: cycle, aborted: aborted, model: model, modelID: id, store: store, hub: hub)
             } catch {
                 logger.error("post-cycle report failed", metadata: ["cycle": "\(cycle.id)", "error": "\(error)"])
             }
+            self.reportDone(key)
         }
-        reports.removeAll { $0.isCancelled }
-        reports.append(task)
     }
+
+    private func reportDone(_ key: UUID) { reports[key] = nil }
 
     /// Waits for the reports under way (tests, shutdown).
     public func drainReports() async {
-        let tasks = reports
-        reports = []
-        for t in tasks { await t.value }
+        while let (_, t) = reports.first { await t.value }
     }
 }
 
