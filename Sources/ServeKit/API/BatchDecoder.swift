@@ -374,8 +374,14 @@ struct BatchDecoder {
         while i < bytes.count && bytes[i] != UInt8(ascii: "\"") {
             guard bytes[i] == UInt8(ascii: "\\") else { i += 1; continue }
             i += 2
-            // Escapes pass unchecked here; \u takes the four bytes after it, whatever they are.
-            if i - 1 < bytes.count && bytes[i - 1] == UInt8(ascii: "u") { i += 4 }
+            // Escapes pass unchecked here; \u takes the four bytes after it, whatever they are
+            // but a quote (as JSONDecoder's scan does).
+            if i - 1 < bytes.count && bytes[i - 1] == UInt8(ascii: "u") {
+                guard i + 4 <= bytes.count, !bytes[i..<(i + 4)].contains(UInt8(ascii: "\"")) else {
+                    throw fail("a \\u escape needs four characters")
+                }
+                i += 4
+            }
         }
         guard i < bytes.count else { throw fail("the text ends inside a string") }
         i += 1
