@@ -181,10 +181,7 @@ actor StreamOwner {
             }
             pushes.append(.cycleState(CycleStateMessage(t, cycleID: next.currentCycleID)))
         }
-        next.cycleState = m.cycle.state
-        next.cycleNumber = m.cycle.cycle
-        next.stateSince = m.cycle.since
-        next.lastActivity = m.cycle.lastActivity
+        next.follow(m.cycle)
         try await store.saveStream(next)
         record = next
         monitor = m
@@ -216,8 +213,7 @@ actor StreamOwner {
             pushes.append(.cycleState(CycleStateMessage(t, cycleID: next.currentCycleID)))
         }
         if !pushes.isEmpty {
-            next.cycleState = m.cycle.state
-            next.stateSince = m.cycle.since
+            next.follow(m.cycle)
             try await store.saveStream(next)
         }
         record = next
@@ -471,5 +467,15 @@ actor StreamOwner {
             last_sample_at: record.lastTimestamp.map(Timestamp.format), samples_filled_forward: record.filledValues,
             sensors: zip(record.sensors, lastValues).map { .init(name: $0.name, unit: $0.unit, last_value: $1) },
             model_loaded: s.scored, scoring: s.reason)
+    }
+}
+
+extension StreamRecord {
+    /// Takes the cycle state machine's state, cycle number, state start and last activity.
+    mutating func follow(_ cycle: CycleStateMachine) {
+        cycleState = cycle.state
+        cycleNumber = cycle.cycle
+        stateSince = cycle.since
+        lastActivity = cycle.lastActivity
     }
 }
