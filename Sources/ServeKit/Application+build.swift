@@ -123,7 +123,7 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
         // starts without it (streams using it are not scored, and their status says so).
         do {
             try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader)
-        } catch let e as APIError where e.status == .unprocessableContent {
+        } catch let e as ServiceError where e.code == .invalidModel {
             logger.error("stored model refused", metadata: ["id": "\(id)", "reason": "\(e.message)"])
         }
     }
@@ -163,7 +163,7 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     }
     let limiter = RateLimiter(rate: s.rateLimit.rate, burst: s.rateLimit.burst)
     LiveController(live: live).addRoutes(to: router.group("api/live").add(middleware: RequireScope(verifier: parts.verifier, scope: .ingest, limiter: limiter)))
-    let sockets = WebSocketController(live: live, hub: parts.hub, verifier: parts.verifier, limiter: limiter)
+    let sockets = WebSocketController(live: live, hub: parts.hub, verifier: parts.verifier, limiter: limiter, logger: logger)
     sockets.addRoutes(to: router)
     let reader = IsolatedModelReader(s.modelReader)
     ModelController(store: parts.store, pipeline: parts.pipeline, live: live, clock: s.clock, reader: reader)

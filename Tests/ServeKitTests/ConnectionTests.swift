@@ -13,7 +13,7 @@ func withGuardedServer(_ configure: (inout ServerSettings) -> Void = { _ in },
     s.port = 0
     configure(&s)
     let parts = try await makeServerParts(s, logger: .init(label: "test"))
-    let stream = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
+    let stream = try await parts.live.register(json: registerBody).streamID
     let app = try await buildApplication(s, parts: parts)
     let token = try String(contentsOfFile: dir.path + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     try await app.test(.live) { client in
@@ -107,7 +107,7 @@ func upgradeHead(_ path: String, authorization: String? = nil) -> String {
         s.port = 0
         s.rateLimit = (rate: 50, burst: 100)
         let parts = try await makeServerParts(s, logger: .init(label: "test"))
-        let stream = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id
+        let stream = try await parts.live.register(json: registerBody).streamID
         let app = try await buildApplication(s, parts: parts)
         try await testApp(app, dir, .live) { client in
             try await client.ws("/api/live/ws/stream/\(stream)", configuration: .init(maxFrameSize: 2 << 20, additionalHeaders: authHeaders())) { inbound, outbound, _ in

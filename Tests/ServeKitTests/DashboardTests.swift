@@ -69,8 +69,7 @@ import Testing
                         let t = 1_700_000_000.0 + Double(b * 10 + i) / 1_000
                         return #"{"timestamp": \#(t), "values": [\#(b * 10 + i), 40]}"#
                     }.joined(separator: ",")
-                    let request = try JSONDecoder().decode(BatchRequest.self, from: Data(#"{"stream_id": "\#(stream)", "rows": [\#(body)]}"#.utf8))
-                    rows += try await parts.live.ingest(request).rows_stored
+                    rows += try await parts.live.ingest(json: #"{"stream_id": "\#(stream)", "rows": [\#(body)]}"#).rows
                 }
                 var byTime: [Double: Int] = [:], pushes = 0, maxSeen = -1.0
                 while byTime.values.reduce(0, +) < rows {

@@ -16,32 +16,32 @@ import Testing
         await pipeline.restoreAssignments(global: "m1", perStream: [:])
         let live = LiveService(store: store, pipeline: pipeline, hub: hub, clock: { clock.time })
 
-        let stream = try await live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(pumpRegister.utf8))).stream_id
+        let stream = try await live.register(json: pumpRegister).streamID
         #expect(try await store.stream(stream)?.cycleState == .waitingStart)
-        #expect(try await live.cycleEvent(.start, stream: stream, metadata: ["operator": "ana"]).state == "active")
+        #expect(try await live.cycleEvent(.start, stream: stream, metadata: ["operator": "ana"]).state == .active)
         let cycleID = try #require(try await store.stream(stream)?.currentCycleID)
         #expect(try await store.cycle(cycleID)?.state == .active)
 
         // One simulated normal cycle, ten rows a batch, each batch scored before the next.
         let c = MachineSimulator(seed: 2).cycle(0)
         let order = MachineSimulator.sensors.reversed().map { MachineSimulator.sensors.firstIndex(of: $0)! }
-        var first: BatchResponse?
+        var first: IngestReceipt?
         for (n, r) in stride(from: 0, to: c.rows, by: 10).enumerated() {
             let rows = (r..<min(c.rows, r + 10)).map { k in
                 #"{"timestamp": \#(1000 + c.times[k]), "values": [\#(order.map { "\(c.values[k * 8 + $0])" }.joined(separator: ","))]}"#
             }
             let body = #"{"stream_id": "\#(stream)", "batch_id": "b\#(n)", "rows": [\#(rows.joined(separator: ","))]}"#
-            let ack = try await live.ingest(try JSONDecoder().decode(BatchRequest.self, from: Data(body.utf8)))
+            let ack = try await live.ingest(json: body)
             if n == 0 {
                 first = ack
                 // The edge retries its first batch: same acknowledgement, nothing stored twice.
-                let again = try await live.ingest(try JSONDecoder().decode(BatchRequest.self, from: Data(body.utf8)))
-                #expect(again.duplicate && again.ack_id == ack.ack_id && again.rows_stored == ack.rows_stored)
+                let again = try await live.ingest(json: body)
+                #expect(again.duplicate && again.ackID == ack.ackID && again.rows == ack.rows)
             }
             clock.advance(Double(min(10, c.rows - r)))
             await pipeline.flush()
         }
-        #expect(first?.duplicate == false && first?.rows_stored == 10)
+        #expect(first?.duplicate == false && first?.rows == 10)
         #expect(try await store.samples(cycle: cycleID).count == c.rows)
         #expect(try await store.cycle(cycleID)?.rows == c.rows)
 

@@ -107,22 +107,21 @@ let registerBody = """
         let store = try SQLiteStore(path: dir.path + ".sqlite")
         defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
         let live = LiveService(store: store)
-        let reg = try await live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8)))
-        let start = try await live.cycleEvent(.start, stream: reg.stream_id, metadata: [:])
+        let reg = try await live.register(json: registerBody)
+        let start = try await live.cycleEvent(.start, stream: reg.streamID, metadata: [:])
         for k in 0..<3 {
-            let b = BatchRequest(stream_id: reg.stream_id, batch_id: "b\(k)", samples: nil,
-                                 rows: [.init(timestamp: .seconds(Double(k)), values: [Double(k), 40])])
+            let b = IngestBatch(streamID: reg.streamID, batchID: "b\(k)", readings: .rows([.init(time: Double(k), values: [Float(k), 40])]))
             _ = try await live.ingest(b)
             _ = try await live.ingest(b)   // retried: stored once
         }
-        let rows = try await store.samples(cycle: try #require(start.cycle_id))
+        let rows = try await store.samples(cycle: try #require(start.cycleID))
         #expect(rows.map(\.time) == [0, 1, 2] && rows.map(\.values) == [[0, 40], [1, 40], [2, 40]])
-        #expect(try await store.cycle(start.cycle_id!)?.rows == 3)
+        #expect(try await store.cycle(start.cycleID!)?.rows == 3)
         // A fresh service over the same store restores the stream and its cycle state.
         let restored = LiveService(store: store)
         try await restored.restore()
-        let status = try await restored.status(reg.stream_id)
-        #expect(status.state == "ACTIVE" && status.cycle_id == start.cycle_id && status.sensors[0].last_value == 2)
+        let status = try await restored.status(reg.streamID)
+        #expect(status.state == .active && status.cycleID == start.cycleID && status.lastValues[0] == 2)
     }
 }
 
@@ -154,7 +153,7 @@ func withLiveServer(streams: Int = 1,
     let parts = try await makeServerParts(s, logger: .init(label: "test"))
     var ids: [String] = []
     for _ in 0..<streams {
-        ids.append(try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(registerBody.utf8))).stream_id)
+        ids.append(try await parts.live.register(json: registerBody).streamID)
     }
     let app = try await buildApplication(s, parts: parts)
     try await testApp(app, dir, .live) { [ids] client in try await body(parts, ids, client) }

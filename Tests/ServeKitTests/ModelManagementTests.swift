@@ -100,6 +100,6 @@ let otherModelPath = fitSimulatedModel(seed: 9, cycles: 12) { s in
         let again = try await makeServerParts(s, logger: .init(label: "test"))
         let pump = try #require(try await again.store.streams().first { $0.deviceName == "pump-7" })
         let status = try await again.live.status(pump.id)
-        #expect(status.model_loaded)
+        #expect(status.scored)
     }
 }

@@ -117,7 +117,8 @@ import Testing
         let dir = DataDir()
         var s = ServeKitTests.settings(dir)
         s.modelPath = Self.corpus + "weight-nan.h5"
-        await #expect(throws: APIError.self) { _ = try await makeServerParts(s, logger: .init(label: "test")) }
+        let error = await #expect(throws: ServiceError.self) { _ = try await makeServerParts(s, logger: .init(label: "test")) }
+        #expect(error?.code == .invalidModel)
     }
 
     /// The real binary: the child is /proc/self/exe; SIGTERM still stops the server afterwards.

@@ -114,7 +114,7 @@ func withPumpServer(monitor: MonitorSettings = .init(),
     static func send(_ c: SimulatedCycle, row k: Int, at time: Double, _ stream: String, _ parts: ServerParts) async throws {
         let order = MachineSimulator.sensors.reversed().map { MachineSimulator.sensors.firstIndex(of: $0)! }
         let row = #"{"timestamp": \#(time), "values": [\#(order.map { "\(c.values[k * 8 + $0])" }.joined(separator: ","))]}"#
-        _ = try await parts.live.ingest(try JSONDecoder().decode(BatchRequest.self, from: Data(#"{"stream_id": "\#(stream)", "rows": [\#(row)]}"#.utf8)))
+        _ = try await parts.live.ingest(json: #"{"stream_id": "\#(stream)", "rows": [\#(row)]}"#)
     }
 
     /// A stream that keeps sending between cycles never goes STALE; one that sends nothing for

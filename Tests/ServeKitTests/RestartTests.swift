@@ -59,7 +59,7 @@ import Testing
         let clock = ManualClock(1_767_225_600)
         let s = try await serverSettings(kind, dir, clock)
         var parts = try await makeServerParts(s, logger: .init(label: "test"))
-        let stream = try await parts.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(pumpRegister.utf8))).stream_id
+        let stream = try await parts.live.register(json: pumpRegister).streamID
         let c = MachineSimulator(seed: 2).cycle(1, fault: .drift(sensor: "outlet_pressure", amount: 0.6))
         let order = MachineSimulator.sensors.reversed().map { MachineSimulator.sensors.firstIndex(of: $0)! }
         _ = try await parts.live.cycleEvent(.start, stream: stream, metadata: [:])
@@ -78,7 +78,7 @@ import Testing
                 #"{"timestamp": \#(1000 + c.times[k]), "values": [\#(order.map { "\(c.values[k * 8 + $0])" }.joined(separator: ","))]}"#
             }
             let body = #"{"stream_id": "\#(stream)", "rows": [\#(rows.joined(separator: ","))]}"#
-            _ = try await parts.live.ingest(try JSONDecoder().decode(BatchRequest.self, from: Data(body.utf8)))
+            _ = try await parts.live.ingest(json: body)
             clock.advance(Double(n))
             r += n
             // Scoring runs behind ingest: the batch that ends at the restart is acknowledged, not scored.

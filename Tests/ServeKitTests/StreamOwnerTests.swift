@@ -44,18 +44,18 @@ actor ForwardGate {
             await pipeline.restoreAssignments(global: "m1", perStream: [:])
             let clock = clock
             live = LiveService(store: store, pipeline: pipeline, hub: hub, clock: { clock.time })
-            stream = try await live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(pumpRegister.utf8))).stream_id
+            stream = try await live.register(json: pumpRegister).streamID
             _ = try await live.cycleEvent(.start, stream: stream, metadata: [:])
         }
 
         /// Rows `range` of simulated cycle `c` as one batch, in the registered (reversed) sensor order.
-        func send(_ c: SimulatedCycle, _ range: Range<Int>) async throws -> BatchResponse {
+        func send(_ c: SimulatedCycle, _ range: Range<Int>) async throws -> IngestReceipt {
             let order = MachineSimulator.sensors.reversed().map { MachineSimulator.sensors.firstIndex(of: $0)! }
             let rows = range.map { k in
                 #"{"timestamp": \#(1000 + c.times[k]), "values": [\#(order.map { "\(c.values[k * 8 + $0])" }.joined(separator: ","))]}"#
             }
             let body = #"{"stream_id": "\#(stream)", "rows": [\#(rows.joined(separator: ","))]}"#
-            let ack = try await live.ingest(try JSONDecoder().decode(BatchRequest.self, from: Data(body.utf8)))
+            let ack = try await live.ingest(json: body)
             clock.advance(Double(range.count))
             return ack
         }
@@ -89,7 +89,7 @@ actor ForwardGate {
         #expect(s.pipeline.queued == 20, "the second batch's windows were not queued while the first pass ran")
         #expect(try await s.store.scores(stream: s.stream, from: 0, to: .infinity).isEmpty)
         await gate.release()
-        #expect(try await acked.value.rows_stored == 20)
+        #expect(try await acked.value.rows == 20)
         await flush.value
         await s.pipeline.flush()
         // Every window scored once, in order.
@@ -131,7 +131,7 @@ actor ForwardGate {
     /// stream commits alone and only the failing one loses its scores.
     @Test func oneStreamsFailedScoringCommitCostsNoOtherStream() async throws {
         let s = try await Setup()
-        let other = try await s.live.register(try JSONDecoder().decode(RegisterRequest.self, from: Data(pumpRegister.utf8))).stream_id
+        let other = try await s.live.register(json: pumpRegister).streamID
         _ = try await s.live.cycleEvent(.start, stream: other, metadata: [:])
         let window = try #require(await s.pipeline.loadedModel("m1")).model.window
         let c = MachineSimulator(seed: 2).cycle(0)
@@ -140,7 +140,7 @@ actor ForwardGate {
             let rows = (0..<(window + 4)).map { k in
                 #"{"timestamp": \#(1000 + c.times[k]), "values": [\#(order.map { "\(c.values[k * 8 + $0])" }.joined(separator: ","))]}"#
             }
-            _ = try await s.live.ingest(try JSONDecoder().decode(BatchRequest.self, from: Data(#"{"stream_id": "\#(stream)", "rows": [\#(rows.joined(separator: ","))]}"#.utf8)))
+            _ = try await s.live.ingest(json: #"{"stream_id": "\#(stream)", "rows": [\#(rows.joined(separator: ","))]}"#)
         }
         #expect(s.pipeline.queued == 10)
         await s.store.refuseScores { $0.streamID == other }

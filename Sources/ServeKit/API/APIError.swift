@@ -31,6 +31,34 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// A service's refusal as the API answers it: its code and message, the status its code
+    /// stands for.
+    init(_ e: ServiceError) {
+        self.init(Self.status(of: e.code), e.code.rawValue, e.message)
+        if let wait = e.retryAfter { headers[.retryAfter] = "\(wait)" }
+    }
+
+    /// The HTTP status of each service error code.
+    static func status(of code: ServiceError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .badRequest: .badRequest
+        case .tooManySamples, .tooManyRows, .tooManySensors: .contentTooLarge
+        case .wrongRowLength, .noValueYet, .unknownSensor, .invalidModel: .unprocessableContent
+        case .unknownStream, .unknownModel, .unknownEvent: .notFound
+        case .timestampBackwards, .invalidCycleEvent, .invalidEventTransition, .sensorMismatch, .nothingToRollBack: .conflict
+        case .busy: .serviceUnavailable
+        case .modelReaderUnavailable, .cannotWrite: .internalServerError
+        }
+    }
+
+    /// Any error as a client sees it: an ``APIError`` as it is, a ``ServiceError`` mapped, and
+    /// anything else as `internal` (the caller logs it).
+    static func from(_ error: Error) -> APIError? {
+        if let e = error as? APIError { return e }
+        if let e = error as? ServiceError { return APIError(e) }
+        return nil
+    }
+
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
     static func notFound(_ code: String, _ message: String) -> APIError { APIError(.notFound, code, message) }
     static func conflict(_ code: String, _ message: String) -> APIError { APIError(.conflict, code, message) }
@@ -46,6 +74,8 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let e as APIError {
             throw e
+        } catch let e as ServiceError {
+            throw APIError(e)
         } catch let e as HTTPResponseError where e.status.code < 500 {
             let code = e.status == .contentTooLarge ? "body_too_large" : e.status == .notFound ? "not_found" : "bad_request"
             var message = (e as? HTTPError)?.body ?? e.status.reasonPhrase

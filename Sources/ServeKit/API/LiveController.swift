@@ -50,12 +50,12 @@ struct LiveController<Context: RequestContext>: Sendable {
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("register") { request, context in
-            try await live.register(try await decodeJSON(RegisterRequest.self, request, context))
+            RegisterResponse(try await live.register(try await decodeJSON(RegisterRequest.self, request, context).spec))
         }
         group.post("batch") { request, context in
             let arrival = ServerMetrics.now()
             let buffer = try await RequestBody.collect(request, limit: RequestBody.maxBytes)
-            return try await live.ingest(try decodeBatch(buffer), arrival: arrival)
+            return BatchResponse(try await live.ingest(try decodeBatch(buffer).ingestBatch(), arrival: arrival))
         }
         for (path, event) in [("start", CycleEvent.start), ("stop", .stop), ("pause", .pause), ("resume", .resume), ("acknowledge", .acknowledge)] {
             group.post("cycle/\(path)") { request, context in
@@ -73,11 +73,11 @@ struct LiveController<Context: RequestContext>: Sendable {
                     }
                     try TextField.checkMetadata(metadata)
                 }
-                return try await live.cycleEvent(event, stream: stream, metadata: metadata)
+                return CycleResponse(try await live.cycleEvent(event, stream: stream, metadata: metadata))
             }
         }
         group.get("stream/{stream_id}/status") { _, context in
-            try await live.status(try context.parameters.require("stream_id"))
+            StatusResponse(try await live.status(try context.parameters.require("stream_id")))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import HummingbirdWebSocket
 import Inference
 import NIOCore
@@ -15,6 +16,7 @@ struct WebSocketController: Sendable {
     /// WebSocket configuration, ``WebSocketController/maxFrame``).
     static let maxMessage = 1 << 20
     static var maxFrame: Int { maxMessage }
+    var logger = Logger(label: "vertac.websocket")
     /// Messages refused in a row for the rate limit before the socket is closed (1008).
     static let maxRefusedInARow = 100
 
@@ -152,28 +154,29 @@ struct WebSocketController: Sendable {
             return (try? String(decoding: JSONEncoder().encode(envelope), as: UTF8.self)) ?? "{}"
         }
         func failure(_ e: Error) -> String {
-            let api = e as? APIError ?? APIError(.internalServerError, "internal", "\(e)")
+            let api = APIError.from(e) ?? APIError(.internalServerError, "internal", "the server could not complete the command; the error is in its log")
             return reply("error", ["code": api.code, "message": api.message])
         }
         let commands: [String: CycleEvent] = ["cycle_start": .start, "cycle_stop": .stop, "cycle_pause": .pause,
                                               "cycle_resume": .resume, "cycle_acknowledge": .acknowledge]
         if text == "ping" || text == #""ping""# { return reply("pong", [String: String]()) }
         if let event = commands[text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))] {
-            do { return reply("cycle", try await live.cycleEvent(event, stream: stream, metadata: [:])) } catch { return failure(error) }
+            do { return reply("cycle", CycleResponse(try await live.cycleEvent(event, stream: stream, metadata: [:]))) } catch { return failure(error) }
         }
         do {
             // A batch without stream_id belongs to this socket's stream.
             let (batch, type) = try decodeBatchCommand(ByteBuffer(string: text), defaultStream: stream)
             if let type, let event = commands[type] {
-                let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
-                return reply("cycle", try await live.cycleEvent(event, stream: stream, metadata: object?["metadata"] as? [String: String] ?? [:]))
+                let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+                return reply("cycle", CycleResponse(try await live.cycleEvent(event, stream: stream, metadata: object?["metadata"] as? [String: String] ?? [:])))
             }
             guard batch.stream_id == stream else { throw APIError.badRequest("this socket is for stream \(stream)") }
-            return reply("ack", try await live.ingest(batch, arrival: arrival))
-        } catch let e as APIError {
+            return reply("ack", BatchResponse(try await live.ingest(try batch.ingestBatch(), arrival: arrival)))
+        } catch let e where APIError.from(e) != nil {
             return failure(e)
         } catch {
-            return failure(APIError.badRequest("unknown command or malformed batch: \(text.prefix(80))"))
+            logger.error("stream socket command failed", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return failure(error)
         }
     }
 }

@@ -60,7 +60,7 @@ public enum Tokens {
         let (secret, _) = try await create(in: store, scope: .admin, name: "initial admin", now: now)
         let path = (dataDirectory as NSString).appendingPathComponent("admin.token")
         guard FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw APIError(.internalServerError, "token_file", "cannot write \(path)")
+            throw ServiceError(.cannotWrite, "cannot write the admin token to \(path)")
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         return secret

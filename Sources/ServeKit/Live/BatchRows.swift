@@ -3,48 +3,48 @@ import Inference
 extension LiveService {
     /// Validates a batch and turns it into rows (one per timestamp, registered sensor order),
     /// carrying a missing sensor's last value forward. Nothing is stored when this throws.
-    static func rows(of b: BatchRequest, stream: StreamRecord, lastValues: [Float?], limits: IngestLimits) throws
+    static func rows(of b: IngestBatch, stream: StreamRecord, lastValues: [Float?], limits: IngestLimits) throws
         -> (rows: [SampleRow], samples: Int, filled: Int)
     {
         let D = stream.sensors.count
-        var grouped: [(time: Double, values: [Float?])] = []
+        var grouped: [IngestBatch.Row]
         var count = 0
-        switch (b.samples, b.rows) {
-        case (.some, .some): throw APIError.badRequest("send either samples or rows, not both")
-        case (nil, nil): throw APIError.badRequest("a batch needs samples or rows")
-        case (.some(let samples), nil):
+        switch b.readings {
+        case .samples(let samples):
             guard samples.count <= limits.maxSamplesPerBatch else {
-                throw APIError(.contentTooLarge, "too_many_samples", "\(samples.count) samples; at most \(limits.maxSamplesPerBatch) per batch")
+                throw ServiceError(.tooManySamples, "\(samples.count) samples; at most \(limits.maxSamplesPerBatch) per batch")
             }
             grouped = try group(samples, stream: stream)
             count = samples.count
-        case (nil, .some(let rows)):
+        case .rows(let rows):
             guard rows.count <= limits.maxRowsPerBatch else {
-                throw APIError(.contentTooLarge, "too_many_rows", "\(rows.count) rows; at most \(limits.maxRowsPerBatch) per batch")
+                throw ServiceError(.tooManyRows, "\(rows.count) rows; at most \(limits.maxRowsPerBatch) per batch")
             }
             for (k, r) in rows.enumerated() {
                 guard r.values.count == D else {
-                    throw APIError.unprocessable("wrong_row_length", "rows[\(k)]: \(r.values.count) values; the stream has \(D) sensors")
+                    throw ServiceError(.wrongRowLength, "rows[\(k)]: \(r.values.count) values; the stream has \(D) sensors")
                 }
-                var values = [Float?](repeating: nil, count: D)
                 for (j, v) in r.values.enumerated() {
                     guard let v else { continue }
-                    values[j] = try finite(v, "rows[\(k)].values[\(j)]")
+                    try finite(v, "rows[\(k)].values[\(j)]")
+                    count += 1
                 }
-                grouped.append((try seconds(r.timestamp, "rows[\(k)]"), values))
-                count += values.compactMap { $0 }.count
             }
+            grouped = rows
         }
-        guard !grouped.isEmpty else { throw APIError.badRequest("the batch is empty") }
-        grouped.sort { $0.time < $1.time }
+        guard !grouped.isEmpty else { throw ServiceError.badRequest("the batch is empty") }
+        if let bad = grouped.first(where: { !Timestamp.isValid($0.time) }) {
+            throw ServiceError.badRequest("timestamp \(bad.time) is outside 1900-01-01 to 2199-12-31 (epoch seconds)")
+        }
+        if zip(grouped, grouped.dropFirst()).contains(where: { $0.time >= $1.time }) { grouped.sort { $0.time < $1.time } }
         for k in 1..<max(1, grouped.count) where grouped[k].time == grouped[k - 1].time {
-            throw APIError.badRequest("two rows share the timestamp \(Timestamp.format(grouped[k].time))")
+            throw ServiceError.badRequest("two rows share the timestamp \(Timestamp.format(grouped[k].time))")
         }
         // Carry values forward; a sensor never seen before takes its first value in this batch.
         var last = lastValues
         for j in 0..<D where last[j] == nil { last[j] = grouped.first { $0.values[j] != nil }?.values[j] }
         if let missing = (0..<D).first(where: { last[$0] == nil }) {
-            throw APIError.unprocessable("no_value_yet", "sensor \"\(stream.sensors[missing].name)\" has no value yet: send it at least once")
+            throw ServiceError(.noValueYet, "sensor \"\(stream.sensors[missing].name)\" has no value yet: send it at least once")
         }
         var filled = 0
         let rows = grouped.map { g -> SampleRow in
@@ -59,7 +59,7 @@ extension LiveService {
     }
 
     /// VerTac's per-sample objects grouped into rows by timestamp.
-    private static func group(_ samples: [BatchRequest.Sample], stream: StreamRecord) throws -> [(time: Double, values: [Float?])] {
+    private static func group(_ samples: [IngestBatch.Reading], stream: StreamRecord) throws -> [IngestBatch.Row] {
         var byID: [String: Int] = [:], byName: [String: Int] = [:]
         for (j, s) in stream.sensors.enumerated() {
             if let id = s.sensorID { byID[id] = j }
@@ -68,48 +68,28 @@ extension LiveService {
         var grouped: [(time: Double, values: [Float?])] = []
         var index: [Double: Int] = [:]
         for (k, s) in samples.enumerated() {
-            func at() -> String { "samples[\(k)]" }
             let j: Int
-            if let id = s.sensor_id, let found = byID[id] {
+            if let id = s.sensorID, let found = byID[id] {
                 j = found
-            } else if let name = s.sensor_name, let found = byName[name] {
+            } else if let name = s.sensorName, let found = byName[name] {
                 j = found
             } else {
-                throw APIError.unprocessable("unknown_sensor",
-                                             "\(at()): sensor \(s.sensor_id ?? s.sensor_name ?? "(none given)") is not registered for this stream")
+                throw ServiceError(.unknownSensor, "samples[\(k)]: sensor \(s.sensorID ?? s.sensorName ?? "(none given)") is not registered for this stream")
             }
-            guard let v = s.value else { throw APIError.badRequest("\(at()): value is missing") }
-            let value = try finite(v, at())
-            let t = try seconds(s.timestamp, at())
-            if let r = index[t] {
-                grouped[r].values[j] = value
+            try finite(s.value, "samples[\(k)]")
+            if let r = index[s.time] {
+                grouped[r].values[j] = s.value
             } else {
-                index[t] = grouped.count
+                index[s.time] = grouped.count
                 var values = [Float?](repeating: nil, count: stream.sensors.count)
-                values[j] = value
-                grouped.append((t, values))
+                values[j] = s.value
+                grouped.append((s.time, values))
             }
         }
-        return grouped
+        return grouped.map { IngestBatch.Row(time: $0.time, values: $0.values) }
     }
 
-    private static func finite(_ v: Double, _ at: @autoclosure () -> String) throws -> Float {
-        guard v.isFinite, abs(v) <= Double(Float.greatestFiniteMagnitude) else {
-            throw APIError.badRequest("\(at()): value is not a finite number")
-        }
-        return Float(v)
-    }
-
-    private static func seconds(_ w: WireTime, _ at: @autoclosure () -> String) throws -> Double {
-        switch w {
-        case .seconds(let s):
-            guard Timestamp.isValid(s) else {
-                throw APIError.badRequest("\(at()): timestamp \(s) is outside 1900-01-01 to 2199-12-31 (epoch seconds)")
-            }
-            return s
-        case .text(let t):
-            guard let s = Timestamp.parse(t) else { throw APIError.badRequest("\(at()): \"\(t)\" is not an ISO 8601 time or epoch seconds between 1900 and 2199") }
-            return s
-        }
+    private static func finite(_ v: Float, _ at: @autoclosure () -> String) throws {
+        guard v.isFinite else { throw ServiceError.badRequest("\(at()): value is not a finite number") }
     }
 }

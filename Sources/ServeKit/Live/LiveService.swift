@@ -42,7 +42,7 @@ public final class LiveService: Sendable {
     func isRegistered(_ id: String) -> Bool { owners.withLock { $0[id] != nil } }
 
     func owner(_ stream: String) throws -> StreamOwner {
-        guard let o = owners.withLock({ $0[stream] }) else { throw APIError.notFound("unknown_stream", "no stream \"\(stream)\" is registered") }
+        guard let o = owners.withLock({ $0[stream] }) else { throw ServiceError(.unknownStream, "no stream \"\(stream)\" is registered") }
         return o
     }
 
@@ -71,54 +71,52 @@ public final class LiveService: Sendable {
 
     // MARK: Registration
 
-    func register(_ r: RegisterRequest) async throws -> RegisterResponse {
+    func register(_ r: StreamSpec) async throws -> Registration {
         let limits = context.limits
-        guard !r.sensors.isEmpty else { throw APIError.badRequest("a stream needs at least one sensor") }
+        guard !r.sensors.isEmpty else { throw ServiceError.badRequest("a stream needs at least one sensor") }
         guard r.sensors.count <= limits.maxSensors else {
-            throw APIError(.contentTooLarge, "too_many_sensors", "\(r.sensors.count) sensors; at most \(limits.maxSensors)")
+            throw ServiceError(.tooManySensors, "\(r.sensors.count) sensors; at most \(limits.maxSensors)")
         }
-        if let n = r.sensor_count, n != r.sensors.count {
-            throw APIError.badRequest("sensor_count is \(n) but \(r.sensors.count) sensors are listed")
+        if let n = r.declaredCount, n != r.sensors.count {
+            throw ServiceError.badRequest("sensor_count is \(n) but \(r.sensors.count) sensors are listed")
         }
-        try TextField.check(r.device_name, "device_name")
+        try TextField.check(r.deviceName, "device_name")
         var names = Set<String>()
         for (k, s) in r.sensors.enumerated() {
             try TextField.check(s.name, "sensors[\(k)].name", maxLength: 128)
-            if let id = s.sensor_id { try TextField.check(id, "sensors[\(k)].sensor_id", maxLength: 128) }
+            if let id = s.sensorID { try TextField.check(id, "sensors[\(k)].sensor_id", maxLength: 128) }
             if let t = s.type { try TextField.check(t, "sensors[\(k)].type", maxLength: 128, allowEmpty: true) }
             if let u = s.unit { try TextField.check(u, "sensors[\(k)].unit", maxLength: 64, allowEmpty: true) }
             let name = s.name.trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty else { throw APIError.badRequest("a sensor has an empty name") }
-            guard names.insert(name).inserted else { throw APIError.badRequest("sensor name \"\(name)\" appears twice") }
+            guard !name.isEmpty else { throw ServiceError.badRequest("a sensor has an empty name") }
+            guard names.insert(name).inserted else { throw ServiceError.badRequest("sensor name \"\(name)\" appears twice") }
         }
         let now = context.clock()
         var machine = CycleStateMachine(gracePeriod: context.settings.gracePeriod, sampleTimeout: context.settings.sampleTimeout)
         _ = try machine.handle(.register, at: now)
         let record = StreamRecord(
-            id: UUID().uuidString.lowercased(), deviceName: r.device_name, datasetID: UUID().uuidString.lowercased(), registeredAt: now,
-            sensors: r.sensors.map { SensorRecord(sensorID: $0.sensor_id, name: $0.name.trimmingCharacters(in: .whitespaces), type: $0.type, unit: $0.unit) },
+            id: UUID().uuidString.lowercased(), deviceName: r.deviceName, datasetID: UUID().uuidString.lowercased(), registeredAt: now,
+            sensors: r.sensors.map { SensorRecord(sensorID: $0.sensorID, name: $0.name.trimmingCharacters(in: .whitespaces), type: $0.type, unit: $0.unit) },
             cycleState: machine.state, cycleNumber: 0, stateSince: now, lastActivity: now, currentCycleID: nil,
             lastTimestamp: nil, filledValues: 0)
         try await context.store.saveStream(record)
         let owner = StreamOwner(record: record, cycle: machine, lastValues: [Float?](repeating: nil, count: record.sensors.count), context: context)
         owners.withLock { $0[record.id] = owner }
         try await owner.attach(await choice(for: record.id))
-        return RegisterResponse(stream_id: record.id, dataset_id: record.datasetID, status: "registered")
+        return Registration(streamID: record.id, datasetID: record.datasetID)
     }
 
     // MARK: Ingestion
 
     /// - Parameter arrival: when the batch reached the server (``ServerMetrics/now()``); the
     ///   time to its acknowledgement is recorded from it.
-    func ingest(_ b: BatchRequest, arrival: UInt64 = ServerMetrics.now()) async throws -> BatchResponse {
-        let owner = try owner(b.stream_id)
+    func ingest(_ b: IngestBatch, arrival: UInt64 = ServerMetrics.now()) async throws -> IngestReceipt {
+        let owner = try owner(b.streamID)
         // Scoring has fallen behind: the edge keeps the batch (it has a buffer) and retries.
         let limit = context.limits.maxQueuedWindows
         if pipeline.queued > limit {
             context.metrics.rejectedBusy.increment()
-            var e = APIError(.serviceUnavailable, "busy", "scoring is behind (more than \(limit) windows waiting); retry shortly")
-            e.headers[.retryAfter] = "1"
-            throw e
+            throw ServiceError(.busy, "scoring is behind (more than \(limit) windows waiting); retry shortly", retryAfter: 1)
         }
         let response = try await owner.ingest(b, arrival: arrival)
         ServerMetrics.since(arrival, into: context.metrics.batchAck)
@@ -127,7 +125,7 @@ public final class LiveService: Sendable {
 
     // MARK: Cycles
 
-    func cycleEvent(_ event: CycleEvent, stream: String, metadata: [String: String]) async throws -> CycleResponse {
+    func cycleEvent(_ event: CycleEvent, stream: String, metadata: [String: String]) async throws -> CycleOutcome {
         let owner = try owner(stream)
         try TextField.checkMetadata(metadata)
         return try await owner.cycleEvent(event, metadata: metadata)
@@ -163,12 +161,12 @@ public final class LiveService: Sendable {
     /// affected streams switch at once, their current cycle replayed into the new model's
     /// windows so that nothing already received is skipped.
     ///
-    /// - Throws: ``APIError`` 409 naming the sensors when a stream's sensors do not match.
+    /// - Throws: ``ServiceError`` `sensor_mismatch` naming the sensors when a stream's sensors do not match.
     func activate(_ id: String, stream: String?) async throws {
-        guard let model = await pipeline.loadedModel(id) else { throw APIError.notFound("unknown_model", "no model \"\(id)\" is loaded") }
+        guard let model = await pipeline.loadedModel(id) else { throw ServiceError(.unknownModel, "no model \"\(id)\" is loaded") }
         if let stream {
             let owner = try owner(stream)
-            if let reason = ScoringPipeline.mismatch(model, await owner.record) { throw APIError.conflict("sensor_mismatch", reason) }
+            if let reason = ScoringPipeline.mismatch(model, await owner.record) { throw ServiceError(.sensorMismatch, reason) }
             try await pipeline.assign(id, stream: stream)
             try await owner.attach(await choice(for: stream))
         } else {
@@ -209,7 +207,7 @@ public final class LiveService: Sendable {
 
     // MARK: Status
 
-    func status(_ stream: String) async throws -> StatusResponse { try await owner(stream).status() }
+    func status(_ stream: String) async throws -> StreamStatus { try await owner(stream).status() }
 
     /// Whether a stream is scored, with which model, and if not, why.
     func scoring(_ stream: String) async -> (scored: Bool, reason: String, model: String?) {

@@ -96,21 +96,20 @@ actor StreamOwner {
     // MARK: Ingest
 
     /// - Parameter arrival: when the batch reached the server (``ServerMetrics/now()``).
-    func ingest(_ b: BatchRequest, arrival: UInt64) async throws -> BatchResponse {
-        if let id = b.batch_id { try TextField.check(id, "batch_id", maxLength: 128) }
+    func ingest(_ b: IngestBatch, arrival: UInt64) async throws -> IngestReceipt {
+        if let id = b.batchID { try TextField.check(id, "batch_id", maxLength: 128) }
         return try await serialized { try await self.ingestNow(b, arrival: arrival) }
     }
 
-    private func ingestNow(_ b: BatchRequest, arrival: UInt64) async throws -> BatchResponse {
+    private func ingestNow(_ b: IngestBatch, arrival: UInt64) async throws -> IngestReceipt {
         let (rows, samples, filled) = try LiveService.rows(of: b, stream: record, lastValues: lastValues, limits: context.limits)
         // A retry of a committed batch gets its first answer and changes nothing.
-        if let batchID = b.batch_id, let earlier = try await store.acknowledgement(stream: id, batchID: batchID) {
-            return BatchResponse(ack_id: earlier.ackID, buffer_status: "ok", samples_received: earlier.samples,
-                                 rows_stored: earlier.rows, duplicate: true)
+        if let batchID = b.batchID, let earlier = try await store.acknowledgement(stream: id, batchID: batchID) {
+            return IngestReceipt(ackID: earlier.ackID, samples: earlier.samples, rows: earlier.rows, duplicate: true)
         }
         if let last = record.lastTimestamp, let first = rows.first, first.time <= last {
-            throw APIError.conflict("timestamp_backwards",
-                                    "timestamp \(Timestamp.format(first.time)) is not after the stream's last row at \(Timestamp.format(last))")
+            throw ServiceError(.timestampBackwards,
+                               "timestamp \(Timestamp.format(first.time)) is not after the stream's last row at \(Timestamp.format(last))")
         }
         let now = context.clock()
         let cycleID = monitor.takesRows ? record.currentCycleID : nil
@@ -121,7 +120,7 @@ actor StreamOwner {
         next.lastActivity = max(next.lastActivity, now)
         let ack = BatchAck(ackID: UUID().uuidString.lowercased(), samples: samples, rows: rows.count)
         let started = DispatchTime.now().uptimeNanoseconds
-        try await store.commitBatch(stream: next, rows: stored, batchID: b.batch_id, ack: ack)
+        try await store.commitBatch(stream: next, rows: stored, batchID: b.batchID, ack: ack)
         context.metrics.batchCommit.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         context.metrics.ingestedRows.increment(by: rows.count)
         context.metrics.ingestedValues.increment(by: samples)
@@ -150,23 +149,23 @@ actor StreamOwner {
                 await hub.rows(stream: stream, sensors: sensors, rows: stored)
             }
         }
-        return BatchResponse(ack_id: ack.ackID, buffer_status: "ok", samples_received: samples, rows_stored: rows.count, duplicate: false)
+        return IngestReceipt(ackID: ack.ackID, samples: samples, rows: rows.count, duplicate: false)
     }
 
     // MARK: Cycles
 
-    func cycleEvent(_ event: CycleEvent, metadata: [String: String]) async throws -> CycleResponse {
+    func cycleEvent(_ event: CycleEvent, metadata: [String: String]) async throws -> CycleOutcome {
         try await serialized { try await self.cycleEventNow(event, metadata: metadata) }
     }
 
-    private func cycleEventNow(_ event: CycleEvent, metadata: [String: String]) async throws -> CycleResponse {
+    private func cycleEventNow(_ event: CycleEvent, metadata: [String: String]) async throws -> CycleOutcome {
         let now = context.clock()
         var m = monitor
         let outputs: [MonitorOutput]
         do {
             outputs = try m.handle(event, at: now)
         } catch let e as CycleEventError {
-            throw APIError.conflict("invalid_cycle_event", e.description)
+            throw ServiceError(.invalidCycleEvent, e.description)
         }
         var next = record
         var pushes: [Push] = []
@@ -186,7 +185,7 @@ actor StreamOwner {
         record = next
         monitor = m
         publishLater(pushes)
-        return CycleResponse(status: "ok", cycle_id: next.currentCycleID, state: m.cycle.state.rawValue.lowercased(), stream_id: id)
+        return CycleOutcome(streamID: id, cycleID: next.currentCycleID, state: m.cycle.state)
     }
 
     /// Whether a tick at `now` would change anything (most do not; they skip the queue).
@@ -444,7 +443,7 @@ actor StreamOwner {
         -> MaintenanceEvent
     {
         await scoringSettled()
-        guard var e = try await store.event(eventID) else { throw APIError.notFound("unknown_event", "no event \"\(eventID)\"") }
+        guard var e = try await store.event(eventID) else { throw ServiceError(.unknownEvent, "no event \"\(eventID)\"") }
         let note = try change(&e)
         try await store.saveEvent(e, note: note)
         monitor.eventReviewed(e)
@@ -459,14 +458,12 @@ actor StreamOwner {
         return (true, "scored with model \(scoring.choice.id)" + (scoring.choice.assigned ? " (assigned to this stream)" : ""), scoring.choice.id)
     }
 
-    func status() -> StatusResponse {
+    func status() -> StreamStatus {
         let s = scoringStatus()
-        return StatusResponse(
-            stream_id: id, device_name: record.deviceName, state: monitor.cycle.state.rawValue, cycle_id: record.currentCycleID,
-            cycle_number: monitor.cycle.cycle, state_since: Timestamp.format(monitor.cycle.since),
-            last_sample_at: record.lastTimestamp.map(Timestamp.format), samples_filled_forward: record.filledValues,
-            sensors: zip(record.sensors, lastValues).map { .init(name: $0.name, unit: $0.unit, last_value: $1) },
-            model_loaded: s.scored, scoring: s.reason)
+        return StreamStatus(
+            streamID: id, deviceName: record.deviceName, state: monitor.cycle.state, cycleID: record.currentCycleID,
+            cycleNumber: monitor.cycle.cycle, stateSince: monitor.cycle.since, lastSampleAt: record.lastTimestamp,
+            filledForward: record.filledValues, sensors: record.sensors, lastValues: lastValues, scored: s.scored, scoring: s.reason)
     }
 }
 

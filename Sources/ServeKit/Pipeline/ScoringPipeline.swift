@@ -87,7 +87,7 @@ public actor ScoringPipeline {
     /// - Returns: the stream's own model now (nil: the global one).
     func unassign(stream: String) async throws -> String? {
         guard var history = assignments[stream], !history.isEmpty else {
-            throw APIError.conflict("nothing_to_roll_back", "stream \(stream) has no earlier model assignment")
+            throw ServiceError(.nothingToRollBack, "stream \(stream) has no earlier model assignment")
         }
         history.removeLast()
         assignments[stream] = history.isEmpty ? nil : history
