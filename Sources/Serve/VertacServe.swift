@@ -67,16 +67,10 @@ struct Token: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let backend: any ServeKit.Store
-            if let url = store.databaseURL {
-                backend = try await PostgresStore.open(url: url)
-            } else {
-                try FileManager.default.createDirectory(atPath: store.dataDir, withIntermediateDirectories: true)
-                backend = try SQLiteStore(path: (store.dataDir as NSString).appendingPathComponent("vertac.sqlite"))
-            }
-            let (secret, record) = try await Tokens.create(in: backend, scope: scope, name: name, now: Date().timeIntervalSince1970)
+            let (secret, description) = try await TokenAdministration.create(
+                scope: scope, name: name, dataDirectory: store.dataDir, databaseURL: store.databaseURL, now: Date().timeIntervalSince1970)
             print(secret)
-            FileHandle.standardError.write(Data("created \(record.scope.rawValue) token \(record.id) (\(record.name)); it is not shown again\n".utf8))
+            FileHandle.standardError.write(Data("created \(description); it is not shown again\n".utf8))
         }
     }
 }

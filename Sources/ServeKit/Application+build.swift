@@ -13,33 +13,26 @@ public struct ServerSettings: Sendable {
     public var dataDirectory = "./vertac-data"
     public var modelPath: String?
     public var databaseURL: String?
-    public var tickInterval: Duration = .seconds(1)
+    var tickInterval: Duration = .seconds(1)
     /// The server's clock (seconds since 1970); tests pass a manual one.
-    public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
     /// Run the clock and scoring services in the background. Tests that move time and flush by
     /// hand turn this off.
-    public var backgroundServices = true
+    var backgroundServices = true
     /// Requests per second and burst allowed per token.
-    public var rateLimit = (rate: 500.0, burst: 1_000.0)
+    var rateLimit = (rate: 500.0, burst: 1_000.0)
     /// Ingest answers 503 with Retry-After while more windows than this wait to be scored.
-    public var maxQueuedWindows = 50_000
+    var maxQueuedWindows = 50_000
     /// The dashboard's static files; nil finds the copy that ships with the server.
     public var dashboardDirectory: String?
     /// How model files are read: in a resource-limited child process.
-    public var modelReader = ModelReaderSettings()
+    var modelReader = ModelReaderSettings()
     /// Connection cap and timeouts (the cap is lowered to fit the open-file limit at start).
-    public var connections = ConnectionLimits()
+    var connections = ConnectionLimits()
     /// How streams are judged — window stride, stale time, sensor and maintenance settings, the
     /// cycle's grace period and sample timeout: one value, used by ingest and scoring alike.
-    public var monitor = MonitorSettings()
+    var monitor = MonitorSettings()
     public init() {}
-}
-
-struct HealthResponse: ResponseEncodable {
-    let status: String
-    let version: String
-    let streams: Int
-    let store: String
 }
 
 /// Ticks the live service's clock: grace periods end and silent cycles abort without a request.
@@ -77,12 +70,12 @@ struct ScoringService: Service {
 
 /// The parts of a running server, for the routes and the tests.
 public struct ServerParts: Sendable {
-    public let store: any Store
-    public let live: LiveService
-    public let pipeline: ScoringPipeline
-    public let hub: LiveHub
-    public let verifier: TokenVerifier
-    public let metrics: ServerMetrics
+    let store: any Store
+    let live: LiveService
+    let pipeline: ScoringPipeline
+    let hub: LiveHub
+    let verifier: TokenVerifier
+    let metrics: ServerMetrics
     /// The admin token created on the first start on an empty store (shown once), else nil.
     public let initialAdminToken: String?
 }
@@ -112,7 +105,7 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     let pipeline = ScoringPipeline(store: store, hub: hub, settings: s.monitor, metrics: metrics, logger: logger)
     var limits = IngestLimits()
     limits.maxQueuedWindows = s.maxQueuedWindows
-    let live = LiveService(store: store, pipeline: pipeline, hub: hub, limits: limits, clock: s.clock)
+    let live = LiveService(store: store, pipeline: pipeline, limits: limits, clock: s.clock)
     // Models: the stored global model and per-stream assignments, then --model (which becomes the
     // global model).
     let stored = try await store.models()
@@ -142,7 +135,7 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
 }
 
 /// Builds the server: storage, live service, routes. `@main` and the tests call this.
-public func buildApplication(_ s: ServerSettings, logger: Logger = Logger(label: "vertac-serve")) async throws -> some ApplicationProtocol {
+func buildApplication(_ s: ServerSettings, logger: Logger = Logger(label: "vertac-serve")) async throws -> some ApplicationProtocol {
     try await buildApplication(s, parts: try await makeServerParts(s, logger: logger), logger: logger)
 }
 
@@ -170,23 +163,9 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
         .addRoutes(to: router.group("api/v1/models").add(middleware: RequireScope(verifier: parts.verifier, scope: .admin)))
     ReviewController(store: parts.store, live: live, pipeline: parts.pipeline, reader: reader)
         .addRoutes(to: router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer, limiter: limiter)))
-    let storeName = parts.store is PostgresStore ? "postgresql" : "sqlite"
-    let metrics = parts.metrics, store = parts.store
-    // Prometheus text; needs an engineer token (Prometheus sends it with `authorization: {credentials: …}`).
-    router.group("metrics").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer)).get { _, _ in
-        let events = try await store.events(status: nil, stream: nil).filter(\.isOpen).count
-        metrics.openEvents.record(events)
-        var counts: [String: Int] = [:]
-        for st in try await store.streams() {
-            for s in try await store.sensorStates(stream: st.id) { counts[s.state.rawValue, default: 0] += 1 }
-        }
-        metrics.sensorsInState(counts)
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
-    }
-    router.get("api/health") { _, _ in
-        HealthResponse(status: "ok", version: "0.1.0", streams: live.liveCount, store: storeName)
-    }
+    let metrics = parts.metrics
+    OperationsController(live: live, store: parts.store, metrics: metrics)
+        .addRoutes(to: router, metricsScope: RequireScope(verifier: parts.verifier, scope: .engineer))
     var limits = s.connections
     limits.maxConnections = min(limits.maxConnections, ConnectionLimits.raiseDescriptorLimit())
     logger.info("connections", metadata: ["max": "\(limits.maxConnections)", "header_timeout_s": "\(limits.headerTimeout.components.seconds)"])

@@ -143,7 +143,7 @@ func upgradeHead(_ path: String, authorization: String? = nil) -> String {
         let hub = LiveHub()
         let dropped = Backlog(onDrop: {})
         let (_, messages, backlog) = await hub.subscribe(streams: nil) { dropped.markDropped() }
-        let big = Push.samples(SamplesMessage(sensors: ["x"], rows: [.init(timestamp: String(repeating: "x", count: 512 << 10), values: [])]))
+        let big = Push.samples(sensors: [String(repeating: "x", count: 512 << 10)], rows: [])
         for _ in 0..<7 { await hub.publish(big, stream: "s") }
         #expect(await hub.count == 1)
         #expect(backlog.pendingBytes > 3 << 20)

@@ -14,7 +14,7 @@ import Testing
         let pipeline = ScoringPipeline(store: store, hub: hub)
         await pipeline.load("m1", try ModelFile.read(from: serverModelPath))
         await pipeline.restoreAssignments(global: "m1", perStream: [:])
-        let live = LiveService(store: store, pipeline: pipeline, hub: hub, clock: { clock.time })
+        let live = LiveService(store: store, pipeline: pipeline, clock: { clock.time })
 
         let stream = try await live.register(json: pumpRegister).streamID
         #expect(try await store.stream(stream)?.cycleState == .waitingStart)

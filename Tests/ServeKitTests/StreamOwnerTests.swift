@@ -43,7 +43,7 @@ actor ForwardGate {
             await pipeline.load("m1", try ModelFile.read(from: serverModelPath))
             await pipeline.restoreAssignments(global: "m1", perStream: [:])
             let clock = clock
-            live = LiveService(store: store, pipeline: pipeline, hub: hub, clock: { clock.time })
+            live = LiveService(store: store, pipeline: pipeline, clock: { clock.time })
             stream = try await live.register(json: pumpRegister).streamID
             _ = try await live.cycleEvent(.start, stream: stream, metadata: [:])
         }

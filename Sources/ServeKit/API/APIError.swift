@@ -4,27 +4,27 @@ import Hummingbird
 
 /// An error meant for the client: a 4xx (or 503) status with
 /// `{"error": {"code": "…", "message": "…"}}`. Anything else becomes a logged 500.
-public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
-    public let status: HTTPResponse.Status
+struct APIError: Error, HTTPResponseError, CustomStringConvertible {
+    let status: HTTPResponse.Status
     /// A stable, machine-readable code such as `unknown_stream`.
-    public let code: String
-    public let message: String
-    public var headers: HTTPFields = [:]
+    let code: String
+    let message: String
+    var headers: HTTPFields = [:]
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
         self.status = status
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(status.code) \(code): \(message)" }
+    var description: String { "\(status.code) \(code): \(message)" }
 
     struct Body: Encodable {
         struct Inner: Encodable { let code: String, message: String }
         let error: Inner
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = try JSONEncoder().encode(Body(error: .init(code: code, message: message)))
         var h = headers
         h[.contentType] = "application/json"

@@ -49,35 +49,46 @@ struct LiveController<Context: RequestContext>: Sendable {
     let live: LiveService
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.post("register") { request, context in
-            RegisterResponse(try await live.register(try await decodeJSON(RegisterRequest.self, request, context).spec))
-        }
-        group.post("batch") { request, context in
-            let arrival = ServerMetrics.now()
-            let buffer = try await RequestBody.collect(request, limit: RequestBody.maxBytes)
-            return BatchResponse(try await live.ingest(try decodeBatch(buffer).ingestBatch(), arrival: arrival))
-        }
+        group.post("register", use: register)
+        group.post("batch", use: batch)
         for (path, event) in [("start", CycleEvent.start), ("stop", .stop), ("pause", .pause), ("resume", .resume), ("acknowledge", .acknowledge)] {
-            group.post("cycle/\(path)") { request, context in
-                guard let stream = request.uri.queryParameters.get("stream_id") else {
-                    throw APIError.badRequest("stream_id query parameter is required")
-                }
-                var metadata: [String: String] = [:]
-                // Only start takes a body; an oversize or slow one is refused, never dropped.
-                let buffer = try await RequestBody.collect(request, limit: RequestBody.maxCommandBytes)
-                if event == .start, buffer.readableBytes > 0 {
-                    do {
-                        metadata = try JSONDecoder().decode(CycleStartRequest.self, from: Data(buffer: buffer)).metadata ?? [:]
-                    } catch {
-                        throw APIError.badRequest("malformed JSON: metadata must be an object of strings")
-                    }
-                    try TextField.checkMetadata(metadata)
-                }
-                return CycleResponse(try await live.cycleEvent(event, stream: stream, metadata: metadata))
+            group.post("cycle/\(path)") { request, context in try await cycleCommand(event, request, context: context) }
+        }
+        group.get("stream/{stream_id}/status", use: status)
+    }
+
+    // MARK: Handlers
+
+    @Sendable func register(_ request: Request, context: Context) async throws -> RegisterResponse {
+        RegisterResponse(try await live.register(try await decodeJSON(RegisterRequest.self, request, context).spec))
+    }
+
+    /// Samples or rows of one stream; acknowledged once committed.
+    @Sendable func batch(_ request: Request, context: Context) async throws -> BatchResponse {
+        let arrival = ServerMetrics.now()
+        let buffer = try await RequestBody.collect(request, limit: RequestBody.maxBytes)
+        return BatchResponse(try await live.ingest(try decodeBatch(buffer).ingestBatch(), arrival: arrival))
+    }
+
+    /// `cycle/start` (with optional `{"metadata": {...}}`), `stop`, `pause`, `resume`, `acknowledge`.
+    @Sendable func cycleCommand(_ event: CycleEvent, _ request: Request, context: Context) async throws -> CycleResponse {
+        guard let stream = request.uri.queryParameters.get("stream_id") else {
+            throw APIError.badRequest("stream_id query parameter is required")
+        }
+        var metadata: [String: String] = [:]
+        // Only start takes a body; an oversize or slow one is refused, never dropped.
+        let buffer = try await RequestBody.collect(request, limit: RequestBody.maxCommandBytes)
+        if event == .start, buffer.readableBytes > 0 {
+            do {
+                metadata = try JSONDecoder().decode(CycleStartRequest.self, from: Data(buffer: buffer)).metadata ?? [:]
+            } catch {
+                throw APIError.badRequest("malformed JSON: metadata must be an object of strings")
             }
         }
-        group.get("stream/{stream_id}/status") { _, context in
-            StatusResponse(try await live.status(try context.parameters.require("stream_id")))
-        }
+        return CycleResponse(try await live.cycleEvent(event, stream: String(stream), metadata: metadata))
+    }
+
+    @Sendable func status(_ request: Request, context: Context) async throws -> StatusResponse {
+        StatusResponse(try await live.status(try context.parameters.require("stream_id")))
     }
 }

@@ -17,45 +17,55 @@ struct ModelController<Context: RequestContext>: Sendable {
     static var maxModelBytes: Int { 64 << 20 }
 
     func addRoutes(to g: RouterGroup<Context>) {
-        g.post { request, _ in
-            // This route's own limits: 64 MiB (not the 2 MiB of other requests), two minutes.
-            let buffer = try await RequestBody.collect(request, limit: Self.maxModelBytes, timeout: .seconds(120))
-            let bytes = Data(buffer: buffer)
-            guard !bytes.isEmpty else { throw APIError.badRequest("send the model file (.h5) as the request body") }
-            let record = try await ModelRegistry.register(bytes: bytes, source: request.uri.queryParameters.get("name").map { "\($0)" } ?? "upload",
-                                                         store: store, pipeline: pipeline, reader: reader, now: clock())
-            return record
-        }
-        g.post("{id}/activate") { request, context in
-            let id = try context.parameters.require("id")
-            try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader)
-            let stream = request.uri.queryParameters.get("stream_id").map { "\($0)" }
-            try await live.activate(id, stream: stream)
-            if stream == nil { try await ModelRegistry.markGlobal(id, store: store, now: clock()) }
-            return ActivationResponse(model_id: id, stream_id: stream, status: "active")
-        }
-        g.post("{id}/rollback") { request, context in
-            let id = try context.parameters.require("id")
-            if let stream = request.uri.queryParameters.get("stream_id").map({ "\($0)" }) {
-                guard await pipeline.modelID(for: stream) == id else {
-                    throw APIError.conflict("not_active", "model \(id) is not the one stream \(stream) uses")
-                }
-                let now = try await live.rollback(stream: stream)
-                let global = await pipeline.globalModel
-                return ActivationResponse(model_id: now ?? global ?? "", stream_id: stream, status: "rolled back")
-            }
-            // Global: back to the model that was active before this one.
-            let models = try await store.models()
-            guard models.first(where: { $0.active })?.id == id else { throw APIError.conflict("not_active", "model \(id) is not the active model") }
-            guard let previous = models.filter({ $0.activatedAt != nil && $0.id != id }).max(by: { $0.activatedAt! < $1.activatedAt! }) else {
-                throw APIError.conflict("nothing_to_roll_back", "no model was active before \(id)")
-            }
-            try await ModelRegistry.ensureLoaded(previous.id, store: store, pipeline: pipeline, reader: reader)
-            try await live.activate(previous.id, stream: nil)
-            try await ModelRegistry.markGlobal(previous.id, store: store, now: clock())
-            return ActivationResponse(model_id: previous.id, stream_id: nil, status: "rolled back")
-        }
+        g.post(use: upload)
+        g.post("{id}/activate", use: activate)
+        g.post("{id}/rollback", use: rollback)
     }
+
+    // MARK: Handlers
+
+    /// The model file as the body (`?name=` names its source); stored and loaded, not activated.
+    @Sendable func upload(_ request: Request, context: Context) async throws -> ModelView {
+        // This route's own limits: 64 MiB (not the 2 MiB of other requests), two minutes.
+        let buffer = try await RequestBody.collect(request, limit: Self.maxModelBytes, timeout: .seconds(120))
+        let bytes = Data(buffer: buffer)
+        guard !bytes.isEmpty else { throw APIError.badRequest("send the model file (.h5) as the request body") }
+        let record = try await ModelRegistry.register(bytes: bytes, source: request.uri.queryParameters.get("name").map { "\($0)" } ?? "upload",
+                                                     store: store, pipeline: pipeline, reader: reader, now: clock())
+        return ModelView(record)
+    }
+
+    @Sendable func activate(_ request: Request, context: Context) async throws -> ActivationResponse {
+        let id = try context.parameters.require("id")
+        try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader)
+        let stream = request.uri.queryParameters.get("stream_id").map { "\($0)" }
+        try await live.activate(id, stream: stream)
+        if stream == nil { try await ModelRegistry.markGlobal(id, store: store, now: clock()) }
+        return ActivationResponse(model_id: id, stream_id: stream, status: "active")
+    }
+
+    @Sendable func rollback(_ request: Request, context: Context) async throws -> ActivationResponse {
+        let id = try context.parameters.require("id")
+        if let stream = request.uri.queryParameters.get("stream_id").map({ "\($0)" }) {
+            guard await pipeline.modelID(for: stream) == id else {
+                throw APIError.conflict("not_active", "model \(id) is not the one stream \(stream) uses")
+            }
+            let now = try await live.rollback(stream: stream)
+            let global = await pipeline.globalModel
+            return ActivationResponse(model_id: now ?? global ?? "", stream_id: stream, status: "rolled back")
+        }
+        // Global: back to the model that was active before this one.
+        let models = try await store.models()
+        guard models.first(where: { $0.active })?.id == id else { throw APIError.conflict("not_active", "model \(id) is not the active model") }
+        guard let previous = models.filter({ $0.activatedAt != nil && $0.id != id }).max(by: { $0.activatedAt! < $1.activatedAt! }) else {
+            throw APIError.conflict("nothing_to_roll_back", "no model was active before \(id)")
+        }
+        try await ModelRegistry.ensureLoaded(previous.id, store: store, pipeline: pipeline, reader: reader)
+        try await live.activate(previous.id, stream: nil)
+        try await ModelRegistry.markGlobal(previous.id, store: store, now: clock())
+        return ActivationResponse(model_id: previous.id, stream_id: nil, status: "rolled back")
+    }
+
 }
 
 struct ActivationResponse: ResponseEncodable {
@@ -64,4 +74,29 @@ struct ActivationResponse: ResponseEncodable {
     let status: String
 }
 
-extension ModelRecord: ResponseEncodable {}
+/// A model as the API shows it (`ModelRecord`'s fields under the same names).
+struct ModelView: ResponseEncodable {
+    let id: String
+    let source: String
+    let sensors: [String]
+    let window: Int
+    let hidden: Int
+    let createdAt: String
+    let trainerVersion: String
+    let dataSHA256: String
+    let loadedAt: Double
+    let active: Bool
+    let activatedAt: Double?
+    let windowThreshold: Float?
+    let sensorThresholds: [Float]?
+    let trainingLoss: [Float]?
+    let validationLoss: [Float]?
+    let hasReference: Bool?
+
+    init(_ r: ModelRecord) {
+        (id, source, sensors, window, hidden, createdAt) = (r.id, r.source, r.sensors, r.window, r.hidden, r.createdAt)
+        (trainerVersion, dataSHA256, loadedAt, active, activatedAt) = (r.trainerVersion, r.dataSHA256, r.loadedAt, r.active, r.activatedAt)
+        (windowThreshold, sensorThresholds, trainingLoss) = (r.windowThreshold, r.sensorThresholds, r.trainingLoss)
+        (validationLoss, hasReference) = (r.validationLoss, r.hasReference)
+    }
+}

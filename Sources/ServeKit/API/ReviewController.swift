@@ -14,184 +14,223 @@ struct ReviewController<Context: RequestContext>: Sendable {
     let maxPoints = 2_000
 
     func addRoutes(to g: RouterGroup<Context>) {
-        g.get("streams") { _, _ in
-            StreamList(streams: try await summaries(try await store.streams()))
+        g.get("streams", use: listStreams)
+        g.get("streams/{id}", use: stream)
+        g.get("streams/{id}/cycles", use: cycles)
+        g.post("streams/{id}/maintenance", use: setMaintenance)
+        g.get("streams/{id}/signal", use: signal)
+        g.get("streams/{id}/transitions", use: transitions)
+        g.get("streams/{id}/scores", use: scores)
+        g.get("cycles/{id}", use: cycleDetail)
+        g.get("cycles/{id}/aligned", use: alignedCycle)
+        g.get("cycles/{id}/samples.csv", use: cycleSamplesCSV)
+        g.post("cycles/{id}/label", use: label)
+        g.get("events", use: events)
+        g.post("events/{id}/acknowledge", use: acknowledge)
+        g.post("events/{id}/resolve", use: resolve)
+        g.post("events/{id}/notes", use: addNote)
+        g.get("export/normal-cycles", use: normalCycles)
+        g.get("models", use: models)
+    }
+
+    // MARK: Handlers
+
+    @Sendable func listStreams(_ request: Request, context: Context) async throws -> StreamList {
+        StreamList(streams: try await summaries(try await store.streams()))
+    }
+
+    @Sendable func stream(_ request: Request, context: Context) async throws -> StreamSummary {
+        let id = try context.parameters.require("id")
+        guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+        return try await summaries([s])[0]
+    }
+
+    @Sendable func cycles(_ request: Request, context: Context) async throws -> CycleList {
+        let id = try context.parameters.require("id")
+        guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+        return CycleList(cycles: try await store.cycles(stream: id).map(CycleSummary.init))
+    }
+
+    /// A maintenance window: {"active": true} suppresses every sensor of the stream, false ends it.
+    @Sendable func setMaintenance(_ request: Request, context: Context) async throws -> StreamSummary {
+        let id = try context.parameters.require("id")
+        guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+        let body = try await decodeJSON(MaintenanceRequest.self, request, context)
+        guard try await live.setMaintenance(stream: id, active: body.active, at: Date().timeIntervalSince1970) else {
+            throw APIError.conflict("not_scored", "stream \(id) is not scored, so it has no sensor states to suppress")
         }
-        g.get("streams/{id}") { _, context in
-            let id = try context.parameters.require("id")
-            guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
-            return try await summaries([s])[0]
-        }
-        g.get("streams/{id}/cycles") { _, context in
-            let id = try context.parameters.require("id")
-            guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
-            return CycleList(cycles: try await store.cycles(stream: id).map(CycleSummary.init))
-        }
-        // A maintenance window: {"active": true} suppresses every sensor of the stream, false ends it.
-        g.post("streams/{id}/maintenance") { request, context in
-            let id = try context.parameters.require("id")
-            guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
-            let body = try await decodeJSON(MaintenanceRequest.self, request, context)
-            guard try await live.setMaintenance(stream: id, active: body.active, at: Date().timeIntervalSince1970) else {
-                throw APIError.conflict("not_scored", "stream \(id) is not scored, so it has no sensor states to suppress")
-            }
-            guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
-            return try await summaries([s])[0]
-        }
-        // The last seconds of a stream reduced as the live `signal` pushes are, so that a live
-        // chart starts full: ?seconds=30 (at most 60) before the stream's last row.
-        g.get("streams/{id}/signal") { request, context in
-            let id = try context.parameters.require("id")
-            guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
-            let seconds = Double(request.uri.queryParameters.get("seconds").map { "\($0)" } ?? "30") ?? -1
-            guard seconds > 0 && seconds <= 60 else { throw APIError.badRequest("seconds must be a number above 0 and at most 60") }
-            var decimator = SignalDecimator(width: max(1, s.sensors.count))
-            if let last = s.lastTimestamp, !s.sensors.isEmpty {
-                for r in try await store.samples(stream: id, from: last - seconds, to: last) where r.values.count == s.sensors.count {
-                    decimator.add(time: r.time, values: r.values)
-                }
-            }
-            return SignalHistory(stream_id: id, sensors: s.sensors.map(\.name), bucket: decimator.bucket, points: decimator.take())
-        }
-        g.get("streams/{id}/transitions") { request, context in
-            let id = try context.parameters.require("id")
-            guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
-            let raw = request.uri.queryParameters.get("limit").map { "\($0)" } ?? "100"
-            guard let limit = Int(raw), (1...1_000).contains(limit) else {
-                throw APIError.badRequest("limit must be a whole number from 1 to 1000")
-            }
-            return TransitionList(transitions: try await store.transitions(stream: id, limit: limit).map(TransitionView.init))
-        }
-        g.get("streams/{id}/scores") { request, context in
-            let id = try context.parameters.require("id")
-            guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
-            let from = try time(request.uri.queryParameters.get("from"), default: 0)
-            let to = try time(request.uri.queryParameters.get("to"), default: .infinity)
-            guard from <= to else { throw APIError.badRequest("from is after to") }
-            let all = try await store.scores(stream: id, from: from, to: to)
-            let bucket = max(1, (all.count + maxPoints - 1) / maxPoints)
-            let points = stride(from: 0, to: all.count, by: bucket).map { start -> ScoreSeries.Point in
-                let part = all[start..<min(all.count, start + bucket)]
-                let top = part.max { $0.score < $1.score }!
-                let sensors = (0..<top.sensorScores.count).map { j in part.map { $0.sensorScores[j] }.max()! }
-                return .init(time: Timestamp.format(part.last!.time), score: top.score, sensor_scores: sensors)
-            }
-            return ScoreSeries(stream_id: id, sensors: s.sensors.map(\.name), bucket: bucket, points: points)
-        }
-        g.get("cycles/{id}") { _, context in
-            let c = try await cycle(context)
-            let report = try c.reportJSON.map { try JSONDecoder().decode(CycleReport.self, from: Data($0.utf8)) }
-            return CycleDetail(cycle: CycleSummary(c), report: report)
-        }
-        // The cycle beside the reference cycle of the stream's model, aligned by the report's DTW path.
-        g.get("cycles/{id}/aligned") { request, context in
-            let c = try await cycle(context)
-            let points = Int(request.uri.queryParameters.get("points").map { "\($0)" } ?? "600") ?? -1
-            guard (2...5_000).contains(points) else { throw APIError.badRequest("points must be an integer from 2 to 5000") }
-            guard let s = try await store.stream(c.streamID) else { throw APIError.notFound("unknown_stream", "the cycle's stream is gone") }
-            let report = try c.reportJSON.map { try JSONDecoder().decode(CycleReport.self, from: Data($0.utf8)) }
-            // The model the report compared with (loaded from the store if it is no longer in use),
-            // else the stream's current one.
-            if let id = report?.modelID { try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader) }
-            let current = await pipeline.modelID(for: s.id)
-            guard let modelID = report?.modelID ?? current, let model = await pipeline.loadedModel(modelID) else {
-                throw APIError.notFound("no_model", "stream \(s.id) has no model, so there is no reference cycle")
-            }
-            guard let reference = model.reference else {
-                throw APIError.notFound("no_reference", "model \(modelID) carries no reference cycle")
-            }
-            let names = s.sensors.map(\.name)
-            let map = model.sensors.compactMap { names.firstIndex(of: $0) }
-            guard map.count == model.sensors.count else {
-                throw APIError.conflict("model_mismatch", "model \(modelID) does not measure this stream's sensors")
-            }
-            let rows = try await store.samples(cycle: c.id)
-            let alignment = CycleAlignment.make(
-                sensors: model.sensors, values: rows.flatMap { r in map.map { r.values[$0] } }, times: rows.map(\.time),
-                reference: reference.values, path: report?.path ?? [], scaler: model.scaler,
-                dtwThreshold: reference.dtwThreshold, points: points)
-            return AlignedCycle(cycle_id: c.id, model_id: modelID, alignment: alignment)
-        }
-        g.get("cycles/{id}/samples.csv") { _, context in
-            let c = try await cycle(context)
-            guard let s = try await store.stream(c.streamID) else { throw APIError.notFound("unknown_stream", "the cycle's stream is gone") }
-            var csv = "timestamp," + s.sensors.map { csvField($0.name) }.joined(separator: ",") + "\n"
-            for r in try await store.samples(cycle: c.id) {
-                csv += Timestamp.format(r.time) + "," + r.values.map { "\($0)" }.joined(separator: ",") + "\n"
-            }
-            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
-                                                   .contentDisposition: "attachment; filename=\"cycle-\(c.number)-\(c.id).csv\""],
-                            body: .init(byteBuffer: ByteBuffer(string: csv)))
-        }
-        g.post("cycles/{id}/label") { request, context in
-            var c = try await cycle(context)
-            let text = try await decodeJSON(LabelRequest.self, request, context).label
-            guard let label = CycleLabel(rawValue: text) else {
-                throw APIError.badRequest("label must be normal, anomalous or reference, not \"\(text)\"")
-            }
-            guard c.state == .stopped || c.state == .aborted else {
-                throw APIError.conflict("cycle_not_finished", "cycle \(c.id) is \(c.state.rawValue); label it once it is STOPPED or ABORTED")
-            }
-            c.label = label
-            try await store.saveCycle(c)
-            return CycleSummary(c)
-        }
-        g.get("events") { request, _ in
-            let status = try request.uri.queryParameters.get("status").map { raw -> EventStatus in
-                guard let s = EventStatus(rawValue: raw.uppercased()) else {
-                    throw APIError.badRequest("status must be OPEN, ACKNOWLEDGED or RESOLVED, not \"\(raw)\"")
-                }
-                return s
-            }
-            let events = try await store.events(status: status, stream: request.uri.queryParameters.get("stream_id"))
-            let notes = try await store.eventNotes(events: events.map(\.id))
-            return EventList(events: events.map { EventView($0, notes: notes[$0.id] ?? []) })
-        }
-        g.post("events/{id}/acknowledge") { request, context in
-            let e = try await event(context)
-            let body = try await optionalBody(AcknowledgeRequest.self, request, context)
-            let (who, now) = (try author(body?.by), Date().timeIntervalSince1970)
-            let entry = try body?.note.map { try note($0, event: e, by: who, at: now) }
-            return try await save(e) { e in
-                do { try e.acknowledge(by: who, at: now, note: body?.note) } catch let err as EventLifecycleError {
-                    throw APIError.conflict("invalid_event_transition", err.description)
-                }
-                return entry
+        guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+        return try await summaries([s])[0]
+    }
+
+    /// The last seconds of a stream reduced as the live `signal` pushes are, so that a live
+    /// chart starts full: ?seconds=30 (at most 60) before the stream's last row.
+    @Sendable func signal(_ request: Request, context: Context) async throws -> SignalHistory {
+        let id = try context.parameters.require("id")
+        guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+        let seconds = Double(request.uri.queryParameters.get("seconds").map { "\($0)" } ?? "30") ?? -1
+        guard seconds > 0 && seconds <= 60 else { throw APIError.badRequest("seconds must be a number above 0 and at most 60") }
+        var decimator = SignalDecimator(width: max(1, s.sensors.count))
+        if let last = s.lastTimestamp, !s.sensors.isEmpty {
+            for r in try await store.samples(stream: id, from: last - seconds, to: last) where r.values.count == s.sensors.count {
+                decimator.add(time: r.time, values: r.values)
             }
         }
-        g.post("events/{id}/resolve") { request, context in
-            let e = try await event(context)
-            let body = try await decodeJSON(ResolveRequest.self, request, context)
-            guard let resolution = EventResolution(rawValue: body.resolution) else {
-                throw APIError.badRequest("resolution must be fixed, false_positive or planned, not \"\(body.resolution)\"")
-            }
-            let (who, now) = (try author(body.by), Date().timeIntervalSince1970)
-            let entry = try body.note.map { try note($0, event: e, by: who, at: now) }
-            return try await save(e) { e in
-                do {
-                    try e.resolve(by: who, at: now, resolution: resolution, note: body.note)
-                } catch let err as EventLifecycleError {
-                    throw APIError.conflict("invalid_event_transition", err.description)
-                }
-                return entry
-            }
+        return SignalHistory(stream_id: id, sensors: s.sensors.map(\.name), bucket: decimator.bucket, points: decimator.take())
+    }
+
+    @Sendable func transitions(_ request: Request, context: Context) async throws -> TransitionList {
+        let id = try context.parameters.require("id")
+        guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+        let raw = request.uri.queryParameters.get("limit").map { "\($0)" } ?? "100"
+        guard let limit = Int(raw), (1...1_000).contains(limit) else {
+            throw APIError.badRequest("limit must be a whole number from 1 to 1000")
         }
-        // A note on an event in any status, kept in its history; `note` shows the latest.
-        g.post("events/{id}/notes") { request, context in
-            let e = try await event(context)
-            let body = try await decodeJSON(NoteRequest.self, request, context)
-            let (who, now) = (try author(body.by), Date().timeIntervalSince1970)
-            let entry = try note(body.note, event: e, by: who, at: now)
-            return try await save(e) { e in
-                e.note = body.note
-                return entry
-            }
+        return TransitionList(transitions: try await store.transitions(stream: id, limit: limit).map(TransitionView.init))
+    }
+
+    @Sendable func scores(_ request: Request, context: Context) async throws -> ScoreSeries {
+        let id = try context.parameters.require("id")
+        guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
+        let from = try time(request.uri.queryParameters.get("from"), default: 0)
+        let to = try time(request.uri.queryParameters.get("to"), default: .infinity)
+        guard from <= to else { throw APIError.badRequest("from is after to") }
+        let all = try await store.scores(stream: id, from: from, to: to)
+        let bucket = max(1, (all.count + maxPoints - 1) / maxPoints)
+        let points = stride(from: 0, to: all.count, by: bucket).map { start -> ScoreSeries.Point in
+            let part = all[start..<min(all.count, start + bucket)]
+            let top = part.max { $0.score < $1.score }!
+            let sensors = (0..<top.sensorScores.count).map { j in part.map { $0.sensorScores[j] }.max()! }
+            return .init(time: Timestamp.format(part.last!.time), score: top.score, sensor_scores: sensors)
         }
-        g.get("models") { _, _ in ModelList(models: try await store.models()) }
-        g.get("export/normal-cycles") { request, _ in
-            try await exportNormalCycles(stream: request.uri.queryParameters.get("stream_id"))
+        return ScoreSeries(stream_id: id, sensors: s.sensors.map(\.name), bucket: bucket, points: points)
+    }
+
+    @Sendable func cycleDetail(_ request: Request, context: Context) async throws -> CycleDetail {
+        let c = try await cycle(context)
+        let report = try c.reportJSON.map { try JSONDecoder().decode(CycleReport.self, from: Data($0.utf8)) }
+        return CycleDetail(cycle: CycleSummary(c), report: report)
+    }
+
+    /// The cycle beside the reference cycle of the stream's model, aligned by the report's DTW path.
+    @Sendable func alignedCycle(_ request: Request, context: Context) async throws -> AlignedCycle {
+        let c = try await cycle(context)
+        let points = Int(request.uri.queryParameters.get("points").map { "\($0)" } ?? "600") ?? -1
+        guard (2...5_000).contains(points) else { throw APIError.badRequest("points must be an integer from 2 to 5000") }
+        guard let s = try await store.stream(c.streamID) else { throw APIError.notFound("unknown_stream", "the cycle's stream is gone") }
+        let report = try c.reportJSON.map { try JSONDecoder().decode(CycleReport.self, from: Data($0.utf8)) }
+        // The model the report compared with (loaded from the store if it is no longer in use),
+        // else the stream's current one.
+        if let id = report?.modelID { try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader) }
+        let current = await pipeline.modelID(for: s.id)
+        guard let modelID = report?.modelID ?? current, let model = await pipeline.loadedModel(modelID) else {
+            throw APIError.notFound("no_model", "stream \(s.id) has no model, so there is no reference cycle")
+        }
+        guard let reference = model.reference else {
+            throw APIError.notFound("no_reference", "model \(modelID) carries no reference cycle")
+        }
+        let names = s.sensors.map(\.name)
+        let map = model.sensors.compactMap { names.firstIndex(of: $0) }
+        guard map.count == model.sensors.count else {
+            throw APIError.conflict("model_mismatch", "model \(modelID) does not measure this stream's sensors")
+        }
+        let rows = try await store.samples(cycle: c.id)
+        let alignment = CycleAlignment.make(
+            sensors: model.sensors, values: rows.flatMap { r in map.map { r.values[$0] } }, times: rows.map(\.time),
+            reference: reference.values, path: report?.path ?? [], scaler: model.scaler,
+            dtwThreshold: reference.dtwThreshold, points: points)
+        return AlignedCycle(cycle_id: c.id, model_id: modelID, alignment: alignment)
+    }
+
+    @Sendable func cycleSamplesCSV(_ request: Request, context: Context) async throws -> Response {
+        let c = try await cycle(context)
+        guard let s = try await store.stream(c.streamID) else { throw APIError.notFound("unknown_stream", "the cycle's stream is gone") }
+        var csv = "timestamp," + s.sensors.map { csvField($0.name) }.joined(separator: ",") + "\n"
+        for r in try await store.samples(cycle: c.id) {
+            csv += Timestamp.format(r.time) + "," + r.values.map { "\($0)" }.joined(separator: ",") + "\n"
+        }
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                               .contentDisposition: "attachment; filename=\"cycle-\(c.number)-\(c.id).csv\""],
+                        body: .init(byteBuffer: ByteBuffer(string: csv)))
+    }
+
+    @Sendable func label(_ request: Request, context: Context) async throws -> CycleSummary {
+        var c = try await cycle(context)
+        let text = try await decodeJSON(LabelRequest.self, request, context).label
+        guard let label = CycleLabel(rawValue: text) else {
+            throw APIError.badRequest("label must be normal, anomalous or reference, not \"\(text)\"")
+        }
+        guard c.state == .stopped || c.state == .aborted else {
+            throw APIError.conflict("cycle_not_finished", "cycle \(c.id) is \(c.state.rawValue); label it once it is STOPPED or ABORTED")
+        }
+        c.label = label
+        try await store.saveCycle(c)
+        return CycleSummary(c)
+    }
+
+    @Sendable func events(_ request: Request, context: Context) async throws -> EventList {
+        let status = try request.uri.queryParameters.get("status").map { raw -> EventStatus in
+            guard let s = EventStatus(rawValue: raw.uppercased()) else {
+                throw APIError.badRequest("status must be OPEN, ACKNOWLEDGED or RESOLVED, not \"\(raw)\"")
+            }
+            return s
+        }
+        let events = try await store.events(status: status, stream: request.uri.queryParameters.get("stream_id"))
+        let notes = try await store.eventNotes(events: events.map(\.id))
+        return EventList(events: events.map { EventView($0, notes: notes[$0.id] ?? []) })
+    }
+
+    @Sendable func acknowledge(_ request: Request, context: Context) async throws -> EventView {
+        let e = try await event(context)
+        let body = try await optionalBody(AcknowledgeRequest.self, request, context)
+        let (who, now) = (try author(body?.by), Date().timeIntervalSince1970)
+        let entry = try body?.note.map { try note($0, event: e, by: who, at: now) }
+        return try await save(e) { e in
+            do { try e.acknowledge(by: who, at: now, note: body?.note) } catch let err as EventLifecycleError {
+                throw APIError.conflict("invalid_event_transition", err.description)
+            }
+            return entry
         }
     }
+
+    @Sendable func resolve(_ request: Request, context: Context) async throws -> EventView {
+        let e = try await event(context)
+        let body = try await decodeJSON(ResolveRequest.self, request, context)
+        guard let resolution = EventResolution(rawValue: body.resolution) else {
+            throw APIError.badRequest("resolution must be fixed, false_positive or planned, not \"\(body.resolution)\"")
+        }
+        let (who, now) = (try author(body.by), Date().timeIntervalSince1970)
+        let entry = try body.note.map { try note($0, event: e, by: who, at: now) }
+        return try await save(e) { e in
+            do {
+                try e.resolve(by: who, at: now, resolution: resolution, note: body.note)
+            } catch let err as EventLifecycleError {
+                throw APIError.conflict("invalid_event_transition", err.description)
+            }
+            return entry
+        }
+    }
+
+    /// A note on an event in any status, kept in its history; `note` shows the latest.
+    @Sendable func addNote(_ request: Request, context: Context) async throws -> EventView {
+        let e = try await event(context)
+        let body = try await decodeJSON(NoteRequest.self, request, context)
+        let (who, now) = (try author(body.by), Date().timeIntervalSince1970)
+        let entry = try note(body.note, event: e, by: who, at: now)
+        return try await save(e) { e in
+            e.note = body.note
+            return entry
+        }
+    }
+
+    @Sendable func normalCycles(_ request: Request, context: Context) async throws -> Response {
+        try await exportNormalCycles(stream: request.uri.queryParameters.get("stream_id"))
+    }
+
+    @Sendable func models(_ request: Request, context: Context) async throws -> ModelList {
+        ModelList(models: try await store.models().map(ModelView.init))
+    }
+
 
     private func cycle(_ context: Context) async throws -> CycleRecord {
         let id = try context.parameters.require("id")

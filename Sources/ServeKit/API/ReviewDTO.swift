@@ -125,7 +125,7 @@ struct AcknowledgeRequest: Decodable { let by: String?; let note: String? }
 struct ResolveRequest: Decodable { let by: String?; let resolution: String; let note: String? }
 struct NoteRequest: Decodable { let by: String?; let note: String }
 
-struct ModelList: ResponseEncodable { let models: [ModelRecord] }
+struct ModelList: ResponseEncodable { let models: [ModelView] }
 
 struct TransitionView: Encodable {
     let sensor: String

@@ -21,47 +21,59 @@ struct WebSocketController: Sendable {
     static let maxRefusedInARow = 100
 
     func addRoutes(to router: Router<VertacRequestContext>) {
-        // VerTac: /api/live/ws/stream/{stream_id}. Commands "ping", "cycle_start", "cycle_stop"
-        // (also pause/resume), and sample batches as JSON ({"samples": [...]} or {"rows": [...]}).
-        // Pushes samples, state_change, analysis_result (VerTac's names, ``Push/legacyType``). An upgrade that is refused (no token,
-        // wrong scope, unknown stream) gets the same JSON error as HTTP.
-        router.ws("/api/live/ws/stream/{stream_id}") { request, context in
-            try await authorize(request, verifier: verifier, scope: .ingest, queryToken: true)
-            let id = try context.parameters.require("stream_id")
-            guard live.isRegistered(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\" is registered") }
-            return .upgrade()
-        } onUpgrade: { inbound, outbound, context in
-            guard let stream = context.requestContext.parameters.get("stream_id") else { return }
-            let key = Self.tokenKey(context.request)
-            try await relaying(streams: [stream], legacy: true, to: outbound, channel: context.requestContext.channel) { _ in
-                try await eachAllowedText(inbound, outbound, key: key, stream: stream) { text in
-                    let reply = await handle(text.trimmingCharacters(in: .whitespacesAndNewlines), stream: stream)
-                    try await outbound.write(.text(reply))
-                }
+        router.ws("/api/live/ws/stream/{stream_id}", shouldUpgrade: streamUpgrade, onUpgrade: streamSocket)
+        router.ws("/api/v1/live", shouldUpgrade: feedUpgrade, onUpgrade: feedSocket)
+    }
+
+    // MARK: Handlers
+
+    /// VerTac's `/api/live/ws/stream/{stream_id}`: an upgrade that is refused (no token, wrong
+    /// scope, unknown stream) gets the same JSON error as HTTP.
+    @Sendable func streamUpgrade(_ request: Request, context: VertacRequestContext) async throws -> RouterShouldUpgrade {
+        try await authorize(request, verifier: verifier, scope: .ingest, queryToken: true)
+        let id = try context.parameters.require("stream_id")
+        guard live.isRegistered(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\" is registered") }
+        return .upgrade()
+    }
+
+    /// Commands "ping", "cycle_start", "cycle_stop" (also pause/resume), and sample batches as
+    /// JSON (`{"samples": [...]}` or `{"rows": [...]}`). Pushes samples, state_change,
+    /// analysis_result (VerTac's names, ``Push/legacyType``).
+    @Sendable func streamSocket(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter,
+                                context: WebSocketRouterContext<VertacRequestContext>) async throws {
+        guard let stream = context.requestContext.parameters.get("stream_id") else { return }
+        let key = Self.tokenKey(context.request)
+        try await relaying(streams: [stream], legacy: true, to: outbound, channel: context.requestContext.channel) { _ in
+            try await eachAllowedText(inbound, outbound, key: key, stream: stream) { text in
+                let reply = await handle(text.trimmingCharacters(in: .whitespacesAndNewlines), stream: stream)
+                try await outbound.write(.text(reply))
             }
         }
+    }
 
-        // Review feed: /api/v1/live. Send {"subscribe": ["<stream id>", …] | "*", "events": true}; add
-        // "samples": false to leave out every committed row and "signal": true for the decimated
-        // signal of the streams followed (live charts).
-        router.ws("/api/v1/live") { request, _ in
-            try await authorize(request, verifier: verifier, scope: .engineer, queryToken: true)
-            return .upgrade()
-        } onUpgrade: { inbound, outbound, context in
-            let key = Self.tokenKey(context.request)
-            try await relaying(streams: [], to: outbound, channel: context.requestContext.channel) { sub in
-                try await eachAllowedText(inbound, outbound, key: key, stream: "") { text in
-                    guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                        try await outbound.write(.text(FeedReply.error(code: "bad_request", message: #"send {"subscribe": [...], "events": true}"#)))
-                        return
-                    }
-                    let streams: Set<String>? = (object["subscribe"] as? String) == "*" ? nil : Set(object["subscribe"] as? [String] ?? [])
-                    let events = object["events"] as? Bool ?? false
-                    let samples = object["samples"] as? Bool ?? true, signal = object["signal"] as? Bool ?? false
-                    await hub.update(sub, streams: streams, events: events, samples: samples, signal: signal)
-                    try await outbound.write(.text(FeedReply.subscribed(.init(streams: streams.map { .count($0.count) } ?? .all,
-                                                                              events: events, samples: samples, signal: signal))))
+    @Sendable func feedUpgrade(_ request: Request, context: VertacRequestContext) async throws -> RouterShouldUpgrade {
+        try await authorize(request, verifier: verifier, scope: .engineer, queryToken: true)
+        return .upgrade()
+    }
+
+    /// The review feed, `/api/v1/live`. Send `{"subscribe": ["<stream id>", …] | "*", "events": true}`;
+    /// add `"samples": false` to leave out every committed row and `"signal": true` for the
+    /// decimated signal of the streams followed (live charts).
+    @Sendable func feedSocket(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter,
+                              context: WebSocketRouterContext<VertacRequestContext>) async throws {
+        let key = Self.tokenKey(context.request)
+        try await relaying(streams: [], to: outbound, channel: context.requestContext.channel) { sub in
+            try await eachAllowedText(inbound, outbound, key: key, stream: "") { text in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+                    try await outbound.write(.text(FeedReply.error(code: "bad_request", message: #"send {"subscribe": [...], "events": true}"#)))
+                    return
                 }
+                let streams: Set<String>? = (object["subscribe"] as? String) == "*" ? nil : Set(object["subscribe"] as? [String] ?? [])
+                let events = object["events"] as? Bool ?? false
+                let samples = object["samples"] as? Bool ?? true, signal = object["signal"] as? Bool ?? false
+                await hub.update(sub, streams: streams, events: events, samples: samples, signal: signal)
+                try await outbound.write(.text(FeedReply.subscribed(.init(streams: streams.map { .count($0.count) } ?? .all,
+                                                                          events: events, samples: samples, signal: signal))))
             }
         }
     }

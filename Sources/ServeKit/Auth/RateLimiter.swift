@@ -1,13 +1,13 @@
 import Foundation
 
 /// A token bucket per API token: `rate` requests per second on average, bursts up to `burst`.
-public actor RateLimiter {
+actor RateLimiter {
     let rate: Double
     let burst: Double
     private var buckets: [String: (tokens: Double, at: Double)] = [:]
     private let clock: @Sendable () -> Double
 
-    public init(rate: Double, burst: Double, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+    init(rate: Double, burst: Double, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.rate = rate
         self.burst = burst
         self.clock = clock

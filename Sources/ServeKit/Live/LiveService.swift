@@ -3,13 +3,13 @@ import Inference
 import Synchronization
 
 /// Limits that keep one request from hurting the server.
-public struct IngestLimits: Sendable {
-    public var maxSensors = 1_000
-    public var maxSamplesPerBatch = 100_000
-    public var maxRowsPerBatch = 10_000
+struct IngestLimits: Sendable {
+    var maxSensors = 1_000
+    var maxSamplesPerBatch = 100_000
+    var maxRowsPerBatch = 10_000
     /// Backpressure: while more windows than this wait to be scored, ingest answers 503.
-    public var maxQueuedWindows = 50_000
-    public init() {}
+    var maxQueuedWindows = 50_000
+    init() {}
 }
 
 /// The live side of the server: the registered streams, each with its ``StreamOwner``, and the
@@ -19,7 +19,7 @@ public struct IngestLimits: Sendable {
 /// cycle event); different streams proceed side by side, with no lock or actor shared on the
 /// ingest path but the store. Every acknowledgement is given after the store has committed the
 /// batch.
-public final class LiveService: Sendable {
+final class LiveService: Sendable {
     let context: OwnerContext
     private let owners = Mutex<[String: StreamOwner]>([:])
     var pipeline: ScoringPipeline { context.pipeline }
@@ -28,12 +28,13 @@ public final class LiveService: Sendable {
     ///   - settings: the value the pipeline judges windows with (its grace period, sample timeout
     ///     and stale time apply here); nil: the pipeline's, or the defaults.
     ///   - metrics: nil: the pipeline's (one set of figures for ingest and scoring).
-    public init(store: any Store, pipeline: ScoringPipeline? = nil, hub: LiveHub = LiveHub(), limits: IngestLimits = .init(),
+    ///   - pipeline: nil: a pipeline of its own whose pushes nobody receives.
+    init(store: any Store, pipeline: ScoringPipeline? = nil, limits: IngestLimits = .init(),
                 settings: MonitorSettings? = nil, metrics: ServerMetrics? = nil,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
-        let pipeline = pipeline ?? ScoringPipeline(store: store, hub: hub, settings: settings ?? .init(), metrics: metrics ?? ServerMetrics())
+        let pipeline = pipeline ?? ScoringPipeline(store: store, hub: NoSubscribers(), settings: settings ?? .init(), metrics: metrics ?? ServerMetrics())
         precondition(settings == nil || settings == pipeline.settings, "the live service and its pipeline must share one settings value")
-        context = OwnerContext(store: store, hub: hub, pipeline: pipeline, metrics: metrics ?? pipeline.metrics, logger: pipeline.logger,
+        context = OwnerContext(store: store, hub: pipeline.hub, pipeline: pipeline, metrics: metrics ?? pipeline.metrics, logger: pipeline.logger,
                                limits: limits, settings: pipeline.settings, clock: clock)
     }
 
@@ -49,7 +50,7 @@ public final class LiveService: Sendable {
     private var all: [StreamOwner] { owners.withLock { Array($0.values) } }
 
     /// Restores every stored stream (state machines included) — called at start.
-    public func restore() async throws {
+    func restore() async throws {
         let settings = context.settings
         for r in try await context.store.streams() {
             let cycle = CycleStateMachine(restoring: r.cycleState, cycle: r.cycleNumber, since: r.stateSince, lastActivity: r.lastActivity,
@@ -134,7 +135,7 @@ public final class LiveService: Sendable {
     /// Advances every stream's clock (grace periods, sample timeouts, stale sensors), streams side
     /// by side. A stream whose tick fails is logged and retried at the next tick; the first
     /// failure is rethrown once every stream had its turn.
-    public func tick() async throws {
+    func tick() async throws {
         let now = context.clock()
         let failures = await withTaskGroup(of: Error?.self, returning: [Error].self) { group in
             for o in all {
@@ -151,7 +152,7 @@ public final class LiveService: Sendable {
     }
 
     /// Waits until every stream finished the commands given so far (tests, shutdown).
-    public func settle() async {
+    func settle() async {
         for o in all { await o.settle() }
     }
 

@@ -5,20 +5,20 @@
 /// ``take()`` returns the buckets closed since the last call and the open bucket as it stands;
 /// the open bucket comes again, updated, on the next call (same `t`), so a client replaces the
 /// point it holds for that time.
-public struct SignalDecimator: Sendable {
-    public struct Point: Sendable, Equatable, Encodable {
+struct SignalDecimator: Sendable {
+    struct Point: Sendable, Equatable, Encodable {
         /// Start of the bucket, seconds since 1970.
-        public let t: Double
+        let t: Double
         /// Rows in the bucket.
-        public var n: Int
-        public var min: [Float]
-        public var max: [Float]
-        public var mean: [Float]
+        var n: Int
+        var min: [Float]
+        var max: [Float]
+        var mean: [Float]
     }
 
-    public let width: Int
+    let width: Int
     /// Bucket length in seconds.
-    public let bucket: Double
+    let bucket: Double
     private var closed: [Point] = []
     private var openIndex: Double?
     private var openCount = 0
@@ -27,14 +27,14 @@ public struct SignalDecimator: Sendable {
     private var openSum: [Double] = []
     private var openChanged = false
 
-    public init(width: Int, bucket: Double = 0.01) {
+    init(width: Int, bucket: Double = 0.01) {
         precondition(width > 0 && bucket > 0)
         self.width = width
         self.bucket = bucket
     }
 
     /// Adds one row (`values.count == width`; rows arrive in time order).
-    public mutating func add(time: Double, values: [Float]) {
+    mutating func add(time: Double, values: [Float]) {
         precondition(values.count == width)
         // A hair of tolerance: a row stamped on a boundary (1 kHz on a 10 ms grid) lands in the
         // bucket it starts, not in the one before by a rounding error.
@@ -61,10 +61,10 @@ public struct SignalDecimator: Sendable {
     }
 
     /// Whether ``take()`` has anything new.
-    public var hasNews: Bool { !closed.isEmpty || openChanged }
+    var hasNews: Bool { !closed.isEmpty || openChanged }
 
     /// The buckets closed since the last call, then the open one if it changed.
-    public mutating func take() -> [Point] {
+    mutating func take() -> [Point] {
         var out = closed
         closed = []
         if openChanged, let open = openIndex {

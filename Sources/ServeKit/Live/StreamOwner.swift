@@ -7,7 +7,7 @@ import Model
 /// one settings value the server was started with.
 struct OwnerContext: Sendable {
     let store: any Store
-    let hub: LiveHub
+    let hub: any PushSink
     let pipeline: ScoringPipeline
     let metrics: ServerMetrics
     let logger: Logger
@@ -62,7 +62,7 @@ actor StreamOwner {
     }
 
     private var store: any Store { context.store }
-    private var hub: LiveHub { context.hub }
+    private var hub: any PushSink { context.hub }
 
     // MARK: One at a time
 
@@ -144,8 +144,7 @@ actor StreamOwner {
         let sensors = next.sensors.map(\.name), stream = id, hub = hub
         if hub.wantsRows {
             later {
-                await hub.publish(.samples(SamplesMessage(
-                    sensors: sensors, rows: stored.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) })), stream: stream)
+                await hub.publish(.samples(sensors: sensors, rows: stored), stream: stream)
                 await hub.rows(stream: stream, sensors: sensors, rows: stored)
             }
         }
@@ -178,7 +177,7 @@ actor StreamOwner {
             } else {
                 try await finish(t, of: next)
             }
-            pushes.append(.cycleState(CycleStateMessage(t, cycleID: next.currentCycleID)))
+            pushes.append(.cycleState(t, cycleID: next.currentCycleID))
         }
         next.follow(m.cycle)
         try await store.saveStream(next)
@@ -209,7 +208,7 @@ actor StreamOwner {
         var pushes: [Push] = []
         for case .cycle(let t) in outputs {
             try await finish(t, of: next)
-            pushes.append(.cycleState(CycleStateMessage(t, cycleID: next.currentCycleID)))
+            pushes.append(.cycleState(t, cycleID: next.currentCycleID))
         }
         if !pushes.isEmpty {
             next.follow(m.cycle)
@@ -351,9 +350,9 @@ actor StreamOwner {
         commit.add(part)
         pendingCommit = commit
         let (stream, store, hub, metrics, logger) = (id, store, hub, context.metrics, context.logger)
-        let message = WindowScoresMessage(
-            time: Timestamp.format(last.endTime), score: last.score, windows: scores.count,
-            sensor_scores: Dictionary(uniqueKeysWithValues: zip(model.sensors, last.sensorScores)), model_id: scoring.choice.id)
+        let message = WindowScores(
+            time: last.endTime, score: last.score, windows: scores.count,
+            sensorScores: Dictionary(uniqueKeysWithValues: zip(model.sensors, last.sensorScores)), modelID: scoring.choice.id)
         return Task.detached {
             if !(await commit.result()) {
                 // The shared transaction failed: this stream's part alone.
@@ -367,8 +366,7 @@ actor StreamOwner {
             }
             await hub.publish(.windowScores(message), stream: stream)
             for (t, arrival) in zip(transitions, arrivals) {
-                await hub.publish(.sensorState(SensorStateMessage(
-                    sensor: t.sensor, from: t.from.rawValue, to: t.to.rawValue, time: Timestamp.format(t.time), reason: t.reason)), stream: stream)
+                await hub.publish(.sensorState(t), stream: stream)
                 ServerMetrics.since(arrival, into: metrics.stateChange)
             }
             for e in events { await hub.publish(.maintenanceEvent(e), stream: stream) }
@@ -402,8 +400,7 @@ actor StreamOwner {
         await scoringSettled()
         try await store.commitScoring(scores: [], states: sensorStates(), transitions: transitions, events: [])
         for t in transitions {
-            await hub.publish(.sensorState(SensorStateMessage(
-                sensor: t.sensor, from: t.from.rawValue, to: t.to.rawValue, time: Timestamp.format(t.time), reason: t.reason)), stream: id)
+            await hub.publish(.sensorState(t), stream: id)
         }
     }
 

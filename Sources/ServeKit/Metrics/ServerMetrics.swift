@@ -5,8 +5,8 @@ import Prometheus
 /// The server's metrics, recorded through swift-metrics into a Prometheus registry of the
 /// server's own (so that several servers in one process — the tests — do not mix) and served as
 /// Prometheus text at `GET /metrics`.
-public struct ServerMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+struct ServerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
     let ingestedRows: Metrics.Counter
     let ingestedValues: Metrics.Counter
     let batchCommit: Metrics.Timer
@@ -29,7 +29,7 @@ public struct ServerMetrics: Sendable {
                                              1_000, 2_000, 5_000, 10_000].map { .microseconds(Int64($0 * 1_000)) }
     private let factory: PrometheusMetricsFactory
 
-    public init() {
+    init() {
         registry = PrometheusCollectorRegistry()
         var f = PrometheusMetricsFactory(registry: registry)
         f.defaultDurationHistogramBuckets = [.microseconds(100), .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -54,7 +54,7 @@ public struct ServerMetrics: Sendable {
     }
 
     /// Nanoseconds on the monotonic clock, for arrival times.
-    public static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     /// Records `histogram` from `arrival` (``now()``) to now.
     static func since(_ arrival: UInt64, into histogram: DurationHistogram) {
@@ -69,7 +69,7 @@ public struct ServerMetrics: Sendable {
     }
 
     /// The Prometheus text exposition.
-    public func exposition() -> String {
+    func exposition() -> String {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)

@@ -7,28 +7,28 @@ import Darwin
 #endif
 
 /// How the server reads model files it did not write.
-public struct ModelReaderSettings: Sendable {
+struct ModelReaderSettings: Sendable {
     /// The executable run as `EXECUTABLE model-check FILE`; `nil` runs the server's own
     /// executable (/proc/self/exe). Tests, whose process is the test runner, name the built
     /// `vertac-serve`.
-    public var executable: String?
+    var executable: String?
     /// The child's address-space limit (RLIMIT_AS).
-    public var memoryBytes = 1 << 30
+    var memoryBytes = 1 << 30
     /// The child's CPU-time limit (RLIMIT_CPU).
-    public var cpuSeconds = 10
+    var cpuSeconds = 10
     /// The child is killed after this many seconds.
-    public var timeout = 15.0
+    var timeout = 15.0
     /// Most bytes the child may print: a model within ``ModelFileLimits`` in base64 with room to spare.
-    public var maxOutputBytes = 96 << 20
+    var maxOutputBytes = 96 << 20
     /// Where the private temporary directories go; `nil` is the system's.
-    public var temporaryDirectory: String?
+    var temporaryDirectory: String?
     /// Makes the child misbehave instead of reading (tests).
-    public var simulate: ModelCheck.Simulation?
-    public init() {}
+    var simulate: ModelCheck.Simulation?
+    init() {}
 }
 
 /// Why a model could not be read in isolation.
-public struct ModelReaderError: Error, CustomStringConvertible {
+struct ModelReaderError: Error, CustomStringConvertible {
     enum Kind: Equatable {
         /// The child read the file and refused it, naming why.
         case refused(String)
@@ -51,12 +51,12 @@ public struct ModelReaderError: Error, CustomStringConvertible {
     let kind: Kind
 
     /// Whether the file is at fault (a 422), rather than the server (a 500).
-    public var isInvalidModel: Bool {
+    var isInvalidModel: Bool {
         if case .unavailable = kind { return false }
         return true
     }
 
-    public var description: String {
+    var description: String {
         switch kind {
         case .refused(let reason), .malformed(let reason): return reason
         case .crashed(let signal): return "the model reader crashed (signal \(signal))"

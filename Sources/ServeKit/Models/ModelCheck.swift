@@ -12,11 +12,11 @@ import Darwin
 /// happens here, in a process that only lives for one file.
 public enum ModelCheck {
     /// Exit status when the file was read and checked: the model is on standard output.
-    public static let accepted: Int32 = 0
+    static let accepted: Int32 = 0
     /// Exit status when the file was refused: the reason is on standard output.
-    public static let refused: Int32 = 3
+    static let refused: Int32 = 3
     /// Exit status when the limits could not be applied (nothing was read).
-    public static let unlimited: Int32 = 70
+    static let unlimited: Int32 = 70
 
     /// What a test makes the child do instead of reading the file. The server passes one only
     /// when its settings say so (tests); no request can.

@@ -9,9 +9,9 @@ import Model
 ///
 /// Ingest never waits here: owners append windows to ``queue`` (a lock, no actor hop) and the
 /// server flushes every few milliseconds; the forward pass runs off this actor.
-public actor ScoringPipeline {
+actor ScoringPipeline {
     let store: any Store
-    let hub: LiveHub
+    let hub: any PushSink
     let logger: Logger
     nonisolated let settings: MonitorSettings
     nonisolated let metrics: ServerMetrics
@@ -30,16 +30,16 @@ public actor ScoringPipeline {
     /// Reports under way; each removes itself when done.
     private var reports: [UUID: Task<Void, Never>] = [:]
     private var flushing: Task<Void, Never>?
-    public static let batchLimit = 256
+    static let batchLimit = 256
     /// The forward pass; tests put a slower one at this seam to see that ingest does not wait.
     let forward: @Sendable ([(scorer: BatchScorer, windows: [PendingWindow])]) async -> [WindowResult]
 
-    public init(store: any Store, hub: LiveHub, settings: MonitorSettings = .init(), metrics: ServerMetrics = ServerMetrics(),
+    init(store: any Store, hub: any PushSink, settings: MonitorSettings = .init(), metrics: ServerMetrics = ServerMetrics(),
                 logger: Logger = Logger(label: "vertac-serve")) {
         self.init(store: store, hub: hub, settings: settings, metrics: metrics, logger: logger, forward: Self.forward)
     }
 
-    init(store: any Store, hub: LiveHub, settings: MonitorSettings, metrics: ServerMetrics, logger: Logger,
+    init(store: any Store, hub: any PushSink, settings: MonitorSettings, metrics: ServerMetrics, logger: Logger,
          forward: @escaping @Sendable ([(scorer: BatchScorer, windows: [PendingWindow])]) async -> [WindowResult]) {
         self.store = store
         self.hub = hub
@@ -60,15 +60,15 @@ public actor ScoringPipeline {
         return (id, file)
     }
 
-    public func loadedModel(_ id: String) -> ModelFile? { loaded[id]?.file }
+    func loadedModel(_ id: String) -> ModelFile? { loaded[id]?.file }
 
     /// Makes a model available under `id` (no stream uses it until it is activated).
-    public func load(_ id: String, _ file: ModelFile) {
+    func load(_ id: String, _ file: ModelFile) {
         if loaded[id] == nil { loaded[id] = Loaded(file: file, scorer: BatchScorer(model: file, threads: ProcessInfo.processInfo.activeProcessorCount)) }
     }
 
     /// Restores assignments from the store (at start).
-    public func restoreAssignments(global: String?, perStream: [String: [String]]) {
+    func restoreAssignments(global: String?, perStream: [String: [String]]) {
         globalModel = global
         assignments = perStream
     }
@@ -96,7 +96,7 @@ public actor ScoringPipeline {
     }
 
     /// Whether a model was activated for this stream alone (rather than the global one).
-    public func hasOwnModel(_ stream: String) -> Bool { !(assignments[stream]?.isEmpty ?? true) }
+    func hasOwnModel(_ stream: String) -> Bool { !(assignments[stream]?.isEmpty ?? true) }
 
     /// Why a model cannot score a stream, or nil when the sensors match.
     static func mismatch(_ model: ModelFile, _ r: StreamRecord) -> String? {
@@ -108,7 +108,7 @@ public actor ScoringPipeline {
 
     // MARK: Scoring
 
-    public nonisolated var queued: Int { queue.count }
+    nonisolated var queued: Int { queue.count }
 
     /// The forward passes of one flush, on a thread of their own: a pass holds its thread for tens
     /// of milliseconds, and on Swift's cooperative pool (one thread per core) it kept the
@@ -124,7 +124,7 @@ public actor ScoringPipeline {
     /// Scores every queued window and hands each stream's results to its owner. Flushes run one
     /// at a time, in order (a second caller waits for the running one), so every stream gets its
     /// results in the order its windows were cut.
-    public func flush() async {
+    func flush() async {
         while let running = flushing { await running.value }
         let task = Task { await self.flushNow() }
         flushing = task
@@ -195,7 +195,7 @@ public actor ScoringPipeline {
     private func reportDone(_ key: UUID) { reports[key] = nil }
 
     /// Waits for the reports under way (tests, shutdown).
-    public func drainReports() async {
+    func drainReports() async {
         while let (_, t) = reports.first { await t.value }
     }
 }
@@ -203,7 +203,7 @@ public actor ScoringPipeline {
 /// Post-cycle reports: a finished cycle's rows against the model's reference.
 enum CycleReports {
     static func make(stream: StreamRecord, cycle: CycleRecord, aborted: Bool, model: ModelFile?, modelID: String?,
-                     store: any Store, hub: LiveHub) async throws {
+                     store: any Store, hub: any PushSink) async throws {
         guard let model, model.reference != nil else { return }
         let names = stream.sensors.map(\.name)
         guard Set(names) == Set(model.sensors) else { return }
@@ -225,9 +225,9 @@ enum CycleReports {
         c.severity = report.severity
         c.reportJSON = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
         try await store.saveCycle(c)
-        await hub.publish(.cycleReport(CycleReportMessage(
-            cycle_id: c.id, model_id: modelID, sensors: model.sensors, health_score: report.healthScore, severity: report.severity.rawValue,
-            anomalous: report.anomalous, top_sensors: report.sensors.prefix(3).map { $0.sensor }, stop_cause: report.stopCause?.rawValue)),
+        await hub.publish(.cycleReport(CycleReportSummary(
+            cycleID: c.id, modelID: modelID, sensors: model.sensors, healthScore: report.healthScore, severity: report.severity,
+            anomalous: report.anomalous, topSensors: report.sensors.prefix(3).map { $0.sensor }, stopCause: report.stopCause?.rawValue)),
             stream: stream.id)
     }
 }

@@ -1,26 +1,26 @@
 import Foundation
 
 /// What one connection may hold of the server, and how many may be open at once.
-public struct ConnectionLimits: Sendable {
+struct ConnectionLimits: Sendable {
     /// Connections open at once; more are answered 503 and closed. Kept below the open-file
     /// limit so that the store and the model files always have descriptors left.
-    public var maxConnections = 4_096
+    var maxConnections = 4_096
     /// Time from a connection's opening to the end of its first request head.
-    public var headerTimeout: Duration = .seconds(10)
+    var headerTimeout: Duration = .seconds(10)
     /// Largest request head (request line and headers); 431 beyond.
-    public var maxHeaderBytes = 64 << 10
+    var maxHeaderBytes = 64 << 10
     /// An HTTP connection with no request for this long is closed.
-    public var idleTimeout: Duration = .seconds(60)
+    var idleTimeout: Duration = .seconds(60)
     /// WebSockets are pinged this often; one that does not answer is closed.
-    public var webSocketPing: Duration = .seconds(30)
-    public init() {}
+    var webSocketPing: Duration = .seconds(30)
+    init() {}
 
     /// Descriptors kept back from connections for the store, files and the model checker.
     static let reservedDescriptors = 256
 
     /// Raises the soft open-file limit towards the hard one (to at most `wanted`), and returns
     /// a connection cap that fits under the limit in force.
-    public static func raiseDescriptorLimit(wanted: Int = 65_536) -> Int {
+    static func raiseDescriptorLimit(wanted: Int = 65_536) -> Int {
         var rl = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0 else { return 1_024 - reservedDescriptors }
         let target = min(rlim_t(wanted), rl.rlim_max)

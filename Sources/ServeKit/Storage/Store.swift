@@ -8,11 +8,11 @@ import Inference
 /// A service depends on the repositories it uses (tokens: ``TokenRepository``; models:
 /// ``ModelRepository``), so that its tests need no more. Every write that an acknowledgement
 /// depends on is committed before the method returns.
-public protocol Store: StreamRepository, SampleRepository, CycleRepository, ScoringRepository, EventRepository,
+protocol Store: StreamRepository, SampleRepository, CycleRepository, ScoringRepository, EventRepository,
                        ModelRepository, TokenRepository {}
 
 /// Registered streams and their restorable cycle state.
-public protocol StreamRepository: Sendable {
+protocol StreamRepository: Sendable {
     /// Creates or updates a stream (its cycle state included); an update keeps the registration
     /// (dataset id and time).
     func saveStream(_ s: StreamRecord) async throws
@@ -22,7 +22,7 @@ public protocol StreamRepository: Sendable {
 }
 
 /// Ingested rows and the acknowledgements of their batches.
-public protocol SampleRepository: Sendable {
+protocol SampleRepository: Sendable {
     /// The acknowledgement stored for a batch id, if that batch was committed before.
     func acknowledgement(stream: String, batchID: String) async throws -> BatchAck?
 
@@ -41,7 +41,7 @@ public protocol SampleRepository: Sendable {
 }
 
 /// Cycles, their reports and labels.
-public protocol CycleRepository: Sendable {
+protocol CycleRepository: Sendable {
     /// Creates or updates a cycle; an update keeps its stream, number and start.
     ///
     /// - Throws: when the stream is unknown.
@@ -53,7 +53,7 @@ public protocol CycleRepository: Sendable {
 
 /// What scoring produces: window scores, sensor states and transitions (and the events it
 /// opens or escalates, committed with them).
-public protocol ScoringRepository: Sendable {
+protocol ScoringRepository: Sendable {
     /// Everything one scoring batch produced for one stream, committed together. An event that
     /// is already stored keeps its review (status, acknowledgement, resolution, note): scoring
     /// owns an event's severity and evidence, engineers own its review.
@@ -68,7 +68,7 @@ public protocol ScoringRepository: Sendable {
 }
 
 /// Maintenance events and their notes, as engineers review them.
-public protocol EventRepository: Sendable {
+protocol EventRepository: Sendable {
     /// Stores an event as an engineer changed it and, when given, appends `note` to its history,
     /// in one transaction.
     func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws
@@ -85,7 +85,7 @@ extension EventRepository {
 }
 
 /// Loaded models, their files and per-stream assignments.
-public protocol ModelRepository: Sendable {
+protocol ModelRepository: Sendable {
     /// Records a loaded model; `active` makes it the only active one.
     func saveModel(_ m: ModelRecord) async throws
     /// Models, newest first.
@@ -99,7 +99,7 @@ public protocol ModelRepository: Sendable {
 }
 
 /// API tokens (only their hashes).
-public protocol TokenRepository: Sendable {
+protocol TokenRepository: Sendable {
     func saveToken(_ t: TokenRecord) async throws
     func token(hash: String) async throws -> TokenRecord?
     /// By id.

@@ -1,7 +1,7 @@
 /// A stored row the store cannot turn into a record: a missing column, an unexpected NULL, a
 /// value that does not parse, or a state no enum case knows (a database written by a newer
 /// server, or edited by hand). Thrown instead of crashing, with the table column and the value.
-public struct StoreError: Error, Equatable, CustomStringConvertible {
+struct StoreError: Error, Equatable, CustomStringConvertible {
     private enum Kind: Equatable {
         case missingColumn
         case null
@@ -11,7 +11,7 @@ public struct StoreError: Error, Equatable, CustomStringConvertible {
 
     private let kind: Kind
     /// The column the value came from.
-    public let column: String
+    let column: String
 
     static func missingColumn(_ column: String) -> StoreError { StoreError(kind: .missingColumn, column: column) }
     static func null(_ column: String) -> StoreError { StoreError(kind: .null, column: column) }
@@ -23,9 +23,9 @@ public struct StoreError: Error, Equatable, CustomStringConvertible {
     }
 
     /// Whether the error is an unknown enum value (as opposed to a broken row).
-    public var isUnknownValue: Bool { if case .unknownValue = kind { true } else { false } }
+    var isUnknownValue: Bool { if case .unknownValue = kind { true } else { false } }
 
-    public var description: String {
+    var description: String {
         switch kind {
         case .missingColumn: "stored row has no column \"\(column)\""
         case .null: "stored column \"\(column)\" is NULL where a value is required"

@@ -8,10 +8,10 @@ import Inference
 /// it), a retried batch id finds its acknowledgement, updates keep the columns the SQL upserts
 /// keep (a stream's registration, a cycle's number and start), an event that scoring escalates
 /// keeps its review, and reads come back in the same order. Nothing survives the process.
-public actor InMemoryStore: Store {
+actor InMemoryStore: Store {
     /// A write the SQL stores would refuse with a constraint violation.
-    public struct ConstraintViolation: Error, CustomStringConvertible {
-        public let description: String
+    struct ConstraintViolation: Error, CustomStringConvertible {
+        let description: String
     }
 
     private var streamsByID: [String: StreamRecord] = [:]
@@ -31,11 +31,11 @@ public actor InMemoryStore: Store {
     private var modelFiles: [String: Data] = [:]
     private var modelAssignments: [String: [String]] = [:]
 
-    public init() {}
+    init() {}
 
     // MARK: Streams and samples
 
-    public func saveStream(_ s: StreamRecord) { upsert(s) }
+    func saveStream(_ s: StreamRecord) { upsert(s) }
 
     /// Like the SQL upsert: a known stream keeps its registration time and dataset.
     private func upsert(_ s: StreamRecord) {
@@ -44,15 +44,15 @@ public actor InMemoryStore: Store {
         streamsByID[s.id] = stored
     }
 
-    public func stream(_ id: String) -> StreamRecord? { streamsByID[id] }
+    func stream(_ id: String) -> StreamRecord? { streamsByID[id] }
 
-    public func streams() -> [StreamRecord] {
+    func streams() -> [StreamRecord] {
         streamsByID.values.sorted { ($0.registeredAt, $0.id) < ($1.registeredAt, $1.id) }
     }
 
-    public func acknowledgement(stream: String, batchID: String) -> BatchAck? { batches[stream]?[batchID] }
+    func acknowledgement(stream: String, batchID: String) -> BatchAck? { batches[stream]?[batchID] }
 
-    public func commitBatch(stream: StreamRecord, rows new: [SampleRow], batchID: String?, ack: BatchAck) throws {
+    func commitBatch(stream: StreamRecord, rows new: [SampleRow], batchID: String?, ack: BatchAck) throws {
         // Check everything first, so that a refused batch leaves nothing behind.
         var times = Set(rows[stream.id, default: [:]].keys)
         for r in new where !times.insert(r.time).inserted {
@@ -67,17 +67,17 @@ public actor InMemoryStore: Store {
         upsert(stream)
     }
 
-    public func samples(cycle: String) -> [SampleRow] {
+    func samples(cycle: String) -> [SampleRow] {
         rows.values.flatMap { $0.values.filter { $0.cycleID == cycle } }.sorted { $0.time < $1.time }
     }
 
-    public func samples(stream: String, from: Double, to: Double) -> [SampleRow] {
+    func samples(stream: String, from: Double, to: Double) -> [SampleRow] {
         (rows[stream] ?? [:]).values.filter { $0.time >= from && $0.time <= to }.sorted { $0.time < $1.time }
     }
 
     // MARK: Cycles
 
-    public func saveCycle(_ c: CycleRecord) throws {
+    func saveCycle(_ c: CycleRecord) throws {
         guard streamsByID[c.streamID] != nil else {
             throw ConstraintViolation(description: "cycle \(c.id) refers to unknown stream \(c.streamID)")
         }
@@ -88,9 +88,9 @@ public actor InMemoryStore: Store {
         cyclesByID[c.id] = stored
     }
 
-    public func cycle(_ id: String) -> CycleRecord? { cyclesByID[id] }
+    func cycle(_ id: String) -> CycleRecord? { cyclesByID[id] }
 
-    public func cycles(stream: String) -> [CycleRecord] {
+    func cycles(stream: String) -> [CycleRecord] {
         cyclesByID.values.filter { $0.streamID == stream }.sorted { $0.number > $1.number }
     }
 
@@ -100,9 +100,9 @@ public actor InMemoryStore: Store {
     /// violation would.
     private var refusedScores: (@Sendable (ScoreRecord) -> Bool)?
 
-    public func refuseScores(where refused: (@Sendable (ScoreRecord) -> Bool)?) { refusedScores = refused }
+    func refuseScores(where refused: (@Sendable (ScoreRecord) -> Bool)?) { refusedScores = refused }
 
-    public func commitScoring(scores: [ScoreRecord], states new: [SensorStateRecord], transitions: [TransitionRecord],
+    func commitScoring(scores: [ScoreRecord], states new: [SensorStateRecord], transitions: [TransitionRecord],
                               events: [MaintenanceEvent]) throws {
         if let refusedScores, let bad = scores.first(where: refusedScores) {
             throw ConstraintViolation(description: "score of stream \(bad.streamID) at \(bad.time) refused")
@@ -113,33 +113,33 @@ public actor InMemoryStore: Store {
         for e in events { eventsByID[e.id] = eventsByID[e.id].map { e.keepingReview(of: $0) } ?? e }
     }
 
-    public func scores(stream: String, from: Double, to: Double) -> [ScoreRecord] {
+    func scores(stream: String, from: Double, to: Double) -> [ScoreRecord] {
         (scoresByStream[stream] ?? [:]).values.filter { $0.time >= from && $0.time <= to }.sorted { $0.time < $1.time }
     }
 
-    public func sensorStates(stream: String) -> [SensorStateRecord] {
+    func sensorStates(stream: String) -> [SensorStateRecord] {
         (states[stream] ?? [:]).values.sorted { $0.sensor < $1.sensor }
     }
 
-    public func transitions(stream: String, limit: Int) -> [TransitionRecord] {
+    func transitions(stream: String, limit: Int) -> [TransitionRecord] {
         Array(transitionLog.reversed().lazy.filter { $0.streamID == stream }.prefix(max(limit, 0)))
     }
 
     // MARK: Events
 
-    public func saveEvent(_ e: MaintenanceEvent, note: EventNote?) {
+    func saveEvent(_ e: MaintenanceEvent, note: EventNote?) {
         eventsByID[e.id] = e
         if let note { notes.append(note) }
     }
 
-    public func eventNotes(events ids: [String]) -> [String: [EventNote]] {
+    func eventNotes(events ids: [String]) -> [String: [EventNote]] {
         let wanted = Set(ids)
         return Dictionary(grouping: notes.filter { wanted.contains($0.eventID) }, by: \.eventID)
     }
 
-    public func event(_ id: String) -> MaintenanceEvent? { eventsByID[id] }
+    func event(_ id: String) -> MaintenanceEvent? { eventsByID[id] }
 
-    public func events(status: EventStatus?, stream: String?) -> [MaintenanceEvent] {
+    func events(status: EventStatus?, stream: String?) -> [MaintenanceEvent] {
         eventsByID.values
             .filter { (status == nil || $0.status == status) && (stream == nil || $0.stream == stream) }
             .sorted { ($0.openedAt, $0.id) > ($1.openedAt, $1.id) }
@@ -147,32 +147,32 @@ public actor InMemoryStore: Store {
 
     // MARK: Models and tokens
 
-    public func saveModel(_ m: ModelRecord) {
+    func saveModel(_ m: ModelRecord) {
         if m.active {
             for (id, other) in modelsByID where other.active && id != m.id { modelsByID[id]?.active = false }
         }
         modelsByID[m.id] = m
     }
 
-    public func models() -> [ModelRecord] {
+    func models() -> [ModelRecord] {
         modelsByID.values.sorted { ($0.loadedAt, $0.id) > ($1.loadedAt, $1.id) }
     }
 
     /// Like SQLite's `INSERT OR REPLACE`: a token with the same id or the same hash is replaced.
-    public func saveToken(_ t: TokenRecord) {
+    func saveToken(_ t: TokenRecord) {
         tokensByID = tokensByID.filter { $0.value.hash != t.hash }
         tokensByID[t.id] = t
     }
 
-    public func token(hash: String) -> TokenRecord? { tokensByID.values.first { $0.hash == hash } }
+    func token(hash: String) -> TokenRecord? { tokensByID.values.first { $0.hash == hash } }
 
-    public func tokens() -> [TokenRecord] { tokensByID.values.sorted { $0.id < $1.id } }
+    func tokens() -> [TokenRecord] { tokensByID.values.sorted { $0.id < $1.id } }
 
-    public func saveModelFile(id: String, bytes: Data) { modelFiles[id] = bytes }
+    func saveModelFile(id: String, bytes: Data) { modelFiles[id] = bytes }
 
-    public func modelFile(id: String) -> Data? { modelFiles[id] }
+    func modelFile(id: String) -> Data? { modelFiles[id] }
 
-    public func saveAssignment(stream: String, history: [String]) { modelAssignments[stream] = history }
+    func saveAssignment(stream: String, history: [String]) { modelAssignments[stream] = history }
 
-    public func assignments() -> [String: [String]] { modelAssignments }
+    func assignments() -> [String: [String]] { modelAssignments }
 }

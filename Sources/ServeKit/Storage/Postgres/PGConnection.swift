@@ -2,11 +2,11 @@ import CLibPQ
 import Foundation
 
 /// A failure reported by PostgreSQL or libpq.
-public struct PGError: Error, CustomStringConvertible {
-    public let message: String
+struct PGError: Error, CustomStringConvertible {
+    let message: String
     /// SQLSTATE, when the server sent one (e.g. 23505 for a unique violation).
-    public let sqlState: String?
-    public var description: String { "PostgreSQL: \(message)" + (sqlState.map { " (SQLSTATE \($0))" } ?? "") }
+    let sqlState: String?
+    var description: String { "PostgreSQL: \(message)" + (sqlState.map { " (SQLSTATE \($0))" } ?? "") }
 }
 
 /// The text rows of a query result.

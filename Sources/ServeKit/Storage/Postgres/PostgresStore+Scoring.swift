@@ -2,7 +2,7 @@ import Foundation
 import Inference
 
 extension PostgresStore {
-    public func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
+    func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
                               events: [MaintenanceEvent]) async throws {
         var lines = ""
         for s in scores { lines += "\(s.streamID)\t\(s.time)\t\(s.cycleID ?? "\\N")\t\(s.score)\t\(Self.array(s.sensorScores))\n" }
@@ -31,7 +31,7 @@ extension PostgresStore {
         }
     }
 
-    public func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord] {
+    func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord] {
         try await pool.with { c in
             try c.query("SELECT * FROM window_scores WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
                         [stream, "\(from)", to.isFinite ? "\(to)" : "Infinity"]).rows
@@ -39,21 +39,21 @@ extension PostgresStore {
         }
     }
 
-    public func sensorStates(stream: String) async throws -> [SensorStateRecord] {
+    func sensorStates(stream: String) async throws -> [SensorStateRecord] {
         try await pool.with { c in
             try c.query("SELECT * FROM sensor_states WHERE stream_id = $1 ORDER BY sensor", [stream]).rows
                 .map { try SensorStateRecord(row: $0) }
         }
     }
 
-    public func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
+    func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
         try await pool.with { c in
             try c.query("SELECT * FROM transitions WHERE stream_id = $1 ORDER BY id DESC LIMIT $2", [stream, "\(limit)"]).rows
                 .map { try TransitionRecord(row: $0) }
         }
     }
 
-    public func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws {
+    func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws {
         let upsert = try StoreStatements.upsert(e)
         try await pool.with { c in
             try c.transaction {
@@ -63,7 +63,7 @@ extension PostgresStore {
         }
     }
 
-    public func eventNotes(events ids: [String]) async throws -> [String: [EventNote]] {
+    func eventNotes(events ids: [String]) async throws -> [String: [EventNote]] {
         guard !ids.isEmpty else { return [:] }
         // One array parameter; every element quoted, so no id can break out of it.
         let array = "{" + ids.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
@@ -75,11 +75,11 @@ extension PostgresStore {
         return Dictionary(grouping: notes, by: \.eventID)
     }
 
-    public func event(_ id: String) async throws -> MaintenanceEvent? {
+    func event(_ id: String) async throws -> MaintenanceEvent? {
         try await pool.with { c in try c.query("SELECT body FROM events WHERE id = $1", [id]).rows.first.map { try $0.json("body") } }
     }
 
-    public func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent] {
+    func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent] {
         try await pool.with { c in
             try c.query("""
                 SELECT body FROM events WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR stream_id = $2) ORDER BY opened_at DESC
@@ -87,7 +87,7 @@ extension PostgresStore {
         }
     }
 
-    public func saveModel(_ m: ModelRecord) async throws {
+    func saveModel(_ m: ModelRecord) async throws {
         let upsert = try StoreStatements.upsert(m)
         try await pool.with { c in
             try c.transaction {
@@ -102,11 +102,11 @@ extension PostgresStore {
         }
     }
 
-    public func models() async throws -> [ModelRecord] {
+    func models() async throws -> [ModelRecord] {
         try await pool.with { c in try c.query("SELECT body FROM models ORDER BY loaded_at DESC").rows.map { try $0.json("body") } }
     }
 
-    public func saveToken(_ t: TokenRecord) async throws {
+    func saveToken(_ t: TokenRecord) async throws {
         let body = try Self.json(t)
         try await pool.with { c in
             try c.query("""
@@ -116,22 +116,22 @@ extension PostgresStore {
         }
     }
 
-    public func token(hash: String) async throws -> TokenRecord? {
+    func token(hash: String) async throws -> TokenRecord? {
         try await pool.with { c in try c.query("SELECT body FROM tokens WHERE hash = $1", [hash]).rows.first.map { try $0.json("body") } }
     }
 
-    public func tokens() async throws -> [TokenRecord] {
+    func tokens() async throws -> [TokenRecord] {
         try await pool.with { c in try c.query("SELECT body FROM tokens ORDER BY id").rows.map { try $0.json("body") } }
     }
 
-    public func saveModelFile(id: String, bytes: Data) async throws {
+    func saveModelFile(id: String, bytes: Data) async throws {
         let hex = "\\x" + bytes.map { String(format: "%02x", $0) }.joined()
         try await pool.with { c in
             try c.query("INSERT INTO model_files (id, bytes) VALUES ($1, $2::bytea) ON CONFLICT (id) DO UPDATE SET bytes = EXCLUDED.bytes", [id, hex])
         }
     }
 
-    public func modelFile(id: String) async throws -> Data? {
+    func modelFile(id: String) async throws -> Data? {
         let hex = try await pool.with { c in
             try c.query("SELECT encode(bytes, 'hex') AS hex FROM model_files WHERE id = $1", [id]).rows.first.map { try $0.string("hex") }
         }
@@ -150,12 +150,12 @@ extension PostgresStore {
         return out
     }
 
-    public func saveAssignment(stream: String, history: [String]) async throws {
+    func saveAssignment(stream: String, history: [String]) async throws {
         let upsert = try StoreStatements.assign(stream: stream, history: history)
         try await pool.with { try $0.execute(upsert) }
     }
 
-    public func assignments() async throws -> [String: [String]] {
+    func assignments() async throws -> [String: [String]] {
         try await pool.with { c in
             var out: [String: [String]] = [:]
             for r in try c.query("SELECT stream_id, history FROM model_assignments").rows { out[try r.string("stream_id")] = try r.json("history") }

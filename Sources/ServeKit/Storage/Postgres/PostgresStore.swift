@@ -4,10 +4,10 @@ import Inference
 /// The production store: PostgreSQL through libpq, blocking calls on NIO's thread pool, a small
 /// connection pool, sample rows written with `COPY … FROM STDIN`. Migrations are ordered, named,
 /// each applied in one transaction under an advisory lock (several servers may start at once).
-public final class PostgresStore: Store {
+final class PostgresStore: Store {
     let pool: PGPool
     /// The schema the tables live in (`public` unless one is given, as the tests do).
-    public let schema: String
+    let schema: String
 
     /// Connects, creates the schema if needed and applies pending migrations.
     ///
@@ -15,7 +15,7 @@ public final class PostgresStore: Store {
     ///   - url: a libpq connection string or URL, e.g. `postgresql://user@host/db`.
     ///   - schema: tables go here instead of `public` (letters, digits and `_`).
     ///   - connections: pool size.
-    public static func open(url: String, schema: String? = nil, connections: Int = 4) async throws -> PostgresStore {
+    static func open(url: String, schema: String? = nil, connections: Int = 4) async throws -> PostgresStore {
         if let schema, schema.isEmpty || !schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
             throw PGError(message: "invalid schema name \"\(schema)\"", sqlState: nil)
         }
@@ -54,7 +54,7 @@ public final class PostgresStore: Store {
     }
 
     /// Names of the migrations applied, in order.
-    public func appliedMigrations() async throws -> [String] {
+    func appliedMigrations() async throws -> [String] {
         try await pool.with { c in try c.query("SELECT name FROM schema_migrations ORDER BY name").rows.map { try $0.string("name") } }
     }
 
@@ -65,31 +65,31 @@ public final class PostgresStore: Store {
 
     // MARK: Streams
 
-    public func saveStream(_ s: StreamRecord) async throws {
+    func saveStream(_ s: StreamRecord) async throws {
         let upsert = try StoreStatements.upsert(s)
         try await pool.with { try $0.execute(upsert) }
     }
 
     static func streams(_ r: PGRows) throws -> [StreamRecord] { try r.rows.map { try StreamRecord(row: $0) } }
 
-    public func stream(_ id: String) async throws -> StreamRecord? {
+    func stream(_ id: String) async throws -> StreamRecord? {
         try await pool.with { try Self.streams(try $0.query("SELECT * FROM streams WHERE id = $1", [id])).first }
     }
 
-    public func streams() async throws -> [StreamRecord] {
+    func streams() async throws -> [StreamRecord] {
         try await pool.with { try Self.streams(try $0.query("SELECT * FROM streams ORDER BY registered_at, id")) }
     }
 
     // MARK: Batches
 
-    public func acknowledgement(stream: String, batchID: String) async throws -> BatchAck? {
+    func acknowledgement(stream: String, batchID: String) async throws -> BatchAck? {
         try await pool.with { c in
             try c.query("SELECT ack_id, samples, rows FROM batches WHERE stream_id = $1 AND batch_id = $2", [stream, batchID]).rows.first
                 .map { try BatchAck(row: $0) }
         }
     }
 
-    public func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
+    func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
         var lines = ""
         lines.reserveCapacity(rows.count * (40 + 12 * (rows.first?.values.count ?? 0)))
         for r in rows { lines += "\(stream.id)\t\(r.time)\t\(r.cycleID ?? "\\N")\t\(Self.array(r.values))\n" }
@@ -106,13 +106,13 @@ public final class PostgresStore: Store {
         }
     }
 
-    public func samples(cycle: String) async throws -> [SampleRow] {
+    func samples(cycle: String) async throws -> [SampleRow] {
         try await pool.with { c in
             try c.query("SELECT t, cycle_id, vals FROM samples WHERE cycle_id = $1 ORDER BY t", [cycle]).rows.map { try SampleRow(row: $0) }
         }
     }
 
-    public func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
+    func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
         try await pool.with { c in
             try c.query("SELECT t, cycle_id, vals FROM samples WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
                         [stream, "\(from)", "\(to)"]).rows
@@ -122,18 +122,18 @@ public final class PostgresStore: Store {
 
     // MARK: Cycles
 
-    public func saveCycle(_ c: CycleRecord) async throws {
+    func saveCycle(_ c: CycleRecord) async throws {
         let upsert = try StoreStatements.upsert(c)
         try await pool.with { try $0.execute(upsert) }
     }
 
     static func cycles(_ r: PGRows) throws -> [CycleRecord] { try r.rows.map { try CycleRecord(row: $0) } }
 
-    public func cycle(_ id: String) async throws -> CycleRecord? {
+    func cycle(_ id: String) async throws -> CycleRecord? {
         try await pool.with { try Self.cycles(try $0.query("SELECT * FROM cycles WHERE id = $1", [id])).first }
     }
 
-    public func cycles(stream: String) async throws -> [CycleRecord] {
+    func cycles(stream: String) async throws -> [CycleRecord] {
         try await pool.with { try Self.cycles(try $0.query("SELECT * FROM cycles WHERE stream_id = $1 ORDER BY number DESC", [stream])) }
     }
 }

@@ -11,18 +11,18 @@ import Inference
 /// of their own every ``checkpointInterval``, beside the writer: SQLite's automatic checkpoint
 /// ran inside whichever commit filled the WAL, and that batch waited 50–150 ms for it. The WAL is
 /// started over once it holds more than 32 MiB, and cut back to 64 MiB when it was longer.
-public final class SQLiteStore: Store {
+final class SQLiteStore: Store {
     let pool: DatabasePool
     private let checkpointer: DatabaseQueue
     private let checkpoints: Task<Void, Never>
     static let checkpointInterval: Duration = .milliseconds(500)
     /// WAL frames (pages) beyond which a checkpoint starts the WAL over: 32 MiB of 4 KiB pages.
-    public static let walRestartFrames = 8_192
+    static let walRestartFrames = 8_192
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     ///
     /// - Parameter walRestartFrames: WAL pages beyond which a checkpoint starts the WAL over.
-    public init(path: String, walRestartFrames: Int = SQLiteStore.walRestartFrames) throws {
+    init(path: String, walRestartFrames: Int = SQLiteStore.walRestartFrames) throws {
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -74,28 +74,28 @@ public final class SQLiteStore: Store {
     }
 
     /// Names of the migrations applied, in order.
-    public func appliedMigrations() throws -> [String] {
+    func appliedMigrations() throws -> [String] {
         try pool.read { try Self.migrator.appliedMigrations($0) }
     }
 
-    public func saveStream(_ s: StreamRecord) async throws {
+    func saveStream(_ s: StreamRecord) async throws {
         let upsert = try StoreStatements.upsert(s)
         try await pool.write { try $0.execute(upsert) }
     }
 
     static func stream(_ row: Row) throws -> StreamRecord { try StreamRecord(row: SQLiteRow(row: row)) }
 
-    public func stream(_ id: String) async throws -> StreamRecord? {
+    func stream(_ id: String) async throws -> StreamRecord? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM streams WHERE id = ?", arguments: [id]).map(Self.stream)
         }
     }
 
-    public func streams() async throws -> [StreamRecord] {
+    func streams() async throws -> [StreamRecord] {
         try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM streams ORDER BY registered_at, id").map(Self.stream) }
     }
 
-    public func acknowledgement(stream: String, batchID: String) async throws -> BatchAck? {
+    func acknowledgement(stream: String, batchID: String) async throws -> BatchAck? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT ack_id, samples, rows FROM batches WHERE stream_id = ? AND batch_id = ?",
                              arguments: [stream, batchID])
@@ -103,7 +103,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
+    func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
         let upsert = try StoreStatements.upsert(stream)
         try await pool.write { db in
             let insert = try db.cachedStatement(sql: "INSERT INTO samples (stream_id, t, cycle_id, vals) VALUES (?, ?, ?, ?)")
@@ -122,14 +122,14 @@ public final class SQLiteStore: Store {
         v.withUnsafeBufferPointer { Data(buffer: $0) }
     }
 
-    public func samples(cycle: String) async throws -> [SampleRow] {
+    func samples(cycle: String) async throws -> [SampleRow] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT t, cycle_id, vals FROM samples WHERE cycle_id = ? ORDER BY t", arguments: [cycle])
                 .map { try SampleRow(row: SQLiteRow(row: $0)) }
         }
     }
 
-    public func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
+    func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT t, cycle_id, vals FROM samples WHERE stream_id = ? AND t >= ? AND t <= ? ORDER BY t",
                              arguments: [stream, from, to])
@@ -137,24 +137,24 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func saveCycle(_ c: CycleRecord) async throws {
+    func saveCycle(_ c: CycleRecord) async throws {
         let upsert = try StoreStatements.upsert(c)
         try await pool.write { try $0.execute(upsert) }
     }
 
     static func cycle(_ row: Row) throws -> CycleRecord { try CycleRecord(row: SQLiteRow(row: row)) }
 
-    public func cycle(_ id: String) async throws -> CycleRecord? {
+    func cycle(_ id: String) async throws -> CycleRecord? {
         try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM cycles WHERE id = ?", arguments: [id]).map(Self.cycle) }
     }
 
-    public func cycles(stream: String) async throws -> [CycleRecord] {
+    func cycles(stream: String) async throws -> [CycleRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM cycles WHERE stream_id = ? ORDER BY number DESC", arguments: [stream]).map(Self.cycle)
         }
     }
 
-    public func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
+    func commitScoring(scores: [ScoreRecord], states: [SensorStateRecord], transitions: [TransitionRecord],
                               events: [MaintenanceEvent]) async throws {
         try await pool.write { db in
             let score = try db.makeStatement(sql: "INSERT OR REPLACE INTO window_scores (stream_id, t, cycle_id, score, sensor_scores) VALUES (?, ?, ?, ?, ?)")
@@ -170,7 +170,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord] {
+    func scores(stream: String, from: Double, to: Double) async throws -> [ScoreRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM window_scores WHERE stream_id = ? AND t >= ? AND t <= ? ORDER BY t",
                              arguments: [stream, from, to])
@@ -178,21 +178,21 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func sensorStates(stream: String) async throws -> [SensorStateRecord] {
+    func sensorStates(stream: String) async throws -> [SensorStateRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM sensor_states WHERE stream_id = ? ORDER BY sensor", arguments: [stream])
                 .map { try SensorStateRecord(row: SQLiteRow(row: $0)) }
         }
     }
 
-    public func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
+    func transitions(stream: String, limit: Int) async throws -> [TransitionRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM transitions WHERE stream_id = ? ORDER BY id DESC LIMIT ?", arguments: [stream, limit])
                 .map { try TransitionRecord(row: SQLiteRow(row: $0)) }
         }
     }
 
-    public func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws {
+    func saveEvent(_ e: MaintenanceEvent, note: EventNote?) async throws {
         let upsert = try StoreStatements.upsert(e)
         try await pool.write { db in
             try db.execute(upsert)
@@ -200,7 +200,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func eventNotes(events ids: [String]) async throws -> [String: [EventNote]] {
+    func eventNotes(events ids: [String]) async throws -> [String: [EventNote]] {
         guard !ids.isEmpty else { return [:] }
         return try await pool.read { db in
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
@@ -210,14 +210,14 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func event(_ id: String) async throws -> MaintenanceEvent? {
+    func event(_ id: String) async throws -> MaintenanceEvent? {
         try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT body FROM events WHERE id = ?", arguments: [id])
                 .map { try JSONDecoder().decode(MaintenanceEvent.self, from: Data($0.utf8)) }
         }
     }
 
-    public func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent] {
+    func events(status: EventStatus?, stream: String?) async throws -> [MaintenanceEvent] {
         try await pool.read { db in
             var sql = "SELECT body FROM events WHERE 1 = 1"
             var args: [DatabaseValueConvertible] = []
@@ -229,7 +229,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func saveModel(_ m: ModelRecord) async throws {
+    func saveModel(_ m: ModelRecord) async throws {
         let upsert = try StoreStatements.upsert(m)
         try await pool.write { db in
             if m.active {
@@ -241,47 +241,47 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func models() async throws -> [ModelRecord] {
+    func models() async throws -> [ModelRecord] {
         try await pool.read { db in
             try String.fetchAll(db, sql: "SELECT body FROM models ORDER BY loaded_at DESC")
                 .map { try JSONDecoder().decode(ModelRecord.self, from: Data($0.utf8)) }
         }
     }
 
-    public func saveToken(_ t: TokenRecord) async throws {
+    func saveToken(_ t: TokenRecord) async throws {
         let body = String(decoding: try JSONEncoder().encode(t), as: UTF8.self)
         try await pool.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO tokens (id, hash, scope, body) VALUES (?, ?, ?, ?)", arguments: [t.id, t.hash, t.scope.rawValue, body])
         }
     }
 
-    public func token(hash: String) async throws -> TokenRecord? {
+    func token(hash: String) async throws -> TokenRecord? {
         try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT body FROM tokens WHERE hash = ?", arguments: [hash])
                 .map { try JSONDecoder().decode(TokenRecord.self, from: Data($0.utf8)) }
         }
     }
 
-    public func tokens() async throws -> [TokenRecord] {
+    func tokens() async throws -> [TokenRecord] {
         try await pool.read { db in
             try String.fetchAll(db, sql: "SELECT body FROM tokens ORDER BY id").map { try JSONDecoder().decode(TokenRecord.self, from: Data($0.utf8)) }
         }
     }
 
-    public func saveModelFile(id: String, bytes: Data) async throws {
+    func saveModelFile(id: String, bytes: Data) async throws {
         try await pool.write { try $0.execute(sql: "INSERT OR REPLACE INTO model_files (id, bytes) VALUES (?, ?)", arguments: [id, bytes]) }
     }
 
-    public func modelFile(id: String) async throws -> Data? {
+    func modelFile(id: String) async throws -> Data? {
         try await pool.read { try Data.fetchOne($0, sql: "SELECT bytes FROM model_files WHERE id = ?", arguments: [id]) }
     }
 
-    public func saveAssignment(stream: String, history: [String]) async throws {
+    func saveAssignment(stream: String, history: [String]) async throws {
         let upsert = try StoreStatements.assign(stream: stream, history: history)
         try await pool.write { try $0.execute(upsert) }
     }
 
-    public func assignments() async throws -> [String: [String]] {
+    func assignments() async throws -> [String: [String]] {
         try await pool.read { db in
             var out: [String: [String]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT stream_id, history FROM model_assignments") {

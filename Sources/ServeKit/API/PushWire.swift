@@ -1,28 +1,13 @@
 import Foundation
 import Inference
 
-/// Every message the server pushes over its WebSockets, as `{type, timestamp, stream_id, data}`.
+/// The wire form of every ``Push``: `{type, timestamp, stream_id, data}`.
 ///
 /// Each type has exactly one shape, described by `docs/push.schema.json` (checked in the tests).
 /// The review feed (`/api/v1/live`) and the dashboard use these names; VerTac's legacy
 /// per-stream socket (`/api/live/ws/stream/{id}`) gets the same messages under VerTac's names
-/// (``legacyType``): `state_change` (with `kind` `cycle` or `sensor`) and `analysis_result`.
-enum Push: Sendable {
-    /// The rows of a committed batch.
-    case samples(SamplesMessage)
-    /// A stream's rows reduced to time buckets for live charts (``SignalDecimator``).
-    case signal(SignalMessage)
-    /// A cycle state transition.
-    case cycleState(CycleStateMessage)
-    /// A sensor state transition.
-    case sensorState(SensorStateMessage)
-    /// The scores of the latest window scored for a stream.
-    case windowScores(WindowScoresMessage)
-    /// A finished cycle's post-cycle report.
-    case cycleReport(CycleReportMessage)
-    /// A maintenance event opened or escalated.
-    case maintenanceEvent(MaintenanceEvent)
-
+/// (``Push/legacyType``): `state_change` (with `kind` `cycle` or `sensor`) and `analysis_result`.
+extension Push {
     /// The message's `type`.
     var type: String {
         switch self {
@@ -45,12 +30,6 @@ enum Push: Sendable {
         }
     }
 
-    /// Whether it reaches review subscribers that follow events of every stream.
-    var isEvent: Bool { if case .maintenanceEvent = self { true } else { false } }
-
-    /// Whether review subscribers that asked for no committed rows skip it.
-    var isSamples: Bool { if case .samples = self { true } else { false } }
-
     /// The JSON text of the whole message, under the review feed's names or VerTac's.
     func json(stream: String, time: Double, legacy: Bool) -> String? {
         let type = legacy ? legacyType : type
@@ -59,12 +38,23 @@ enum Push: Sendable {
             return (try? JSONEncoder().encode(envelope)).map { String(decoding: $0, as: UTF8.self) }
         }
         switch self {
-        case .samples(let m): return text(m)
-        case .signal(let m): return text(m)
-        case .cycleState(let m): return legacy ? text(Kinded(kind: "cycle", base: m)) : text(m)
-        case .sensorState(let m): return legacy ? text(Kinded(kind: "sensor", base: m)) : text(m)
-        case .windowScores(let m): return text(m)
-        case .cycleReport(let m): return text(m)
+        case .samples(let sensors, let rows):
+            return text(SamplesMessage(sensors: sensors, rows: rows.map { .init(timestamp: Timestamp.format($0.time), values: $0.values) }))
+        case .signal(let s):
+            return text(SignalMessage(sensors: s.sensors, bucket: s.bucket, cycle_id: s.cycleID, points: s.points))
+        case .cycleState(let from, let to, let cycleID, let time, let reason):
+            let m = CycleStateMessage(from: from.rawValue, to: to.rawValue, cycle_id: cycleID, time: Timestamp.format(time), reason: reason)
+            return legacy ? text(Kinded(kind: "cycle", base: m)) : text(m)
+        case .sensorState(let sensor, let from, let to, let time, let reason):
+            let m = SensorStateMessage(sensor: sensor, from: from.rawValue, to: to.rawValue, time: Timestamp.format(time), reason: reason)
+            return legacy ? text(Kinded(kind: "sensor", base: m)) : text(m)
+        case .windowScores(let w):
+            return text(WindowScoresMessage(time: Timestamp.format(w.time), score: w.score, windows: w.windows, sensor_scores: w.sensorScores,
+                                            model_id: w.modelID))
+        case .cycleReport(let r):
+            return text(CycleReportMessage(cycle_id: r.cycleID, model_id: r.modelID, sensors: r.sensors, health_score: r.healthScore,
+                                           severity: r.severity.rawValue, anomalous: r.anomalous, top_sensors: r.topSensors,
+                                           stop_cause: r.stopCause))
         case .maintenanceEvent(let m): return text(m)
         }
     }
@@ -107,18 +97,6 @@ struct CycleStateMessage: Encodable, Sendable {
     let cycle_id: String?
     let time: String
     let reason: String
-
-    init(_ t: CycleTransition, cycleID: String?) {
-        self.init(from: t.from, to: t.to, cycleID: cycleID, time: t.time, reason: t.reason)
-    }
-
-    init(from: CycleState, to: CycleState, cycleID: String?, time: Double, reason: String) {
-        self.from = from.rawValue
-        self.to = to.rawValue
-        cycle_id = cycleID
-        self.time = Timestamp.format(time)
-        self.reason = reason
-    }
 }
 
 /// `sensor_state`: a sensor state transition.

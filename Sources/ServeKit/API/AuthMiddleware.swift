@@ -2,13 +2,13 @@ import Foundation
 import Hummingbird
 
 /// Looks tokens up by hash, with a small cache so that ingestion does not hit the store per request.
-public actor TokenVerifier {
+actor TokenVerifier {
     let store: any TokenRepository
     private var cache: [String: (TokenRecord?, Double)] = [:]
     /// Seconds a lookup is trusted (a revoked token stops working within this time).
     let ttl: Double = 5
 
-    public init(store: any TokenRepository) { self.store = store }
+    init(store: any TokenRepository) { self.store = store }
 
     func verify(_ token: String) async throws -> TokenRecord? {
         let h = Tokens.hash(token)

@@ -7,7 +7,7 @@ import Synchronization
 /// Each subscriber gets its own buffer, bounded in messages and in bytes: past
 /// ``bufferSize`` messages it loses its oldest ones; past ``maxPendingBytes`` it is dropped (its
 /// socket closed) rather than holding memory or slowing ingestion.
-public actor LiveHub {
+actor LiveHub: PushSink {
     struct Subscriber {
         /// Streams it follows; nil for all.
         var streams: Set<String>?
@@ -24,12 +24,12 @@ public actor LiveHub {
     }
 
     private var subscribers: [UUID: Subscriber] = [:]
-    public static let bufferSize = 1_024
+    static let bufferSize = 1_024
     /// Bytes of messages a subscriber may leave unsent before it is dropped.
-    public static let maxPendingBytes = 4 << 20
+    static let maxPendingBytes = 4 << 20
     let metrics: ServerMetrics?
 
-    public init(metrics: ServerMetrics? = nil) { self.metrics = metrics }
+    init(metrics: ServerMetrics? = nil) { self.metrics = metrics }
 
     /// How many subscribers take every committed row (`samples`) or the decimated `signal`: when
     /// none does, ingest does not build those pushes (read without a hop to this actor).
@@ -45,14 +45,14 @@ public actor LiveHub {
         if signal == 0 { decimators = [:] }
     }
 
-    public var count: Int { subscribers.count }
+    var count: Int { subscribers.count }
 
     /// A new subscriber following `streams` (nil: every stream).
     ///
     /// - Returns: its id, its messages, and its backlog: the reader calls `sent` after writing each
     ///   message; `dropped` tells it, once the stream ends, that it was too slow.
     ///   `onDrop` runs (once) when the hub drops it, e.g. to close its connection.
-    public func subscribe(streams: Set<String>?, events: Bool = false, legacy: Bool = false,
+    func subscribe(streams: Set<String>?, events: Bool = false, legacy: Bool = false,
                           onDrop: @escaping @Sendable () -> Void = {}) -> (UUID, AsyncStream<String>, Backlog) {
         let id = UUID()
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferSize))
@@ -63,7 +63,7 @@ public actor LiveHub {
         return (id, stream, backlog)
     }
 
-    public func update(_ id: UUID, streams: Set<String>?, events: Bool, samples: Bool = true, signal: Bool = false) {
+    func update(_ id: UUID, streams: Set<String>?, events: Bool, samples: Bool = true, signal: Bool = false) {
         subscribers[id]?.streams = streams
         subscribers[id]?.events = events
         subscribers[id]?.samples = samples
@@ -71,7 +71,7 @@ public actor LiveHub {
         countDemand()
     }
 
-    public func unsubscribe(_ id: UUID) {
+    func unsubscribe(_ id: UUID) {
         subscribers.removeValue(forKey: id)?.continuation.finish()
         metrics?.webSocketClients.record(subscribers.count)
         countDemand()
@@ -107,7 +107,7 @@ public actor LiveHub {
     // MARK: Decimated signal for live charts
 
     /// Shortest time between two `signal` pushes of one stream (at most 20 a second).
-    public static let signalInterval: Duration = .milliseconds(50)
+    static let signalInterval: Duration = .milliseconds(50)
     private var decimators: [String: SignalDecimator] = [:]
     private var lastSignal: [String: ContinuousClock.Instant] = [:]
     private var signalScheduled: Set<String> = []
@@ -144,7 +144,7 @@ public actor LiveHub {
         let points = d.take()
         decimators[stream] = d
         lastSignal[stream] = ContinuousClock.now
-        send(.signal(SignalMessage(sensors: sensors, bucket: d.bucket, cycle_id: cycleID, points: points)), stream: stream) {
+        send(.signal(SignalUpdate(sensors: sensors, bucket: d.bucket, cycleID: cycleID, points: points)), stream: stream) {
             wantsSignal($0, stream)
         }
     }
@@ -152,7 +152,7 @@ public actor LiveHub {
 }
 
 /// Bytes pushed to one subscriber and not yet written to its socket.
-public final class Backlog: @unchecked Sendable {
+final class Backlog: @unchecked Sendable {
     private let lock = NSLock()
     private var bytes = 0
     private var wasDropped = false
@@ -163,7 +163,7 @@ public final class Backlog: @unchecked Sendable {
     /// Adds a message's bytes; returns the new total.
     func add(_ n: Int) -> Int { lock.withLock { bytes += n; return bytes } }
     /// A message of `n` bytes was written (or discarded).
-    public func sent(_ n: Int) { lock.withLock { bytes -= n } }
+    func sent(_ n: Int) { lock.withLock { bytes -= n } }
     func markDropped() {
         let first = lock.withLock { () -> Bool in
             defer { wasDropped = true }
@@ -172,6 +172,6 @@ public final class Backlog: @unchecked Sendable {
         if first { onDrop() }
     }
     /// Whether the hub dropped this subscriber for falling too far behind.
-    public var dropped: Bool { lock.withLock { wasDropped } }
-    public var pendingBytes: Int { lock.withLock { bytes } }
+    var dropped: Bool { lock.withLock { wasDropped } }
+    var pendingBytes: Int { lock.withLock { bytes } }
 }
