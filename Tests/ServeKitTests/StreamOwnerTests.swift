@@ -25,6 +25,11 @@ actor ForwardGate {
     }
 }
 
+/// How many windows each forward pass got.
+final class PassSizes: Sendable {
+    let sizes = Mutex<[Int]>([])
+}
+
 /// One owner per stream: ingest, scoring and engineers' changes meet in the stream's owner.
 @Suite struct StreamOwnerTests {
     struct Setup {
@@ -34,9 +39,11 @@ actor ForwardGate {
         let live: LiveService
         let stream: String
 
-        init(gate: ForwardGate? = nil) async throws {
+        init(gate: ForwardGate? = nil, sliceLimit: Int = 2_048, passes: PassSizes? = nil) async throws {
             let hub = LiveHub()
-            pipeline = ScoringPipeline(store: store, hub: hub, settings: .init(), metrics: ServerMetrics(), logger: .init(label: "test")) { parts in
+            pipeline = ScoringPipeline(store: store, hub: hub, settings: .init(), metrics: ServerMetrics(), logger: .init(label: "test"),
+                                       sliceLimit: sliceLimit) { parts in
+                passes?.sizes.withLock { $0.append(parts.map(\.windows.count).reduce(0, +)) }
                 await gate?.pass()
                 return await ScoringPipeline.forward(parts)
             }
@@ -59,6 +66,23 @@ actor ForwardGate {
             clock.advance(Double(range.count))
             return ack
         }
+    }
+
+    /// A long queue is scored in slices (what a flush holds does not grow with the queue), every
+    /// window once and in order.
+    @Test func aLongQueueIsScoredInSlicesEveryWindowOnceInOrder() async throws {
+        let passes = PassSizes()
+        let s = try await Setup(sliceLimit: 16, passes: passes)
+        let window = try #require(await s.pipeline.loadedModel("m1")).model.window
+        let c = MachineSimulator(seed: 3).cycle(0)
+        _ = try await s.send(c, 0..<(window + 70))
+        #expect(s.pipeline.queued == 71)
+        await s.pipeline.flush()
+        #expect(passes.sizes.withLock { $0 } == [16, 16, 16, 16, 7])
+        #expect(s.pipeline.queued == 0)
+        let scores = try await s.store.scores(stream: s.stream, from: 0, to: .infinity)
+        #expect(scores.count == 71)
+        #expect(scores.map(\.time) == (window - 1..<window + 70).map { 1000 + c.times[$0] })
     }
 
     @Test func ingestIsAcknowledgedWhileAForwardPassRuns() async throws {

@@ -30,7 +30,11 @@ actor ScoringPipeline {
     /// Reports under way; each removes itself when done.
     private var reports: [UUID: Task<Void, Never>] = [:]
     private var flushing: Task<Void, Never>?
-    static let batchLimit = 256
+    /// Most windows one forward pass and its transaction take. A flush scores the queue in
+    /// slices of this size, so that what a flush holds (inputs, results, the rows of its
+    /// transaction) stays the same however long the queue is: under overload the queue is full
+    /// and memory must not grow with it.
+    let sliceLimit: Int
     /// The forward pass; tests put a slower one at this seam to see that ingest does not wait.
     let forward: @Sendable ([(scorer: BatchScorer, windows: [PendingWindow])]) async -> [WindowResult]
 
@@ -39,8 +43,10 @@ actor ScoringPipeline {
         self.init(store: store, hub: hub, settings: settings, metrics: metrics, logger: logger, forward: Self.forward)
     }
 
-    init(store: any Store, hub: any PushSink, settings: MonitorSettings, metrics: ServerMetrics, logger: Logger,
+    init(store: any Store, hub: any PushSink, settings: MonitorSettings, metrics: ServerMetrics, logger: Logger, sliceLimit: Int = 2_048,
          forward: @escaping @Sendable ([(scorer: BatchScorer, windows: [PendingWindow])]) async -> [WindowResult]) {
+        precondition(sliceLimit > 0, "a slice holds at least one window")
+        self.sliceLimit = sliceLimit
         self.store = store
         self.hub = hub
         self.settings = settings
@@ -121,20 +127,21 @@ actor ScoringPipeline {
 
     private static let forwardQueue = DispatchQueue(label: "vertac.forward")
 
-    /// Scores every queued window and hands each stream's results to its owner. Flushes run one
-    /// at a time, in order (a second caller waits for the running one), so every stream gets its
-    /// results in the order its windows were cut.
+    /// Scores every queued window, in slices of at most ``sliceLimit``, and hands each stream's
+    /// results to its owner. Flushes run one at a time, in order (a second caller waits for the
+    /// running one), so every stream gets its results in the order its windows were cut.
     func flush() async {
         while let running = flushing { await running.value }
-        let task = Task { await self.flushNow() }
+        let task = Task { while await self.flushSlice() {} }
         flushing = task
         await task.value
         if flushing == task { flushing = nil }
     }
 
-    private func flushNow() async {
-        let all = queue.takeAll()
-        guard !all.isEmpty else { return }
+    /// Scores the oldest queued windows (at most ``sliceLimit``); false when none waited.
+    private func flushSlice() async -> Bool {
+        let all = queue.take(upTo: sliceLimit)
+        guard !all.isEmpty else { return false }
         let started = DispatchTime.now().uptimeNanoseconds
         // One forward pass per model in use (usually one), off the actor.
         var batch: [QueuedWindow] = []
@@ -172,6 +179,7 @@ actor ScoringPipeline {
         // the pushes that wait for it), before the next one commits.
         _ = await commit.result()
         for t in published { await t.value }
+        return true
     }
 
     // MARK: Reports

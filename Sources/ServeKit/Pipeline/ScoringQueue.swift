@@ -42,11 +42,16 @@ final class ScoringQueue: Sendable {
         return n
     }
 
-    func takeAll() -> [QueuedWindow] {
+    /// Takes the oldest windows, at most `limit` (each stream's in the order they were cut).
+    func take(upTo limit: Int) -> [QueuedWindow] {
         windows.withLock { w in
-            let all = w
-            w = []
-            return all
+            guard w.count > limit else {
+                defer { w = [] }
+                return w
+            }
+            let first = Array(w[..<limit])
+            w.removeFirst(limit)
+            return first
         }
     }
 
