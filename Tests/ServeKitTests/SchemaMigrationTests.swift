@@ -7,7 +7,11 @@ import Testing
 /// The schema declared once must create what the two hand-written lists created, so that
 /// databases made by earlier servers migrate unchanged.
 @Suite struct SchemaMigrationTests {
-    static let ids = ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files", "006_event_notes"]
+    static let ids = ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files", "006_event_notes",
+                      "007_sample_chunks"]
+    /// Rows as servers before 007 stored them (one row per sample row), and what they read back as.
+    static let oldRows = [SampleRow(time: 1, values: [1.5, -2], cycleID: "c1"), SampleRow(time: 2, values: [3, 4], cycleID: "c1"),
+                          SampleRow(time: 3, values: [5, 6], cycleID: nil)]
 
     /// An event acknowledged with a note, as servers before 006 stored it (the note in the body only).
     static func notedEvent() throws -> (event: MaintenanceEvent, body: String) {
@@ -35,8 +39,8 @@ import Testing
         #expect(try reopened.appliedMigrations() == Self.ids)
         let fresh = try SQLiteStore(path: new.path + ".sqlite")
         let schema = try Self.sqliteSchema(fresh.pool)
-        #expect(schema.count == 19, "\(schema)")   // 13 tables, sqlite_sequence, 5 indexes
-        #expect(schema.contains { $0.hasPrefix("table samples:") && $0.hasSuffix("WITHOUT ROWID") })
+        #expect(schema.count == 20, "\(schema)")   // 13 tables, sqlite_sequence, 6 indexes
+        #expect(schema.contains { $0.hasPrefix("table sample_chunks:") } && !schema.contains { $0.hasPrefix("table samples:") })
         #expect(try Self.sqliteSchema(reopened.pool) == schema)
     }
 
@@ -85,7 +89,8 @@ import Testing
         #expect(try await reopened.appliedMigrations() == Self.ids)
         _ = try await PostgresStore.open(url: url, schema: new)
         let schema = try Self.postgresSchema(url, new)
-        #expect(schema.contains("samples.vals ARRAY NO false") && schema.contains("transitions.id bigint NO true"), "\(schema)")
+        #expect(schema.contains("sample_chunks.vals ARRAY NO false") && schema.contains("sample_chunks.times ARRAY YES false")
+                    && schema.contains("transitions.id bigint NO true"), "\(schema)")
         #expect(try Self.postgresSchema(url, old) == schema)
     }
 
@@ -101,5 +106,37 @@ import Testing
         #expect(try await store.appliedMigrations() == Self.ids)
         #expect(try await store.event(event.id) == event)
         #expect(try await store.eventNotes(events: [event.id]) == [event.id: [EventNote(eventID: event.id, author: "ana", note: "checking the valve", at: 7)]])
+    }
+
+    /// 007 turns every row an older server stored into a chunk of one: read back unchanged.
+    @Test func samplesStoredBeforeChunksReadBackOnSQLite() async throws {
+        let dir = DataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
+        do {
+            let db = try LegacySchema.sqliteDatabase(at: dir.path + ".sqlite", through: "006_event_notes")
+            try await db.write { db in
+                for r in Self.oldRows {
+                    try db.execute(sql: "INSERT INTO samples (stream_id, t, cycle_id, vals) VALUES ('s1', ?, ?, ?)",
+                                   arguments: [r.time, r.cycleID, SQLiteStore.blob(r.values)])
+                }
+            }
+        }
+        let store = try SQLiteStore(path: dir.path + ".sqlite")
+        #expect(try await store.samples(cycle: "c1") == Array(Self.oldRows.prefix(2)))
+        #expect(try await store.samples(stream: "s1", from: 1.5, to: 3) == Array(Self.oldRows.suffix(2)))
+    }
+
+    @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
+    func samplesStoredBeforeChunksReadBackOnPostgreSQL() async throws {
+        let url = try #require(postgresURL)
+        let schema = Self.pgSchemaName()
+        let c = try LegacySchema.postgresSchema(url: url, schema, through: "006_event_notes")
+        for r in Self.oldRows {
+            try c.query("INSERT INTO samples (stream_id, t, cycle_id, vals) VALUES ('s1', $1, $2, $3)",
+                        ["\(r.time)", r.cycleID, PostgresStore.array(r.values)])
+        }
+        let store = try await PostgresStore.open(url: url, schema: schema)
+        #expect(try await store.samples(cycle: "c1") == Array(Self.oldRows.prefix(2)))
+        #expect(try await store.samples(stream: "s1", from: 1.5, to: 3) == Array(Self.oldRows.suffix(2)))
     }
 }

@@ -98,6 +98,12 @@ enum StoreKind: String, CaseIterable, Sendable {
         #expect(try await store.acknowledgement(stream: "s1", batchID: "b3") == nil)
         #expect(try await store.samples(cycle: "c1").count == 2)
         #expect(try await store.stream("s1")?.lastTimestamp == 2)
+        // Nor may a row fall between two rows of a stored batch (stores keep a batch together).
+        await #expect(throws: (any Error).self) {
+            try await store.commitBatch(stream: t, rows: [SampleRow(time: 1.5, values: [0, 0], cycleID: "c1")],
+                                        batchID: "b4", ack: BatchAck(ackID: "k4", samples: 2, rows: 1))
+        }
+        #expect(try await store.samples(stream: "s1", from: 0, to: 10).map(\.time) == [0.5, 1, 2])
         // A batch id already committed is refused as a whole, even with new rows.
         await #expect(throws: (any Error).self) {
             try await store.commitBatch(stream: t, rows: [SampleRow(time: 7, values: [0, 0], cycleID: "c1")],
@@ -331,7 +337,7 @@ enum StoreKind: String, CaseIterable, Sendable {
     func postgresMigrationsAreNamedAndAppliedOnce() async throws {
         let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let first = try await PostgresStore.open(url: postgresURL!, schema: schema)
-        #expect(try await first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files", "006_event_notes"])
+        #expect(try await first.appliedMigrations() == SchemaMigrationTests.ids)
         // Two servers starting at once: the advisory lock lets one migrate, the other finds nothing to do.
         async let a = PostgresStore.open(url: postgresURL!, schema: schema)
         async let b = PostgresStore.open(url: postgresURL!, schema: schema)
@@ -344,8 +350,8 @@ enum StoreKind: String, CaseIterable, Sendable {
         let dir = DataDir()
         defer { try? FileManager.default.removeItem(atPath: dir.path + ".sqlite") }
         let first = try SQLiteStore(path: dir.path + ".sqlite")
-        #expect(try first.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files", "006_event_notes"])
+        #expect(try first.appliedMigrations() == SchemaMigrationTests.ids)
         let again = try SQLiteStore(path: dir.path + ".sqlite")   // reopening applies nothing twice
-        #expect(try again.appliedMigrations() == ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files", "006_event_notes"])
+        #expect(try again.appliedMigrations() == SchemaMigrationTests.ids)
     }
 }

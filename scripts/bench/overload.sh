@@ -85,7 +85,7 @@ t0 = samples[0][0]
 steady = [kb for t, kb in samples if t - t0 >= 60]
 median = statistics.median(steady)
 low, high = min(steady), max(steady)
-stored = sqlite3.connect(db).execute("SELECT count(*) FROM samples").fetchone()[0]
+stored = sqlite3.connect(db).execute("SELECT coalesce(sum(n), 0) FROM sample_chunks").fetchone()[0]
 acked = result["rows_acknowledged"]
 failed = []
 print(f"offered {streams} × {over} rows/s = {over * streams / sustained:.1f}× the {sustained:,.0f} windows/s sustained, "

@@ -10,6 +10,8 @@ enum SQLDialect: Sendable {
     var bytes: String { self == .sqlite ? "BLOB" : "BYTEA" }
     /// A vector of 4-byte floats: raw `Float`s in a blob (SQLite) or a `REAL[]` (PostgreSQL).
     var floats: String { self == .sqlite ? "BLOB" : "REAL[]" }
+    /// A vector of 8-byte floats: raw `Double`s in a blob (SQLite) or a `DOUBLE PRECISION[]` (PostgreSQL).
+    var doubles: String { self == .sqlite ? "BLOB" : "DOUBLE PRECISION[]" }
     /// An increasing row id, the table's key.
     var serialKey: String { self == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY" }
     /// After a table keyed by its primary key alone (SQLite stores it clustered).
@@ -98,6 +100,19 @@ enum Schema {
                        \(d.jsonText("body", "note")),
                        COALESCE(\(d.jsonDouble("body", "resolvedAt")), \(d.jsonDouble("body", "acknowledgedAt")), updated_at)
                 FROM events WHERE \(d.jsonText("body", "note")) IS NOT NULL ORDER BY opened_at;
+            """
+        },
+        // Samples stored a batch to a row (``SampleChunk``); each stored sample row becomes a
+        // chunk of one (its time is the chunk's first, `times` stays NULL).
+        Migration(id: "007_sample_chunks") { d in """
+            CREATE TABLE sample_chunks (
+                stream_id TEXT NOT NULL, t_first \(d.double) NOT NULL, t_last \(d.double) NOT NULL, cycle_id TEXT,
+                n INTEGER NOT NULL, times \(d.doubles), vals \(d.floats) NOT NULL);
+            CREATE UNIQUE INDEX sample_chunks_by_stream ON sample_chunks(stream_id, t_first);
+            CREATE INDEX sample_chunks_by_cycle ON sample_chunks(cycle_id, t_first);
+            INSERT INTO sample_chunks (stream_id, t_first, t_last, cycle_id, n, times, vals)
+                SELECT stream_id, t, t, cycle_id, 1, NULL, vals FROM samples;
+            DROP TABLE samples;
             """
         },
     ]

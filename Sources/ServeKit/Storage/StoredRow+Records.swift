@@ -31,13 +31,6 @@ extension BatchAck {
     }
 }
 
-extension SampleRow {
-    /// From `t`, `vals` and `cycle_id`.
-    init(row r: some StoredRow) throws {
-        self.init(time: try r.double("t"), values: try r.floats("vals"), cycleID: try r.optionalString("cycle_id"))
-    }
-}
-
 extension ScoreRecord {
     init(row r: some StoredRow) throws {
         self.init(streamID: try r.string("stream_id"), cycleID: try r.optionalString("cycle_id"), time: try r.double("t"),

@@ -14,6 +14,8 @@ protocol StoredRow {
     func optionalBool(_ column: String) throws -> Bool?
     /// A vector of floats (SQLite: a blob of `Float`s; PostgreSQL: `REAL[]`).
     func floats(_ column: String) throws -> [Float]
+    /// A vector of doubles (SQLite: a blob of `Double`s; PostgreSQL: `DOUBLE PRECISION[]`), or nil for NULL.
+    func optionalDoubles(_ column: String) throws -> [Double]?
 }
 
 extension StoredRow {

@@ -16,6 +16,8 @@ actor InMemoryStore: Store {
 
     private var streamsByID: [String: StreamRecord] = [:]
     private var batches: [String: [String: BatchAck]] = [:]
+    /// Per stream, the first and last time of every stored chunk.
+    private var spans: [String: [(first: Double, last: Double)]] = [:]
     /// Rows by stream, then by time (the samples table's primary key).
     private var rows: [String: [Double: SampleRow]] = [:]
     private var cyclesByID: [String: CycleRecord] = [:]
@@ -53,15 +55,17 @@ actor InMemoryStore: Store {
     func acknowledgement(stream: String, batchID: String) -> BatchAck? { batches[stream]?[batchID] }
 
     func commitBatch(stream: StreamRecord, rows new: [SampleRow], batchID: String?, ack: BatchAck) throws {
-        // Check everything first, so that a refused batch leaves nothing behind.
-        var times = Set(rows[stream.id, default: [:]].keys)
-        for r in new where !times.insert(r.time).inserted {
-            throw ConstraintViolation(description: "a row of stream \(stream.id) at t = \(r.time) is already stored")
+        // Check everything first, so that a refused batch leaves nothing behind. Rows may not
+        // fall within a stored chunk's span, as in the SQL stores (``SampleChunk``).
+        let chunks = try SampleChunk.chunks(of: new, stream: stream.id)
+        for c in chunks where spans[stream.id, default: []].contains(where: { $0.first <= c.last && $0.last >= c.first }) {
+            throw SampleOverlap(stream: stream.id, time: c.first)
         }
         if let batchID, batches[stream.id]?[batchID] != nil {
             throw ConstraintViolation(description: "batch \(batchID) of stream \(stream.id) is already stored")
         }
         for r in new { rows[stream.id, default: [:]][r.time] = r }
+        spans[stream.id, default: []] += chunks.map { ($0.first, $0.last) }
         if let batchID { batches[stream.id, default: [:]][batchID] = ack }
         for r in new { if let c = r.cycleID { cyclesByID[c]?.rows += 1 } }
         upsert(stream)

@@ -23,13 +23,20 @@ struct PGRow: StoredRow {
     }
 
     /// A `REAL[]` in array text form, `{1.5,-2,NaN}`.
-    func floats(_ column: String) throws -> [Float] {
-        let text = try required(column)
-        guard text.first == "{", text.last == "}" else { throw StoreError.unparsable(column, text, as: [Float].self) }
+    func floats(_ column: String) throws -> [Float] { try array(column, text: try required(column)) }
+
+    func optionalDoubles(_ column: String) throws -> [Double]? {
+        guard let text = try self.column(column) else { return nil }
+        return try array(column, text: text)
+    }
+
+    /// A one-dimensional array of numbers in PostgreSQL's text form, `{1,2.5}`.
+    private func array<T: LosslessStringConvertible>(_ column: String, text: String) throws -> [T] {
+        guard text.first == "{", text.last == "}" else { throw StoreError.unparsable(column, text, as: [T].self) }
         let body = text.dropFirst().dropLast()
         guard !body.isEmpty else { return [] }
         return try body.split(separator: ",", omittingEmptySubsequences: false).map {
-            guard let f = Float($0) else { throw StoreError.unparsable(column, text, as: [Float].self) }
+            guard let f = T(String($0)) else { throw StoreError.unparsable(column, text, as: [T].self) }
             return f
         }
     }

@@ -61,7 +61,9 @@ final class PostgresStore: Store {
     // MARK: Encoding helpers
 
     static func json<T: Encodable>(_ v: T) throws -> String { String(decoding: try JSONEncoder().encode(v), as: UTF8.self) }
-    static func array(_ v: [Float]) -> String { "{" + v.map { "\($0)" }.joined(separator: ",") + "}" }
+    static func array<T: FloatingPoint & LosslessStringConvertible>(_ v: [T]) -> String {
+        "{" + v.map { "\($0)" }.joined(separator: ",") + "}"
+    }
 
     // MARK: Streams
 
@@ -90,15 +92,24 @@ final class PostgresStore: Store {
     }
 
     func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
+        let chunks = try SampleChunk.chunks(of: rows, stream: stream.id)
         var lines = ""
-        lines.reserveCapacity(rows.count * (40 + 12 * (rows.first?.values.count ?? 0)))
-        for r in rows { lines += "\(stream.id)\t\(r.time)\t\(r.cycleID ?? "\\N")\t\(Self.array(r.values))\n" }
+        lines.reserveCapacity(rows.count * (60 + 12 * (rows.first?.values.count ?? 0)))
+        for c in chunks {
+            lines += "\(stream.id)\t\(c.first)\t\(c.last)\t\(c.cycleID ?? "\\N")\t\(c.count)\t\(Self.array(c.times))\t\(Self.array(c.values))\n"
+        }
         var perCycle: [String: Int] = [:]
         for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
         let upsert = try StoreStatements.upsert(stream)
         try await pool.with { [lines, perCycle] c in
             try c.transaction {
-                if !lines.isEmpty { try c.copy("COPY samples (stream_id, t, cycle_id, vals) FROM STDIN", lines: lines) }
+                for chunk in chunks {
+                    if let last = try c.query(SampleChunk.overlapQuery { "$\($0)" }, [stream.id, "\(chunk.last)"]).rows.first?.double("t_last"),
+                       last >= chunk.first {
+                        throw SampleOverlap(stream: stream.id, time: chunk.first)
+                    }
+                }
+                if !lines.isEmpty { try c.copy("COPY sample_chunks (stream_id, t_first, t_last, cycle_id, n, times, vals) FROM STDIN", lines: lines) }
                 if let batchID { try c.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack)) }
                 for (cycle, n) in perCycle { try c.execute(StoreStatements.addRows(n, cycle: cycle)) }
                 try c.execute(upsert)
@@ -108,15 +119,16 @@ final class PostgresStore: Store {
 
     func samples(cycle: String) async throws -> [SampleRow] {
         try await pool.with { c in
-            try c.query("SELECT t, cycle_id, vals FROM samples WHERE cycle_id = $1 ORDER BY t", [cycle]).rows.map { try SampleRow(row: $0) }
+            try c.query("SELECT t_first, cycle_id, n, times, vals FROM sample_chunks WHERE cycle_id = $1 ORDER BY t_first", [cycle]).rows
+                .flatMap { try SampleChunk.rows($0) }
         }
     }
 
     func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
         try await pool.with { c in
-            try c.query("SELECT t, cycle_id, vals FROM samples WHERE stream_id = $1 AND t >= $2 AND t <= $3 ORDER BY t",
-                        [stream, "\(from)", "\(to)"]).rows
-                .map { try SampleRow(row: $0) }
+            try c.query(SampleChunk.rangeQuery { "$\($0)" }, [stream, "\(from)", "\(to)"]).rows
+                .flatMap { try SampleChunk.rows($0) }
+                .filter { $0.time >= from && $0.time <= to }
         }
     }
 

@@ -51,4 +51,13 @@ struct SQLiteRow: StoredRow {
         }
         return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
+
+    func optionalDoubles(_ column: String) throws -> [Double]? {
+        switch try stored(column).storage {
+        case .null: return nil
+        case .blob(let data) where data.count % MemoryLayout<Double>.size == 0:
+            return data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+        default: throw StoreError.unparsable(column, "\(try stored(column))", as: [Double].self)
+        }
+    }
 }

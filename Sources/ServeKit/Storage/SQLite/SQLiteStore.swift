@@ -105,10 +105,16 @@ final class SQLiteStore: Store {
 
     func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
         let upsert = try StoreStatements.upsert(stream)
+        let chunks = try SampleChunk.chunks(of: rows, stream: stream.id)
         try await pool.write { db in
-            let insert = try db.cachedStatement(sql: "INSERT INTO samples (stream_id, t, cycle_id, vals) VALUES (?, ?, ?, ?)")
-            for r in rows {
-                try insert.execute(arguments: [stream.id, r.time, r.cycleID, Self.blob(r.values)])
+            let overlap = try db.cachedStatement(sql: SampleChunk.overlapQuery { _ in "?" })
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO sample_chunks (stream_id, t_first, t_last, cycle_id, n, times, vals) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            for c in chunks {
+                if let last = try Double.fetchOne(overlap, arguments: [stream.id, c.last]), last >= c.first {
+                    throw SampleOverlap(stream: stream.id, time: c.first)
+                }
+                try insert.execute(arguments: [stream.id, c.first, c.last, c.cycleID, c.count, Self.blob(c.times), Self.blob(c.values)])
             }
             if let batchID { try db.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack)) }
             var perCycle: [String: Int] = [:]
@@ -118,22 +124,23 @@ final class SQLiteStore: Store {
         }
     }
 
-    static func blob(_ v: [Float]) -> Data {
+    static func blob<T: BitwiseCopyable>(_ v: [T]) -> Data {
         v.withUnsafeBufferPointer { Data(buffer: $0) }
     }
 
     func samples(cycle: String) async throws -> [SampleRow] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT t, cycle_id, vals FROM samples WHERE cycle_id = ? ORDER BY t", arguments: [cycle])
-                .map { try SampleRow(row: SQLiteRow(row: $0)) }
+            try Row.fetchAll(db, sql: "SELECT t_first, cycle_id, n, times, vals FROM sample_chunks WHERE cycle_id = ? ORDER BY t_first",
+                             arguments: [cycle])
+                .flatMap { try SampleChunk.rows(SQLiteRow(row: $0)) }
         }
     }
 
     func samples(stream: String, from: Double, to: Double) async throws -> [SampleRow] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT t, cycle_id, vals FROM samples WHERE stream_id = ? AND t >= ? AND t <= ? ORDER BY t",
-                             arguments: [stream, from, to])
-                .map { try SampleRow(row: SQLiteRow(row: $0)) }
+            try Row.fetchAll(db, sql: SampleChunk.rangeQuery { "?\($0)" }, arguments: [stream, from, to])
+                .flatMap { try SampleChunk.rows(SQLiteRow(row: $0)) }
+                .filter { $0.time >= from && $0.time <= to }
         }
     }
 
