@@ -25,6 +25,10 @@ struct Load: AsyncParsableCommand {
 
     @Option(help: "Server base URL.") var server = "http://127.0.0.1:8080"
     @Option(help: "API token with the ingest scope (default: $VERTAC_TOKEN).") var token: String?
+    @Option(help: ArgumentHelp(
+        "File of ingest tokens, one per line: stream n sends its batches with token n (modulo their count), as separate devices do.",
+        discussion: "The server limits requests per token (500/s): one token for every stream caps what a load can offer. --token still registers the streams and reads the server's metrics."))
+    var tokenFile: String?
     @Option(help: "Concurrent streams.") var streams = 10
     @Option(help: "Sensors per stream.") var sensors = 10
     @Option(help: "Rows per second per stream.") var rate = 100.0
@@ -33,6 +37,8 @@ struct Load: AsyncParsableCommand {
     @Flag(help: "Stream the simulated pump's 8 sensors (so that a server with the pump model scores them) instead of --sensors sines.")
     var pump = false
     @Option(help: "With --pump: share of streams whose data carries current spikes, to provoke state changes.") var faultyShare = 0.25
+    @Option(help: "http: POST /api/live/batch; socket: each stream's WebSocket (/api/live/ws/stream/{id}), batches as text messages.")
+    var transport: LoadTransport = .http
     @Flag(help: "Print one JSON object (values_per_s, windows_per_s, ack_p50_ms, ack_p99_ms, server_ack_p99_ms, server_state_p50_ms, server_state_p99_ms, …) instead of text.")
     var json = false
 
@@ -44,6 +50,12 @@ struct Load: AsyncParsableCommand {
 
     func run() async throws {
         let auth = token ?? ProcessInfo.processInfo.environment["VERTAC_TOKEN"]
+        var deviceTokens: [String] = []
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else { throw ValidationError("cannot read --token-file \(tokenFile)") }
+            deviceTokens = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !deviceTokens.isEmpty else { throw ValidationError("--token-file \(tokenFile) holds no token") }
+        }
         let config = URLSessionConfiguration.ephemeral
         config.httpMaximumConnectionsPerHost = max(8, streams)
         let session = URLSession(configuration: config)
@@ -58,10 +70,10 @@ struct Load: AsyncParsableCommand {
             guard let (status, data) = try? await get("/metrics"), status == 200 else { return nil }
             return PrometheusText(String(decoding: data, as: UTF8.self))
         }
-        func post(_ path: String, _ body: String?) async throws -> (Int, Data) {
+        func post(_ path: String, _ body: String?, token: String? = nil) async throws -> (Int, Data) {
             var r = URLRequest(url: URL(string: server + path)!)
             r.httpMethod = "POST"
-            if let auth { r.setValue("Bearer \(auth)", forHTTPHeaderField: "Authorization") }
+            if let t = token ?? auth { r.setValue("Bearer \(t)", forHTTPHeaderField: "Authorization") }
             r.httpBody = body.map { Data($0.utf8) }
             let (d, resp) = try await session.data(for: r)
             return ((resp as? HTTPURLResponse)?.statusCode ?? 0, d)
@@ -105,9 +117,21 @@ struct Load: AsyncParsableCommand {
         let before = await scrape()
         let start = Date().timeIntervalSince1970
         let streamCount = ids.count
+        // Each row's values as text, rendered once (the load measures the server, not this
+        // process's number formatting): the pump cycles, or a period of sines.
+        func rendered(_ row: (Int) -> [Float]) -> [String] { (0..<(pump ? cycle.rows : 1_000)).map { row($0).map { "\($0)" }.joined(separator: ",") } }
+        let normalRows = pump ? rendered { k in Array(cycle.values[k * 8..<(k + 1) * 8]) }
+            : rendered { k in (0..<sensors).map { j in Float(sin(Double(k) * 0.01 + Double(j))) } }
+        let faultyRows = pump ? rendered { k in Array(faulty.values[k * 8..<(k + 1) * 8]) } : normalRows
+        let sockets = transport == .socket ? URLComponents(string: server).map { c -> URLComponents in
+            var c = c
+            c.scheme = c.scheme == "https" ? "wss" : "ws"
+            return c
+        } : nil
         let results = try await withThrowingTaskGroup(of: (values: Int, latencies: [Double], busy: Int).self) { group in
             for (n, id) in ids.enumerated() {
-                let source = pump && Double(n % 100) < faultyShare * 100 ? faulty : cycle
+                let texts = pump && Double(n % 100) < faultyShare * 100 ? faultyRows : normalRows
+                let device = deviceTokens.isEmpty ? auth : deviceTokens[n % deviceTokens.count]
                 group.addTask {
                     var sent = 0, busy = 0, row = 0
                     var latencies: [Double] = []
@@ -116,19 +140,28 @@ struct Load: AsyncParsableCommand {
                     // do not share a clock would (all at once, every batch of every stream would
                     // reach the scorer in one burst).
                     var next = start + interval * Double(n) / Double(streamCount)
+                    var socket: LoadSocket?
+                    if var url = sockets {
+                        url.path = "/api/live/ws/stream/\(id)"
+                        url.queryItems = (device.map { [URLQueryItem(name: "token", value: $0)] } ?? []) + [URLQueryItem(name: "samples", value: "false")]
+                        socket = try await LoadSocket.open(url.string!)
+                    }
+                    defer { socket?.close() }
                     while Date().timeIntervalSince1970 - start < duration {
                         let now = Date().timeIntervalSince1970
                         if now < next { try await Task.sleep(for: .seconds(next - now)) }
                         let t0 = next
                         // The batch carries the rows sampled over the last interval, newest now.
-                        let rows = (0..<batchRows).map { k -> String in
+                        var body = #"{"stream_id": "\#(id)", "rows": ["#
+                        body.reserveCapacity(batchRows * (40 + texts[0].utf8.count))
+                        for k in 0..<batchRows {
                             let t = t0 - Double(batchRows - 1 - k) / rate
-                            let values = (0..<sensors).map { j -> String in
-                                pump ? "\(source.values[((row + k) % source.rows) * 8 + j])" : "\(sin(Double(row + k) * 0.01 + Double(j)))"
-                            }
-                            return #"{"timestamp": \#(t), "values": [\#(values.joined(separator: ","))]}"#
+                            if k > 0 { body += "," }
+                            body += #"{"timestamp": \#(t), "values": [\#(texts[(row + k) % texts.count])]}"#
                         }
-                        let (status, _) = try await post("/api/live/batch", #"{"stream_id": "\#(id)", "rows": [\#(rows.joined(separator: ","))]}"#)
+                        body += "]}"
+                        let status: Int
+                        if let socket { status = try await socket.send(body) } else { status = try await post("/api/live/batch", body, token: device).0 }
                         let acked = Date().timeIntervalSince1970
                         if status == 200 {
                             sent += batchRows * sensors
@@ -207,4 +240,65 @@ actor ChangeLatencies {
     private var values: [Double] = []
     func add(_ v: Double) { values.append(v) }
     func sorted() -> [Double] { values.sorted() }
+}
+
+enum LoadTransport: String, ExpressibleByArgument, CaseIterable {
+    case http, socket
+}
+
+/// One stream's WebSocket for `vertac-edge load`: a batch out, its answer back, as HTTP statuses
+/// (200 for `ack`, 503 for `busy`, 429 for `rate_limited`, 400 for any other `error`).
+final class LoadSocket: @unchecked Sendable {
+    private let outbound: AsyncStream<String>.Continuation
+    private let replies: AsyncStream<Int>
+    private var iterator: AsyncStream<Int>.AsyncIterator
+    private let task: Task<Void, Error>
+
+    private init(outbound: AsyncStream<String>.Continuation, replies: AsyncStream<Int>, task: Task<Void, Error>) {
+        self.outbound = outbound
+        self.replies = replies
+        iterator = replies.makeAsyncIterator()
+        self.task = task
+    }
+
+    static func open(_ url: String) async throws -> LoadSocket {
+        let (texts, send) = AsyncStream<String>.makeStream()
+        let (replies, reply) = AsyncStream<Int>.makeStream()
+        let task = Task {
+            defer { reply.finish() }
+            try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22), logger: Logger(label: "vertac-edge-load")) {
+                inbound, out, _ in
+                let reader = Task {
+                    for try await message in inbound.messages(maxSize: 1 << 22) {
+                        guard case .text(let text) = message else { continue }
+                        // Pushes (state changes, scores) may come between: only replies count. The
+                        // envelope's keys come in any order; a quote inside a value is escaped, so
+                        // `"type":"ack"` is the reply's own type.
+                        if text.contains(#""type":"ack""#) { reply.yield(200) }
+                        else if text.contains(#""type":"error""#) {
+                            reply.yield(text.contains(#""code":"busy""#) ? 503 : text.contains(#""code":"rate_limited""#) ? 429 : 400)
+                        }
+                    }
+                }
+                defer { reader.cancel() }
+                for await text in texts { try await out.write(.text(text)) }
+                try await out.close(.normalClosure, reason: nil)
+            }
+        }
+        return LoadSocket(outbound: send, replies: replies, task: task)
+    }
+
+    /// Sends a batch and waits for its answer.
+    func send(_ text: String) async throws -> Int {
+        outbound.yield(text)
+        guard let status = await iterator.next() else {
+            try await task.value
+            throw ValidationError("the stream's socket closed")
+        }
+        return status
+    }
+
+    func close() {
+        outbound.finish()
+    }
 }

@@ -59,6 +59,14 @@ public struct SHA256Digest: Sendable {
         let saved = length
         update(pad)
         length = saved
-        return h.map { v in (0..<4).map { String(format: "%02x", (v >> (24 - 8 * UInt32($0))) & 0xff) }.joined() }.joined()
+        // Hex by table: `String(format:)` per byte made hashing a request's token cost more
+        // than parsing its batch.
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for v in h {
+            for shift in stride(from: 28, through: 0, by: -4) { hex.append(digits[Int((v >> UInt32(shift)) & 0xf)]) }
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 }

@@ -52,12 +52,13 @@ actor LiveHub: PushSink {
     /// - Returns: its id, its messages, and its backlog: the reader calls `sent` after writing each
     ///   message; `dropped` tells it, once the stream ends, that it was too slow.
     ///   `onDrop` runs (once) when the hub drops it, e.g. to close its connection.
-    func subscribe(streams: Set<String>?, events: Bool = false, legacy: Bool = false,
-                          onDrop: @escaping @Sendable () -> Void = {}) -> (UUID, AsyncStream<String>, Backlog) {
+    /// - Parameter samples: whether it takes every committed row (`samples`).
+    func subscribe(streams: Set<String>?, events: Bool = false, legacy: Bool = false, samples: Bool = true,
+                   onDrop: @escaping @Sendable () -> Void = {}) -> (UUID, AsyncStream<String>, Backlog) {
         let id = UUID()
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferSize))
         let backlog = Backlog(onDrop: onDrop)
-        subscribers[id] = Subscriber(streams: streams, events: events, legacy: legacy, continuation: continuation, backlog: backlog)
+        subscribers[id] = Subscriber(streams: streams, events: events, samples: samples, legacy: legacy, continuation: continuation, backlog: backlog)
         metrics?.webSocketClients.record(subscribers.count)
         countDemand()
         return (id, stream, backlog)

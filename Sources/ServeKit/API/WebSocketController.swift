@@ -38,12 +38,14 @@ struct WebSocketController: Sendable {
 
     /// Commands "ping", "cycle_start", "cycle_stop" (also pause/resume), and sample batches as
     /// JSON (`{"samples": [...]}` or `{"rows": [...]}`). Pushes samples, state_change,
-    /// analysis_result (VerTac's names, ``Push/legacyType``).
+    /// analysis_result (VerTac's names, ``Push/legacyType``); `?samples=false` leaves out the
+    /// `samples` pushes (an edge that sends the rows does not need them back).
     @Sendable func streamSocket(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter,
                                 context: WebSocketRouterContext<VertacRequestContext>) async throws {
         guard let stream = context.requestContext.parameters.get("stream_id") else { return }
         let key = Self.tokenKey(context.request)
-        try await relaying(streams: [stream], legacy: true, to: outbound, channel: context.requestContext.channel) { _ in
+        let samples = context.request.uri.queryParameters.get("samples") != "false"
+        try await relaying(streams: [stream], legacy: true, samples: samples, to: outbound, channel: context.requestContext.channel) { _ in
             try await eachAllowedText(inbound, outbound, key: key, stream: stream) { text in
                 let reply = await handle(text.trimmingCharacters(in: .whitespacesAndNewlines), stream: stream)
                 try await outbound.write(.text(reply))
@@ -142,11 +144,11 @@ struct WebSocketController: Sendable {
     /// socket; unsubscribes when the socket closes. A subscriber the hub dropped for falling
     /// too far behind (it does not read) has its connection closed: a close frame
     /// would wait behind the very messages it does not read.
-    func relaying(streams: Set<String>?, legacy: Bool = false, to outbound: WebSocketOutboundWriter, channel: (any Channel)?,
-                  _ body: (UUID) async throws -> Void) async throws {
+    func relaying(streams: Set<String>?, legacy: Bool = false, samples: Bool = true, to outbound: WebSocketOutboundWriter,
+                  channel: (any Channel)?, _ body: (UUID) async throws -> Void) async throws {
         // A reader that stops reading stalls our writes (the socket is not writable); closing
         // the connection is the one thing that still reaches it.
-        let (sub, messages, backlog) = await hub.subscribe(streams: streams, legacy: legacy) { channel?.close(promise: nil) }
+        let (sub, messages, backlog) = await hub.subscribe(streams: streams, legacy: legacy, samples: samples) { channel?.close(promise: nil) }
         defer { Task { await hub.unsubscribe(sub) } }
         let writer = Task {
             for await m in messages {
