@@ -104,6 +104,14 @@ enum StoreKind: String, CaseIterable, Sendable {
                                         batchID: "b4", ack: BatchAck(ackID: "k4", samples: 2, rows: 1))
         }
         #expect(try await store.samples(stream: "s1", from: 0, to: 10).map(\.time) == [0.5, 1, 2])
+        // A batch of a stream the store does not hold is refused, and leaves no rows.
+        var ghost = Self.stream("ghost")
+        ghost.lastTimestamp = 1
+        await #expect(throws: (any Error).self) {
+            try await store.commitBatch(stream: ghost, rows: [SampleRow(time: 1, values: [0, 0], cycleID: nil)], batchID: nil,
+                                        ack: BatchAck(ackID: "k5", samples: 2, rows: 1))
+        }
+        #expect(try await store.samples(stream: "ghost", from: 0, to: 10).isEmpty)
         // A batch id already committed is refused as a whole, even with new rows.
         await #expect(throws: (any Error).self) {
             try await store.commitBatch(stream: t, rows: [SampleRow(time: 7, values: [0, 0], cycleID: "c1")],

@@ -73,6 +73,12 @@ struct SampleChunk: Equatable {
     }
 }
 
+/// A batch of a stream the store does not hold.
+struct UnknownStream: Error, CustomStringConvertible {
+    let id: String
+    var description: String { "stream \(id) is not stored" }
+}
+
 /// A batch refused because a row's time repeats, or falls within, the stream's stored rows.
 struct SampleOverlap: Error, CustomStringConvertible {
     let stream: String

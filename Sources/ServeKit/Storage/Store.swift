@@ -26,11 +26,12 @@ protocol SampleRepository: Sendable {
     /// The acknowledgement stored for a batch id, if that batch was committed before.
     func acknowledgement(stream: String, batchID: String) async throws -> BatchAck?
 
-    /// Commits an ingest batch atomically: its rows, the stream's new state, the cycle's row
-    /// count, and — when `batchID` is given — the acknowledgement under that id.
+    /// Commits an ingest batch atomically: its rows, the stream's progress (last timestamp,
+    /// values carried forward, last activity), the cycle's row count, and — when `batchID` is
+    /// given — the acknowledgement under that id.
     ///
-    /// - Throws: when a row's time is already stored for the stream or the batch id was
-    ///   committed before; nothing of the batch is kept then.
+    /// - Throws: when the stream is not stored, a row's time falls within the stream's stored
+    ///   rows or the batch id was committed before; nothing of the batch is kept then.
     func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws
 
     /// Rows of a cycle, in time order.

@@ -45,6 +45,13 @@ enum StoreStatements {
                           .text(s.currentCycleID), .double(s.lastTimestamp), .int(s.filledValues)])
     }
 
+    /// What a committed batch moves on in its stream: last row, values carried forward, last
+    /// activity (each batch wrote the whole record before, its sensors encoded as JSON every time).
+    static func progress(_ s: StreamRecord) -> SQLStatement {
+        SQLStatement(sql: "UPDATE streams SET last_activity = ?, last_timestamp = ?, filled_values = ? WHERE id = ?",
+                     values: [.double(s.lastActivity), .double(s.lastTimestamp), .int(s.filledValues), .text(s.id)])
+    }
+
     /// A cycle, created or updated; an update keeps its stream, number and start.
     static func upsert(_ c: CycleRecord) throws -> SQLStatement {
         SQLStatement(sql: """

@@ -64,11 +64,13 @@ actor InMemoryStore: Store {
         if let batchID, batches[stream.id]?[batchID] != nil {
             throw ConstraintViolation(description: "batch \(batchID) of stream \(stream.id) is already stored")
         }
+        guard var stored = streamsByID[stream.id] else { throw UnknownStream(id: stream.id) }
         for r in new { rows[stream.id, default: [:]][r.time] = r }
         spans[stream.id, default: []] += chunks.map { ($0.first, $0.last) }
         if let batchID { batches[stream.id, default: [:]][batchID] = ack }
         for r in new { if let c = r.cycleID { cyclesByID[c]?.rows += 1 } }
-        upsert(stream)
+        (stored.lastActivity, stored.lastTimestamp, stored.filledValues) = (stream.lastActivity, stream.lastTimestamp, stream.filledValues)
+        streamsByID[stream.id] = stored
     }
 
     func samples(cycle: String) -> [SampleRow] {

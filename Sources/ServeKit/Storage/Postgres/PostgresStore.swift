@@ -100,7 +100,7 @@ final class PostgresStore: Store {
         }
         var perCycle: [String: Int] = [:]
         for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
-        let upsert = try StoreStatements.upsert(stream)
+        let progress = StoreStatements.progress(stream)
         try await pool.with { [lines, perCycle] c in
             try c.transaction {
                 for chunk in chunks {
@@ -112,7 +112,9 @@ final class PostgresStore: Store {
                 if !lines.isEmpty { try c.copy("COPY sample_chunks (stream_id, t_first, t_last, cycle_id, n, times, vals) FROM STDIN", lines: lines) }
                 if let batchID { try c.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack)) }
                 for (cycle, n) in perCycle { try c.execute(StoreStatements.addRows(n, cycle: cycle)) }
-                try c.execute(upsert)
+                guard try c.query(progress.numbered + " RETURNING id", progress.values.map(\.text)).rows.count == 1 else {
+                    throw UnknownStream(id: stream.id)
+                }
             }
         }
     }

@@ -104,7 +104,7 @@ final class SQLiteStore: Store {
     }
 
     func commitBatch(stream: StreamRecord, rows: [SampleRow], batchID: String?, ack: BatchAck) async throws {
-        let upsert = try StoreStatements.upsert(stream)
+        let progress = StoreStatements.progress(stream)
         let chunks = try SampleChunk.chunks(of: rows, stream: stream.id)
         try await pool.write { db in
             let overlap = try db.cachedStatement(sql: SampleChunk.overlapQuery { _ in "?" })
@@ -120,7 +120,8 @@ final class SQLiteStore: Store {
             var perCycle: [String: Int] = [:]
             for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
             for (c, n) in perCycle { try db.execute(StoreStatements.addRows(n, cycle: c)) }
-            try db.execute(upsert)
+            try db.execute(progress)
+            guard db.changesCount == 1 else { throw UnknownStream(id: stream.id) }
         }
     }
 
