@@ -83,7 +83,8 @@ let package = Package(
         .executableTarget(
             name: "Edge",
             dependencies: ["EdgeKit", "Inference", "Simulation", "TrainerKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                           .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log")]
+                           .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "ModelTests", dependencies: ["Model", "CHDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TrainerKit", "Simulation"], resources: [.copy("Fixtures")]),

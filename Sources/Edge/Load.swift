@@ -5,6 +5,7 @@ import Logging
 import Inference
 import Simulation
 import WSClient
+import NIOCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -37,7 +38,7 @@ struct Load: AsyncParsableCommand {
     @Flag(help: "Stream the simulated pump's 8 sensors (so that a server with the pump model scores them) instead of --sensors sines.")
     var pump = false
     @Option(help: "With --pump: share of streams whose data carries current spikes, to provoke state changes.") var faultyShare = 0.25
-    @Option(help: "http: POST /api/live/batch; socket: each stream's WebSocket (/api/live/ws/stream/{id}), batches as text messages.")
+    @Option(help: "http: POST /api/live/batch; socket: each stream's WebSocket (/api/live/ws/stream/{id}), batches as JSON text; binary: the same socket, batches as binary messages (README: binary batches).")
     var transport: LoadTransport = .http
     @Flag(help: "Print one JSON object (values_per_s, windows_per_s, ack_p50_ms, ack_p99_ms, server_ack_p99_ms, server_state_p50_ms, server_state_p99_ms, …) instead of text.")
     var json = false
@@ -123,14 +124,22 @@ struct Load: AsyncParsableCommand {
         let normalRows = pump ? rendered { k in Array(cycle.values[k * 8..<(k + 1) * 8]) }
             : rendered { k in (0..<sensors).map { j in Float(sin(Double(k) * 0.01 + Double(j))) } }
         let faultyRows = pump ? rendered { k in Array(faulty.values[k * 8..<(k + 1) * 8]) } : normalRows
-        let sockets = transport == .socket ? URLComponents(string: server).map { c -> URLComponents in
+        // The same rows as little-endian float32, for binary batches.
+        func packed(_ row: (Int) -> [Float]) -> [[UInt8]] {
+            (0..<(pump ? cycle.rows : 1_000)).map { k in row(k).flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } } }
+        }
+        let normalPacked = pump ? packed { k in Array(cycle.values[k * 8..<(k + 1) * 8]) }
+            : packed { k in (0..<sensors).map { j in Float(sin(Double(k) * 0.01 + Double(j))) } }
+        let faultyPacked = pump ? packed { k in Array(faulty.values[k * 8..<(k + 1) * 8]) } : normalPacked
+        let sockets = transport != .http ? URLComponents(string: server).map { c -> URLComponents in
             var c = c
             c.scheme = c.scheme == "https" ? "wss" : "ws"
             return c
         } : nil
         let results = try await withThrowingTaskGroup(of: (values: Int, latencies: [Double], busy: Int).self) { group in
             for (n, id) in ids.enumerated() {
-                let texts = pump && Double(n % 100) < faultyShare * 100 ? faultyRows : normalRows
+                let isFaulty = pump && Double(n % 100) < faultyShare * 100
+                let texts = isFaulty ? faultyRows : normalRows, packedRows = isFaulty ? faultyPacked : normalPacked
                 let device = deviceTokens.isEmpty ? auth : deviceTokens[n % deviceTokens.count]
                 group.addTask {
                     var sent = 0, busy = 0, row = 0
@@ -152,6 +161,32 @@ struct Load: AsyncParsableCommand {
                         if now < next { try await Task.sleep(for: .seconds(next - now)) }
                         let t0 = next
                         // The batch carries the rows sampled over the last interval, newest now.
+                        if transport == .binary, let socket {
+                            var frame = Array("VTB1".utf8)
+                            frame.reserveCapacity(12 + batchRows * (8 + packedRows[0].count))
+                            withUnsafeBytes(of: UInt32(batchRows).littleEndian) { frame.append(contentsOf: $0) }
+                            withUnsafeBytes(of: UInt16(sensors).littleEndian) { frame.append(contentsOf: $0) }
+                            withUnsafeBytes(of: UInt16(0).littleEndian) { frame.append(contentsOf: $0) }
+                            for k in 0..<batchRows {
+                                let t = t0 - Double(batchRows - 1 - k) / rate
+                                withUnsafeBytes(of: t.bitPattern.littleEndian) { frame.append(contentsOf: $0) }
+                                frame.append(contentsOf: packedRows[(row + k) % packedRows.count])
+                            }
+                            let status = try await socket.send(.binary(frame))
+                            let acked = Date().timeIntervalSince1970
+                            if status == 200 {
+                                sent += batchRows * sensors
+                                latencies.append(acked - (t0 - Double(batchRows - 1) / rate))
+                                row += batchRows
+                                next += interval
+                            } else if status == 503 || status == 429 {
+                                busy += 1
+                                try await Task.sleep(for: .milliseconds(100))
+                            } else {
+                                throw ValidationError("batch refused with \(status)")
+                            }
+                            continue
+                        }
                         var body = #"{"stream_id": "\#(id)", "rows": ["#
                         body.reserveCapacity(batchRows * (40 + texts[0].utf8.count))
                         for k in 0..<batchRows {
@@ -161,7 +196,7 @@ struct Load: AsyncParsableCommand {
                         }
                         body += "]}"
                         let status: Int
-                        if let socket { status = try await socket.send(body) } else { status = try await post("/api/live/batch", body, token: device).0 }
+                        if let socket { status = try await socket.send(.text(body)) } else { status = try await post("/api/live/batch", body, token: device).0 }
                         let acked = Date().timeIntervalSince1970
                         if status == 200 {
                             sent += batchRows * sensors
@@ -243,18 +278,24 @@ actor ChangeLatencies {
 }
 
 enum LoadTransport: String, ExpressibleByArgument, CaseIterable {
-    case http, socket
+    case http, socket, binary
+}
+
+/// A message `vertac-edge load` sends on a stream's socket.
+enum LoadFrame: Sendable {
+    case text(String)
+    case binary([UInt8])
 }
 
 /// One stream's WebSocket for `vertac-edge load`: a batch out, its answer back, as HTTP statuses
 /// (200 for `ack`, 503 for `busy`, 429 for `rate_limited`, 400 for any other `error`).
 final class LoadSocket: @unchecked Sendable {
-    private let outbound: AsyncStream<String>.Continuation
+    private let outbound: AsyncStream<LoadFrame>.Continuation
     private let replies: AsyncStream<Int>
     private var iterator: AsyncStream<Int>.AsyncIterator
     private let task: Task<Void, Error>
 
-    private init(outbound: AsyncStream<String>.Continuation, replies: AsyncStream<Int>, task: Task<Void, Error>) {
+    private init(outbound: AsyncStream<LoadFrame>.Continuation, replies: AsyncStream<Int>, task: Task<Void, Error>) {
         self.outbound = outbound
         self.replies = replies
         iterator = replies.makeAsyncIterator()
@@ -262,7 +303,7 @@ final class LoadSocket: @unchecked Sendable {
     }
 
     static func open(_ url: String) async throws -> LoadSocket {
-        let (texts, send) = AsyncStream<String>.makeStream()
+        let (frames, send) = AsyncStream<LoadFrame>.makeStream()
         let (replies, reply) = AsyncStream<Int>.makeStream()
         let task = Task {
             defer { reply.finish() }
@@ -281,7 +322,12 @@ final class LoadSocket: @unchecked Sendable {
                     }
                 }
                 defer { reader.cancel() }
-                for await text in texts { try await out.write(.text(text)) }
+                for await frame in frames {
+                    switch frame {
+                    case .text(let text): try await out.write(.text(text))
+                    case .binary(let bytes): try await out.write(.binary(ByteBuffer(bytes: bytes)))
+                    }
+                }
                 try await out.close(.normalClosure, reason: nil)
             }
         }
@@ -289,8 +335,8 @@ final class LoadSocket: @unchecked Sendable {
     }
 
     /// Sends a batch and waits for its answer.
-    func send(_ text: String) async throws -> Int {
-        outbound.yield(text)
+    func send(_ frame: LoadFrame) async throws -> Int {
+        outbound.yield(frame)
         guard let status = await iterator.next() else {
             try await task.value
             throw ValidationError("the stream's socket closed")

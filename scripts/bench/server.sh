@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The server's speed against its own model's, in one run on this machine:
 #
-#   scripts/bench/server.sh [--postgres] [--duration S] [--streams N]
+#   scripts/bench/server.sh [--postgres] [--duration S] [--streams N] [--transport binary|socket|http]
 #
 # 1. `vertac-train bench --json` at the shipped pump model's shape (T=30, D=8, H=64): batch-256
 #    scoring windows/s, the model's ceiling.
@@ -12,7 +12,9 @@
 #      share of (1) — the load must exceed what the server can take to measure it;
 #    - half load: the same streams at half the rate the scored run sustained: the server's
 #      arrival→acknowledgement and arrival→state-change latencies (p50, p99);
-#    - unscored: 20 streams × 10 sensors at 8,000 rows/s (1,600,000 values/s offered), no model.
+#    - unscored: 20 streams × 10 sensors at 10,000 rows/s (2,000,000 values/s offered), no model.
+#    Batches of 100 rows go as binary messages on each stream's socket (README: binary batches);
+#    --transport socket sends them as JSON text on the socket, http as POST /api/live/batch.
 #    Each stream sends with its own ingest token, as devices do (the server limits requests per
 #    token: one token for all would cap the load at 500 batches/s).
 # The server's figures come from its /metrics histograms (vertac_batch_ack_seconds,
@@ -23,12 +25,14 @@ cd "$(dirname "$0")/../.."
 DURATION=20
 STREAMS=20
 PG=0
+TRANSPORT=binary
 while [ $# -gt 0 ]; do
     case "$1" in
         --postgres) PG=1 ;;
         --duration) DURATION=$2; shift ;;
         --streams) STREAMS=$2; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --transport) TRANSPORT=$2; shift ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "server.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -86,7 +90,7 @@ start_server() {
 }
 stop_server() { kill -TERM "$server_pid" 2> /dev/null || true; wait "$server_pid" 2> /dev/null || true; server_pid=""; }
 
-load() { "$bin/vertac-edge" load --server "$URL" --token "$TOKEN" --token-file "$TOKENS" --duration "$DURATION" --batch-rows 100 --json "$@"; }
+load() { "$bin/vertac-edge" load --server "$URL" --token "$TOKEN" --token-file "$TOKENS" --duration "$DURATION" --batch-rows 100 --transport "$TRANSPORT" --json "$@"; }
 
 scored_rate=$(python3 -c "import math; print(max(1000, math.ceil($ceiling * 1.2 / $STREAMS / 100) * 100))")
 echo "== scored: $STREAMS pump streams at $scored_rate rows/s ($store)" >&2
@@ -101,12 +105,12 @@ start_server half --model "$model"
 half=$(load --pump --streams "$STREAMS" --rate "$half_rate")
 stop_server
 
-echo "== unscored: $STREAMS streams × 10 sensors at 8,000 rows/s ($store)" >&2
+echo "== unscored: $STREAMS streams × 10 sensors at 10,000 rows/s ($store)" >&2
 start_server unscored
-unscored=$(load --streams "$STREAMS" --sensors 10 --rate 8000)
+unscored=$(load --streams "$STREAMS" --sensors 10 --rate 10000)
 stop_server
 
-python3 - "$store" "$bench" "$scored" "$half" "$unscored" <<'EOF'
+python3 - "$store, $TRANSPORT" "$bench" "$scored" "$half" "$unscored" <<'EOF'
 import json, sys
 store, bench, scored, half, unscored = sys.argv[1], *[json.loads(a) for a in sys.argv[2:]]
 ceiling = bench["score_batch256_windows_per_s"]

@@ -86,17 +86,17 @@ struct BatchDecoder {
         var out: [BatchRequest.Row] = []
         try array(at: "rows") { (d: inout BatchDecoder, k: Int) throws(BatchDecodingError) in
             var time: WireTime?, values: [Double?]?
-            let at = "rows[\(k)]"
-            guard d.peek() == UInt8(ascii: "{") else { throw d.mismatch("\(at)", "an object") }
+            func at() -> String { "rows[\(k)]" }  // only on an error: formatting it per row cost more than the row
+            guard d.peek() == UInt8(ascii: "{") else { throw d.mismatch("\(at())", "an object") }
             try d.object { (d: inout BatchDecoder, key: String) throws(BatchDecodingError) in
                 switch key {
-                case "timestamp" where time == nil: time = try d.wireTime(at: "\(at).timestamp")
-                case "values" where values == nil: values = try d.values(at: "\(at).values")
+                case "timestamp" where time == nil: time = try d.wireTime(at: "\(at()).timestamp")
+                case "values" where values == nil: values = try d.values(at: "\(at()).values")
                 default: try d.skipValue()
                 }
             }
-            guard let time else { throw BatchDecodingError(message: "missing field \(at).timestamp") }
-            guard let values else { throw BatchDecodingError(message: "missing field \(at).values") }
+            guard let time else { throw BatchDecodingError(message: "missing field \(at()).timestamp") }
+            guard let values else { throw BatchDecodingError(message: "missing field \(at()).values") }
             out.append(BatchRequest.Row(timestamp: time, values: values))
         }
         return out
@@ -115,23 +115,23 @@ struct BatchDecoder {
     private mutating func samples() throws(BatchDecodingError) -> [BatchRequest.Sample] {
         var out: [BatchRequest.Sample] = []
         try array(at: "samples") { (d: inout BatchDecoder, k: Int) throws(BatchDecodingError) in
-            let at = "samples[\(k)]"
-            guard d.peek() == UInt8(ascii: "{") else { throw d.mismatch(at, "an object") }
+            func at() -> String { "samples[\(k)]" }
+            guard d.peek() == UInt8(ascii: "{") else { throw d.mismatch(at(), "an object") }
             var time: WireTime?, sensorID: String?, sensorName: String?, value: Double?, unit: String?, quality: Double?
             var seen: Set<String> = []
             try d.object { (d: inout BatchDecoder, key: String) throws(BatchDecodingError) in
                 guard seen.insert(key).inserted else { return try d.skipValue() }
                 switch key {
-                case "timestamp": time = try d.wireTime(at: "\(at).timestamp")
-                case "sensor_id": sensorID = try d.optionalString(at: "\(at).sensor_id")
-                case "sensor_name": sensorName = try d.optionalString(at: "\(at).sensor_name")
-                case "value": value = try d.optionalNumber(at: "\(at).value")
-                case "unit": unit = try d.optionalString(at: "\(at).unit")
-                case "quality": quality = try d.optionalNumber(at: "\(at).quality")
+                case "timestamp": time = try d.wireTime(at: "\(at()).timestamp")
+                case "sensor_id": sensorID = try d.optionalString(at: "\(at()).sensor_id")
+                case "sensor_name": sensorName = try d.optionalString(at: "\(at()).sensor_name")
+                case "value": value = try d.optionalNumber(at: "\(at()).value")
+                case "unit": unit = try d.optionalString(at: "\(at()).unit")
+                case "quality": quality = try d.optionalNumber(at: "\(at()).quality")
                 default: try d.skipValue()
                 }
             }
-            guard let time else { throw BatchDecodingError(message: "missing field \(at).timestamp") }
+            guard let time else { throw BatchDecodingError(message: "missing field \(at()).timestamp") }
             out.append(BatchRequest.Sample(timestamp: time, sensor_id: sensorID, sensor_name: sensorName, value: value, unit: unit, quality: quality))
         }
         return out

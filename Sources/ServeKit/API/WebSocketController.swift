@@ -46,8 +46,12 @@ struct WebSocketController: Sendable {
         let key = Self.tokenKey(context.request)
         let samples = context.request.uri.queryParameters.get("samples") != "false"
         try await relaying(streams: [stream], legacy: true, samples: samples, to: outbound, channel: context.requestContext.channel) { _ in
-            try await eachAllowedText(inbound, outbound, key: key, stream: stream) { text in
-                let reply = await handle(text.trimmingCharacters(in: .whitespacesAndNewlines), stream: stream)
+            try await eachAllowedMessage(inbound, outbound, key: key, stream: stream) { message in
+                let reply: String
+                switch message {
+                case .text(let text): reply = await handle(text.trimmingCharacters(in: .whitespacesAndNewlines), stream: stream)
+                case .binary(let buffer): reply = await handle(binary: buffer, stream: stream)
+                }
                 try await outbound.write(.text(reply))
             }
         }
@@ -113,9 +117,16 @@ struct WebSocketController: Sendable {
     /// an `error` reply; after ``maxRefusedInARow`` refusals in a row the socket is closed (1008).
     func eachAllowedText(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, key: String, stream: String,
                          _ body: (String) async throws -> Void) async throws {
+        try await eachAllowedMessage(inbound, outbound, key: key, stream: stream) { message in
+            if case .text(let text) = message { try await body(text) }
+        }
+    }
+
+    /// Hands each message, text or binary, that the token's rate limit allows to `body`.
+    func eachAllowedMessage(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, key: String, stream: String,
+                            _ body: (WebSocketMessage) async throws -> Void) async throws {
         var refused = 0
         for try await message in inbound.messages(maxSize: Self.maxMessage) {
-            guard case .text(let text) = message else { continue }
             if let wait = await limiter?.take(key) {
                 refused += 1
                 guard refused < Self.maxRefusedInARow else {
@@ -126,7 +137,7 @@ struct WebSocketController: Sendable {
                 continue
             }
             refused = 0
-            try await body(text)
+            try await body(message)
         }
     }
 
@@ -160,17 +171,37 @@ struct WebSocketController: Sendable {
         try await body(sub)
     }
 
+    /// A socket's reply: `{type, timestamp, stream_id, data}`.
+    static func reply<T: Encodable>(_ type: String, _ data: T, stream: String) -> String {
+        let envelope = PushEnvelope(type: type, timestamp: Timestamp.format(Date().timeIntervalSince1970), stream_id: stream, data: data)
+        return (try? String(decoding: JSONEncoder().encode(envelope), as: UTF8.self)) ?? "{}"
+    }
+
+    /// The `error` reply for what a command threw (logged when it is the server's fault).
+    func failure(_ e: Error, stream: String) -> String {
+        let api = APIError.from(e) ?? APIError(.internalServerError, "internal", "the server could not complete the command; the error is in its log")
+        if APIError.from(e) == nil { logger.error("stream socket command failed", metadata: ["stream": "\(stream)", "error": "\(e)"]) }
+        return Self.reply("error", ["code": api.code, "message": api.message], stream: stream)
+    }
+
+    /// A binary batch (``BinaryBatch``) from a stream's socket; returns the reply.
+    func handle(binary buffer: ByteBuffer, stream: String) async -> String {
+        let arrival = ServerMetrics.now()
+        do {
+            let batch = try buffer.withUnsafeReadableBytes { bytes throws(BatchDecodingError) in try BinaryBatch.decode(bytes, stream: stream) }
+            return Self.reply("ack", BatchResponse(try await live.ingest(batch, arrival: arrival)), stream: stream)
+        } catch let e as BatchDecodingError {
+            return failure(APIError.badRequest(e.message), stream: stream)
+        } catch {
+            return failure(error, stream: stream)
+        }
+    }
+
     /// One command or batch from a stream's socket; returns the reply.
     func handle(_ text: String, stream: String) async -> String {
         let arrival = ServerMetrics.now()
-        func reply<T: Encodable>(_ type: String, _ data: T) -> String {
-            let envelope = PushEnvelope(type: type, timestamp: Timestamp.format(Date().timeIntervalSince1970), stream_id: stream, data: data)
-            return (try? String(decoding: JSONEncoder().encode(envelope), as: UTF8.self)) ?? "{}"
-        }
-        func failure(_ e: Error) -> String {
-            let api = APIError.from(e) ?? APIError(.internalServerError, "internal", "the server could not complete the command; the error is in its log")
-            return reply("error", ["code": api.code, "message": api.message])
-        }
+        func reply<T: Encodable>(_ type: String, _ data: T) -> String { Self.reply(type, data, stream: stream) }
+        func failure(_ e: Error) -> String { self.failure(e, stream: stream) }
         let commands: [String: CycleEvent] = ["cycle_start": .start, "cycle_stop": .stop, "cycle_pause": .pause,
                                               "cycle_resume": .resume, "cycle_acknowledge": .acknowledge]
         if text == "ping" || text == #""ping""# { return reply("pong", [String: String]()) }
@@ -186,10 +217,7 @@ struct WebSocketController: Sendable {
             }
             guard batch.stream_id == stream else { throw APIError.badRequest("this socket is for stream \(stream)") }
             return reply("ack", BatchResponse(try await live.ingest(try batch.ingestBatch(), arrival: arrival)))
-        } catch let e where APIError.from(e) != nil {
-            return failure(e)
         } catch {
-            logger.error("stream socket command failed", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return failure(error)
         }
     }
