@@ -152,7 +152,7 @@ struct Load: AsyncParsableCommand {
                     var socket: LoadSocket?
                     if var url = sockets {
                         url.path = "/api/live/ws/stream/\(id)"
-                        url.queryItems = (device.map { [URLQueryItem(name: "token", value: $0)] } ?? []) + [URLQueryItem(name: "samples", value: "false")]
+                        url.queryItems = (device.map { [URLQueryItem(name: "token", value: $0)] } ?? []) + [URLQueryItem(name: "pushes", value: "false")]
                         socket = try await LoadSocket.open(url.string!)
                     }
                     defer { socket?.close() }

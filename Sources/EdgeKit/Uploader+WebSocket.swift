@@ -19,7 +19,8 @@ extension Uploader {
         var components = URLComponents(url: server, resolvingAgainstBaseURL: false)!
         components.scheme = components.scheme == "https" ? "wss" : "ws"
         components.path = "/api/live/ws/stream/\(stream)"
-        if let token { components.queryItems = [URLQueryItem(name: "token", value: token)] }
+        // Replies only: the uploader reads nothing the server pushes.
+        components.queryItems = (token.map { [URLQueryItem(name: "token", value: $0)] } ?? []) + [URLQueryItem(name: "pushes", value: "false")]
         guard let url = components.string else { return false }
         socketOpened = false
         do {

@@ -76,7 +76,15 @@ import Testing
                 try await outbound.write(.binary(ByteBuffer(bytes: BinaryBatch.encode(times: [14], values: [.infinity, 2], width: 2))))
                 #expect((try await messages.next(ofType: "error")["data"] as? [String: Any])?["code"] as? String == "bad_request")
             }
-            let rows = try await parts.store.samples(stream: stream, from: 0, to: 100)
+            // ?pushes=false: only replies, so a cycle command's own state change is not pushed first.
+            try await client.ws("/api/live/ws/stream/\(stream)?pushes=false", configuration: .init(additionalHeaders: authHeaders())) { inbound, outbound, _ in
+                let messages = JSONMessages(inbound)
+                try await outbound.write(.text("cycle_start"))
+                #expect(try await messages.next()["type"] as? String == "cycle")
+                try await outbound.write(.binary(ByteBuffer(bytes: BinaryBatch.encode(times: [20], values: [5, 6], width: 2))))
+                #expect(try await messages.next()["type"] as? String == "ack")
+            }
+            let rows = try await parts.store.samples(stream: stream, from: 0, to: 19)
             #expect(rows.map(\.time) == [10, 11, 12])
             #expect(rows.map(\.values) == [[1, 40], [1, 41], [3, 41]])   // carried forward
         }

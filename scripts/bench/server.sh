@@ -77,7 +77,8 @@ start_server() {
     if [ "$PG" = 1 ]; then
         local db="bench_${name}_$$"
         psql "$VERTAC_TEST_DATABASE_URL" -qc "CREATE DATABASE $db" > /dev/null
-        args+=(--database "${VERTAC_TEST_DATABASE_URL%/*}/$db")
+        # The same cluster, another database: the URL's path is the database name.
+        args+=(--database "$(echo "$VERTAC_TEST_DATABASE_URL" | sed -E "s#^(postgresql://[^/]*/)[^?]*#\1$db#")")
     fi
     # An admin token for registering and /metrics, and one ingest token per stream.
     TOKEN=$("$bin/vertac-serve" token create --scope admin --name bench "${args[@]:2}" 2> /dev/null)

@@ -39,13 +39,14 @@ struct WebSocketController: Sendable {
     /// Commands "ping", "cycle_start", "cycle_stop" (also pause/resume), and sample batches as
     /// JSON (`{"samples": [...]}` or `{"rows": [...]}`). Pushes samples, state_change,
     /// analysis_result (VerTac's names, ``Push/legacyType``); `?samples=false` leaves out the
-    /// `samples` pushes (an edge that sends the rows does not need them back).
+    /// `samples` pushes (an edge that sends the rows does not need them back), `?pushes=false`
+    /// every push.
     @Sendable func streamSocket(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter,
                                 context: WebSocketRouterContext<VertacRequestContext>) async throws {
         guard let stream = context.requestContext.parameters.get("stream_id") else { return }
         let key = Self.tokenKey(context.request)
-        let samples = context.request.uri.queryParameters.get("samples") != "false"
-        try await relaying(streams: [stream], legacy: true, samples: samples, to: outbound, channel: context.requestContext.channel) { _ in
+        let query = context.request.uri.queryParameters
+        let answer = { @Sendable () async throws in
             try await eachAllowedMessage(inbound, outbound, key: key, stream: stream) { message in
                 let reply: String
                 switch message {
@@ -55,6 +56,11 @@ struct WebSocketController: Sendable {
                 try await outbound.write(.text(reply))
             }
         }
+        // `?pushes=false`: replies only (an edge that only sends); the pushes cost the server an
+        // encoding and a write per window scored.
+        guard query.get("pushes") != "false" else { return try await answer() }
+        try await relaying(streams: [stream], legacy: true, samples: query.get("samples") != "false", to: outbound,
+                           channel: context.requestContext.channel) { _ in try await answer() }
     }
 
     @Sendable func feedUpgrade(_ request: Request, context: VertacRequestContext) async throws -> RouterShouldUpgrade {
