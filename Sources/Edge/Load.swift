@@ -161,6 +161,7 @@ struct Load: AsyncParsableCommand {
                         if now < next { try await Task.sleep(for: .seconds(next - now)) }
                         let t0 = next
                         // The batch carries the rows sampled over the last interval, newest now.
+                        let status: Int
                         if transport == .binary, let socket {
                             var frame = Array("VTB1".utf8)
                             frame.reserveCapacity(12 + batchRows * (8 + packedRows[0].count))
@@ -172,31 +173,18 @@ struct Load: AsyncParsableCommand {
                                 withUnsafeBytes(of: t.bitPattern.littleEndian) { frame.append(contentsOf: $0) }
                                 frame.append(contentsOf: packedRows[(row + k) % packedRows.count])
                             }
-                            let status = try await socket.send(.binary(frame))
-                            let acked = Date().timeIntervalSince1970
-                            if status == 200 {
-                                sent += batchRows * sensors
-                                latencies.append(acked - (t0 - Double(batchRows - 1) / rate))
-                                row += batchRows
-                                next += interval
-                            } else if status == 503 || status == 429 {
-                                busy += 1
-                                try await Task.sleep(for: .milliseconds(100))
-                            } else {
-                                throw ValidationError("batch refused with \(status)")
+                            status = try await socket.send(.binary(frame))
+                        } else {
+                            var body = #"{"stream_id": "\#(id)", "rows": ["#
+                            body.reserveCapacity(batchRows * (40 + texts[0].utf8.count))
+                            for k in 0..<batchRows {
+                                let t = t0 - Double(batchRows - 1 - k) / rate
+                                if k > 0 { body += "," }
+                                body += #"{"timestamp": \#(t), "values": [\#(texts[(row + k) % texts.count])]}"#
                             }
-                            continue
+                            body += "]}"
+                            if let socket { status = try await socket.send(.text(body)) } else { status = try await post("/api/live/batch", body, token: device).0 }
                         }
-                        var body = #"{"stream_id": "\#(id)", "rows": ["#
-                        body.reserveCapacity(batchRows * (40 + texts[0].utf8.count))
-                        for k in 0..<batchRows {
-                            let t = t0 - Double(batchRows - 1 - k) / rate
-                            if k > 0 { body += "," }
-                            body += #"{"timestamp": \#(t), "values": [\#(texts[(row + k) % texts.count])]}"#
-                        }
-                        body += "]}"
-                        let status: Int
-                        if let socket { status = try await socket.send(.text(body)) } else { status = try await post("/api/live/batch", body, token: device).0 }
                         let acked = Date().timeIntervalSince1970
                         if status == 200 {
                             sent += batchRows * sensors
