@@ -60,7 +60,7 @@ struct ScoringService: Service {
     func run() async throws {
         let arrivals = pipeline.queue.arrivals
         await cancelWhenGracefulShutdown {
-            for await _ in arrivals { await pipeline.flush() }
+            for await _ in arrivals { await pipeline.flushOverlapping() }
         }
         // Finish what was acknowledged before stopping.
         await pipeline.flush()

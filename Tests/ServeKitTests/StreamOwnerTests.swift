@@ -85,6 +85,32 @@ final class PassSizes: Sendable {
         #expect(scores.map(\.time) == (window - 1..<window + 70).map { 1000 + c.times[$0] })
     }
 
+    /// The scoring service's flushes overlap: the next slice's forward pass runs while the
+    /// previous slice's transaction is still being written, and its results wait for that
+    /// transaction before they reach the owners — transactions commit in window order.
+    @Test func theNextForwardPassRunsWhileTheLastTransactionIsWritten() async throws {
+        let passes = PassSizes()
+        let s = try await Setup(sliceLimit: 16, passes: passes)
+        let disk = ForwardGate()
+        await s.store.holdScoring { await disk.pass() }
+        let window = try #require(await s.pipeline.loadedModel("m1")).model.window
+        let c = MachineSimulator(seed: 4).cycle(0)
+        _ = try await s.send(c, 0..<(window + 31))
+        #expect(s.pipeline.queued == 32)
+        let flushing = Task { await s.pipeline.flushOverlapping() }
+        // Both forward passes run although the first slice's transaction is held.
+        for _ in 0..<500 where passes.sizes.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(passes.sizes.withLock { $0 } == [16, 16])
+        #expect(await disk.entered == 1)   // the second slice's transaction has not started
+        #expect(try await s.store.scores(stream: s.stream, from: 0, to: .infinity).isEmpty)
+        await disk.release()
+        await flushing.value
+        await s.pipeline.flush()   // and what flushOverlapping left in flight
+        let scores = try await s.store.scores(stream: s.stream, from: 0, to: .infinity)
+        #expect(scores.map(\.time) == (window - 1..<window + 31).map { 1000 + c.times[$0] })
+        #expect(await disk.entered == 2)
+    }
+
     @Test func ingestIsAcknowledgedWhileAForwardPassRuns() async throws {
         let gate = ForwardGate()
         let s = try await Setup(gate: gate)

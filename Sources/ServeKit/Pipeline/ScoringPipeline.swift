@@ -30,6 +30,8 @@ actor ScoringPipeline {
     /// Reports under way; each removes itself when done.
     private var reports: [UUID: Task<Void, Never>] = [:]
     private var flushing: Task<Void, Never>?
+    /// The last slice's transaction and pushes, while they may still run (``flushOverlapping()``).
+    private var inFlight: (commit: ScoringCommit, published: [Task<Void, Never>])?
     /// Most windows one forward pass and its transaction take. A flush scores the queue in
     /// slices of this size, so that what a flush holds (inputs, results, the rows of its
     /// transaction) stays the same however long the queue is: under overload the queue is full
@@ -128,14 +130,33 @@ actor ScoringPipeline {
     private static let forwardQueue = DispatchQueue(label: "vertac.forward")
 
     /// Scores every queued window, in slices of at most ``sliceLimit``, and hands each stream's
-    /// results to its owner. Flushes run one at a time, in order (a second caller waits for the
-    /// running one), so every stream gets its results in the order its windows were cut.
-    func flush() async {
+    /// results to its owner; returns once what they caused is committed (and pushed). Flushes run
+    /// one at a time, in order (a second caller waits for the running one), so every stream gets
+    /// its results in the order its windows were cut.
+    func flush() async { await flush(settling: true) }
+
+    /// As ``flush()``, but returns once the last slice's results are with their owners: its
+    /// transaction may still be running — the next slice's forward pass runs beside it, and waits
+    /// for it only before handing its own results on (the scoring service's loop).
+    func flushOverlapping() async { await flush(settling: false) }
+
+    private func flush(settling: Bool) async {
         while let running = flushing { await running.value }
-        let task = Task { while await self.flushSlice() {} }
+        let task = Task {
+            while await self.flushSlice() {}
+            if settling { await self.settleInFlight() }
+        }
         flushing = task
         await task.value
         if flushing == task { flushing = nil }
+    }
+
+    /// Waits for the last slice's transaction and the pushes that follow it.
+    private func settleInFlight() async {
+        guard let slice = inFlight else { return }
+        inFlight = nil
+        _ = await slice.commit.result()
+        for t in slice.published { await t.value }
     }
 
     /// Scores the oldest queued windows (at most ``sliceLimit``); false when none waited.
@@ -154,6 +175,9 @@ actor ScoringPipeline {
         }
         let results = await forward(parts)
         metrics.scoringLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        // The previous slice's transaction ran beside this forward pass; it is done before these
+        // results reach the owners, so that transactions commit in the order of their windows.
+        await settleInFlight()
         metrics.scoringBatchSize.record(batch.count)
         metrics.windowsScored.increment(by: batch.count)
         // Back to the owners, each stream's results in order, written in one transaction for all
@@ -175,10 +199,9 @@ actor ScoringPipeline {
             for await t in group { if let t { tasks.append(t) } }
             return tasks
         }
-        // The owners went on with their streams; this flush is done when its transaction is (and
-        // the pushes that wait for it), before the next one commits.
-        _ = await commit.result()
-        for t in published { await t.value }
+        // The owners went on with their streams; the transaction and the pushes that wait for it
+        // run on while the next slice is scored.
+        inFlight = (commit, published)
         return true
     }
 

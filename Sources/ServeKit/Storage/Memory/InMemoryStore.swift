@@ -108,8 +108,14 @@ actor InMemoryStore: Store {
 
     func refuseScores(where refused: (@Sendable (ScoreRecord) -> Bool)?) { refusedScores = refused }
 
+    /// A unit-test seam: every scoring commit first waits for this (a slow disk).
+    private var scoringHold: (@Sendable () async -> Void)?
+
+    func holdScoring(_ hold: (@Sendable () async -> Void)?) { scoringHold = hold }
+
     func commitScoring(scores: [ScoreRecord], states new: [SensorStateRecord], transitions: [TransitionRecord],
-                              events: [MaintenanceEvent]) throws {
+                              events: [MaintenanceEvent]) async throws {
+        if let scoringHold { await scoringHold() }
         if let refusedScores, let bad = scores.first(where: refusedScores) {
             throw ConstraintViolation(description: "score of stream \(bad.streamID) at \(bad.time) refused")
         }
