@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Logging
 import ServeKit
@@ -41,6 +44,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Self.limitMallocArenas()
         var s = ServerSettings()
         (s.host, s.port, s.dataDirectory, s.modelPath, s.databaseURL) = (host, port, store.dataDir, model, store.databaseURL)
         s.dashboardDirectory = dashboard
@@ -53,6 +57,26 @@ struct Serve: AsyncParsableCommand {
             """)
         }
         try await buildApplication(s, parts: parts, logger: logger).runService()
+    }
+}
+
+extension Serve {
+    /// glibc gives threads that contend for the allocator arenas of their own, up to eight per
+    /// core, and memory freed in one arena is not reused by another: under a long overload the
+    /// server's RSS rose in steps of 25–30 MiB as new threads (database, scoring) made new arenas
+    /// (`scripts/bench/overload.sh`: 209 → 259 MiB over 10 minutes; with one arena per core it
+    /// stayed within 213–230 MiB). One arena per core (at least two), unless `MALLOC_ARENA_MAX`
+    /// says otherwise. Runs before the server starts its threads.
+    static func limitMallocArenas() {
+        #if canImport(Glibc)
+        guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil else { return }
+        // <malloc.h> is not part of Swift's Glibc module: glibc's `mallopt` by name, and its
+        // M_ARENA_MAX (-8); absent from another C library, and then nothing changes.
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mARENAMAX: Int32 = -8
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(mARENAMAX, Int32(max(2, ProcessInfo.processInfo.activeProcessorCount)))
+        #endif
     }
 }
 

@@ -66,7 +66,8 @@ over=$(python3 -c "print(max(100, round(2 * $sustained / $STREAMS / 100) * 100))
 echo "== overload: $STREAMS pump streams at $over rows/s (2 × the $sustained windows/s sustained), $MINUTES min" >&2
 start_server overload
 ( while kill -0 "$server_pid" 2> /dev/null; do
-      echo "$(date +%s) $(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status" 2> /dev/null)"
+      # time, RSS, its anonymous and file-backed parts (KiB), threads, memory mappings
+      echo "$(date +%s) $(awk '/^(VmRSS|RssAnon|RssFile|Threads):/ {printf "%s ", $2}' "/proc/$server_pid/status" 2> /dev/null)$(wc -l < "/proc/$server_pid/maps" 2> /dev/null)"
       sleep 5
   done > "$work/rss.txt" ) &
 sampler_pid=$!
@@ -80,7 +81,8 @@ sampler_pid=""
 python3 - "$result" "$work/rss.txt" "$DIR/vertac.sqlite" "$sustained" "$over" "$STREAMS" <<'EOF'
 import json, sqlite3, statistics, sys
 result, rss_path, db, sustained, over, streams = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-samples = [tuple(map(int, l.split())) for l in open(rss_path) if len(l.split()) == 2]
+rows = [tuple(map(int, l.split())) for l in open(rss_path) if len(l.split()) == 6]
+samples = [(r[0], r[1]) for r in rows]
 t0 = samples[0][0]
 steady = [kb for t, kb in samples if t - t0 >= 60]
 median = statistics.median(steady)
@@ -95,6 +97,11 @@ print(f"RSS after the first minute: median {median / 1024:.0f} MiB, {low / 1024:
 by_minute = {}
 for t, kb in samples: by_minute.setdefault((t - t0) // 60, []).append(kb)
 print("RSS by minute (MiB): " + " ".join(f"{statistics.median(v) / 1024:.0f}" for _, v in sorted(by_minute.items())))
+detail = {}
+for r in rows: detail.setdefault((r[0] - t0) // 60, []).append(r)
+print("by minute, anonymous / file-backed MiB, threads, mappings: " + " ".join(
+    f"{statistics.median(x[2] for x in v) / 1024:.0f}/{statistics.median(x[3] for x in v) / 1024:.0f}/{max(x[4] for x in v)}/{max(x[5] for x in v)}"
+    for _, v in sorted(detail.items())))
 print(f"rows acknowledged {acked:,}, rows stored {stored:,}")
 if high > 1.1 * median or low < 0.9 * median: failed.append("RSS moved more than ±10 %")
 if result["busy_answers"] == 0: failed.append("no 503: the load did not overload the server")
