@@ -49,6 +49,14 @@ struct Serve: AsyncParsableCommand {
         (s.host, s.port, s.dataDirectory, s.modelPath, s.databaseURL) = (host, port, store.dataDir, model, store.databaseURL)
         s.dashboardDirectory = dashboard
         let logger = Logger(label: "vertac-serve")
+        // SQLite: one server per data directory (a second one stops here, saying why).
+        var lock: DataDirectoryLock?
+        if s.databaseURL == nil {
+            try FileManager.default.createDirectory(atPath: s.dataDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            lock = try DataDirectoryLock.acquire(directory: s.dataDirectory)
+        }
+        defer { withExtendedLifetime(lock) {} }
         let parts = try await makeServerParts(s, logger: logger)
         if let token = parts.initialAdminToken {
             print("""

@@ -124,6 +124,35 @@ final class ServerProcess: @unchecked Sendable {
         try await killNineKeepsAcknowledgedRows(database: nil)
     }
 
+    /// SQLite serves one server: a second `vertac-serve` on the same data directory stops at
+    /// once, names the one that holds it, and changes nothing; the first goes on serving. After a
+    /// `kill -9` of the first, the lock is gone with it (`killNineOnSQLite` restarts on the same
+    /// directory).
+    @Test func aSecondServerOnOneSQLiteDirectoryIsRefused() async throws {
+        let dir = DataDir()
+        try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
+        let first = try ServerProcess(dataDir: dir.path, database: nil)
+        defer { first.terminate() }
+        try await first.ready()
+        let token = try String(contentsOfFile: dir.path + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let (registered, _) = try await first.request("POST", "/api/live/register", token: token,
+                                                      body: #"{"device_name": "m", "sensors": [{"name": "a"}]}"#)
+        #expect(registered == 200)
+
+        let second = try ServerProcess(dataDir: dir.path + "/", database: nil)
+        defer { second.terminate() }
+        second.process.waitUntilExit()
+        #expect(second.process.terminationStatus != 0)
+        let log = try String(contentsOfFile: second.log, encoding: .utf8)
+        #expect(log.contains("another vertac-serve (pid \(first.process.processIdentifier)) is serving the data directory"), "\(log)")
+        #expect(log.contains("--database"))
+
+        let (status, streams) = try await first.request("GET", "/api/v1/streams", token: token)
+        #expect(status == 200)
+        #expect(((try JSONSerialization.jsonObject(with: streams) as? [String: Any])?["streams"] as? [Any])?.count == 1)
+        #expect(try String(contentsOfFile: dir.path + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == token)
+    }
+
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
     func killNineOnPostgreSQL() async throws {
         // A schema of its own, created and migrated here; the server reaches it through search_path.

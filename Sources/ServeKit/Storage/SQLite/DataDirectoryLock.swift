@@ -1,0 +1,57 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The embedded SQLite store serves one server: a `vertac-serve` holds an exclusive lock on
+/// `vertac.lock` in its data directory while it runs, and a second one started on the same
+/// directory stops at once, saying which process holds it and what to use instead. Several
+/// servers share one PostgreSQL database (`--database`), never one SQLite file: each would
+/// restore and score every stream.
+///
+/// The lock is the kernel's (`flock`), so it goes away with the process however that ends —
+/// `kill -9` included; nothing stale is left to clean up. Short-lived commands on the same
+/// directory (`vertac-serve token create`) do not take it.
+public final class DataDirectoryLock: Sendable {
+    private let fd: Int32
+    public let path: String
+
+    public struct Held: Error, CustomStringConvertible {
+        public let directory: String
+        /// The process holding the lock, as it wrote it (nil when it could not be read).
+        public let pid: Int32?
+        public var description: String {
+            "another vertac-serve\(pid.map { " (pid \($0))" } ?? "") is serving the data directory \(directory): "
+                + "the embedded SQLite store serves one server. Stop that one, give this one another --data-dir, "
+                + "or run several servers on one PostgreSQL database (--database postgresql://…)"
+        }
+    }
+
+    /// Takes the lock of `directory` (which must exist) or throws ``Held``.
+    public static func acquire(directory: String) throws -> DataDirectoryLock {
+        let path = (directory as NSString).appendingPathComponent("vertac.lock")
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey:
+                "cannot open \(path): \(String(cString: strerror(errno)))"])
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = pread(fd, &buffer, buffer.count, 0)
+            close(fd)
+            let text = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+            throw Held(directory: directory, pid: Int32(text))
+        }
+        let pid = "\(getpid())\n"
+        _ = ftruncate(fd, 0)
+        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
+        return DataDirectoryLock(fd: fd, path: path)
+    }
+
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+}
