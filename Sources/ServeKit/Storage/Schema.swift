@@ -115,5 +115,15 @@ enum Schema {
             DROP TABLE samples;
             """
         },
+        // Scale-out (`docs/scale-out.md`): the servers of a cluster and which one owns each
+        // stream. Times are the database's clock. Used on PostgreSQL; SQLite serves one server.
+        Migration(id: "008_cluster") { d in """
+            CREATE TABLE cluster_nodes (
+                id TEXT PRIMARY KEY, address TEXT NOT NULL, started_at \(d.double) NOT NULL, heartbeat_at \(d.double) NOT NULL);
+            CREATE TABLE stream_leases (
+                stream_id TEXT PRIMARY KEY, node_id TEXT NOT NULL, fence \(d.bigint) NOT NULL, expires_at \(d.double) NOT NULL);
+            CREATE INDEX stream_leases_by_node ON stream_leases(node_id);
+            """
+        },
     ]
 }

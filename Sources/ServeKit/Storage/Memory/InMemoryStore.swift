@@ -33,11 +33,28 @@ actor InMemoryStore: Store {
     private var modelFiles: [String: Data] = [:]
     private var modelAssignments: [String: [String]] = [:]
 
-    init() {}
+    private var nodesByID: [String: NodeRecord] = [:]
+    private var leasesByStream: [String: Lease] = [:]
+    /// As ``PostgresStore/fences``.
+    let fences: FenceBook?
+
+    init(fences: FenceBook? = nil) { self.fences = fences }
+
+    /// As ``PGConnection/checkFences(_:streams:)``.
+    private func checkFences(_ streams: some Sequence<String>) throws {
+        guard let fences else { return }
+        for id in Set(streams) {
+            let held = fences.fence(id), current = leasesByStream[id]?.fence
+            guard let held, held == current else { throw FenceRefused(stream: id, held: held, current: current) }
+        }
+    }
 
     // MARK: Streams and samples
 
-    func saveStream(_ s: StreamRecord) { upsert(s) }
+    func saveStream(_ s: StreamRecord) throws {
+        try checkFences([s.id])
+        upsert(s)
+    }
 
     /// Like the SQL upsert: a known stream keeps its registration time and dataset.
     private func upsert(_ s: StreamRecord) {
@@ -57,6 +74,7 @@ actor InMemoryStore: Store {
     func commitBatch(stream: StreamRecord, rows new: [SampleRow], batchID: String?, ack: BatchAck) throws {
         // Check everything first, so that a refused batch leaves nothing behind. Rows may not
         // fall within a stored chunk's span, as in the SQL stores (``SampleChunk``).
+        try checkFences([stream.id])
         let chunks = try SampleChunk.chunks(of: new, stream: stream.id)
         for c in chunks where spans[stream.id, default: []].contains(where: { $0.first <= c.last && $0.last >= c.first }) {
             throw SampleOverlap(stream: stream.id, time: c.first)
@@ -84,6 +102,7 @@ actor InMemoryStore: Store {
     // MARK: Cycles
 
     func saveCycle(_ c: CycleRecord) throws {
+        try checkFences([c.streamID])
         guard streamsByID[c.streamID] != nil else {
             throw ConstraintViolation(description: "cycle \(c.id) refers to unknown stream \(c.streamID)")
         }
@@ -119,6 +138,7 @@ actor InMemoryStore: Store {
         if let refusedScores, let bad = scores.first(where: refusedScores) {
             throw ConstraintViolation(description: "score of stream \(bad.streamID) at \(bad.time) refused")
         }
+        try checkFences(scores.map(\.streamID) + new.map(\.streamID) + transitions.map(\.streamID) + events.map(\.stream))
         for s in scores { scoresByStream[s.streamID, default: [:]][s.time] = s }
         for s in new { states[s.streamID, default: [:]][s.sensor] = s }
         transitionLog += transitions
@@ -187,4 +207,56 @@ actor InMemoryStore: Store {
     func saveAssignment(stream: String, history: [String]) { modelAssignments[stream] = history }
 
     func assignments() -> [String: [String]] { modelAssignments }
+
+    // MARK: Cluster (the clock is this process's)
+
+    func clusterNow() -> Double { Date().timeIntervalSince1970 }
+
+    func announce(node: String, address: String) {
+        let now = clusterNow()
+        nodesByID[node] = NodeRecord(id: node, address: address, startedAt: now, heartbeatAt: now)
+    }
+
+    func heartbeat(node: String) -> Bool {
+        guard let n = nodesByID[node] else { return false }
+        nodesByID[node] = NodeRecord(id: n.id, address: n.address, startedAt: n.startedAt, heartbeatAt: clusterNow())
+        return true
+    }
+
+    func nodes() -> (now: Double, nodes: [NodeRecord]) { (clusterNow(), nodesByID.values.sorted { $0.id < $1.id }) }
+
+    func leave(node: String) {
+        for (id, l) in leasesByStream where l.node == node { leasesByStream[id] = Lease(stream: id, node: node, fence: l.fence, expiresAt: 0) }
+        nodesByID[node] = nil
+    }
+
+    func acquireLease(stream: String, node: String, seconds: Double) -> Lease? {
+        let now = clusterNow()
+        let old = leasesByStream[stream]
+        if let old, old.node != node, old.expiresAt >= now { return nil }
+        let renewal = old.map { $0.node == node && $0.expiresAt >= now } ?? false
+        let lease = Lease(stream: stream, node: node, fence: old.map { renewal ? $0.fence : $0.fence + 1 } ?? 1, expiresAt: now + seconds)
+        leasesByStream[stream] = lease
+        return lease
+    }
+
+    func renewLeases(node: String, seconds: Double) -> [Lease] {
+        let now = clusterNow()
+        var renewed: [Lease] = []
+        for (id, l) in leasesByStream where l.node == node && l.expiresAt >= now {
+            let lease = Lease(stream: id, node: node, fence: l.fence, expiresAt: now + seconds)
+            leasesByStream[id] = lease
+            renewed.append(lease)
+        }
+        return renewed.sorted { $0.stream < $1.stream }
+    }
+
+    func releaseLease(stream: String, node: String) {
+        guard let l = leasesByStream[stream], l.node == node else { return }
+        leasesByStream[stream] = Lease(stream: stream, node: node, fence: l.fence, expiresAt: 0)
+    }
+
+    func leases() -> [Lease] { leasesByStream.values.sorted { $0.stream < $1.stream } }
 }
+
+extension InMemoryStore: ClusterRepository {}

@@ -6,8 +6,10 @@ extension PostgresStore {
                               events: [MaintenanceEvent]) async throws {
         var lines = ""
         for s in scores { lines += "\(s.streamID)\t\(s.time)\t\(s.cycleID ?? "\\N")\t\(s.score)\t\(Self.array(s.sensorScores))\n" }
-        try await pool.with { [lines] c in
+        let streams = Set(scores.map(\.streamID) + states.map(\.streamID) + transitions.map(\.streamID) + events.map(\.stream))
+        try await pool.with { [lines, fences] c in
             try c.transaction {
+                try c.checkFences(fences, streams: streams)
                 // Scores may be re-sent after a restart replays rows: replace rather than fail.
                 if !lines.isEmpty {
                     try c.query("CREATE TEMP TABLE IF NOT EXISTS incoming_scores (LIKE window_scores) ON COMMIT DELETE ROWS")

@@ -8,6 +8,9 @@ final class PostgresStore: Store {
     let pool: PGPool
     /// The schema the tables live in (`public` unless one is given, as the tests do).
     let schema: String
+    /// In a cluster, the fences of the streams this server owns: every write of a stream's data
+    /// checks its lease first (``PGConnection/checkFences(_:streams:)``). Nil: a server alone.
+    let fences: FenceBook?
 
     /// Connects, creates the schema if needed and applies pending migrations.
     ///
@@ -15,17 +18,19 @@ final class PostgresStore: Store {
     ///   - url: a libpq connection string or URL, e.g. `postgresql://user@host/db`.
     ///   - schema: tables go here instead of `public` (letters, digits and `_`).
     ///   - connections: pool size.
-    static func open(url: String, schema: String? = nil, connections: Int = 4) async throws -> PostgresStore {
+    ///   - fences: in a cluster, the fences of the streams this server owns.
+    static func open(url: String, schema: String? = nil, connections: Int = 4, fences: FenceBook? = nil) async throws -> PostgresStore {
         if let schema, schema.isEmpty || !schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
             throw PGError(message: "invalid schema name \"\(schema)\"", sqlState: nil)
         }
-        let store = PostgresStore(url: url, schema: schema, connections: connections)
+        let store = PostgresStore(url: url, schema: schema, connections: connections, fences: fences)
         try await store.migrate()
         return store
     }
 
-    private init(url: String, schema: String?, connections: Int) {
+    private init(url: String, schema: String?, connections: Int, fences: FenceBook?) {
         self.schema = schema ?? "public"
+        self.fences = fences
         pool = PGPool(url: url, size: connections) { c in
             if let schema {
                 try c.query("CREATE SCHEMA IF NOT EXISTS \(schema)")
@@ -69,7 +74,12 @@ final class PostgresStore: Store {
 
     func saveStream(_ s: StreamRecord) async throws {
         let upsert = try StoreStatements.upsert(s)
-        try await pool.with { try $0.execute(upsert) }
+        try await pool.with { [fences] c in
+            try c.transaction {
+                try c.checkFences(fences, streams: [s.id])
+                try c.execute(upsert)
+            }
+        }
     }
 
     static func streams(_ r: PGRows) throws -> [StreamRecord] { try r.rows.map { try StreamRecord(row: $0) } }
@@ -101,8 +111,9 @@ final class PostgresStore: Store {
         var perCycle: [String: Int] = [:]
         for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
         let progress = StoreStatements.progress(stream)
-        try await pool.with { [lines, perCycle] c in
+        try await pool.with { [lines, perCycle, fences] c in
             try c.transaction {
+                try c.checkFences(fences, streams: [stream.id])
                 for chunk in chunks {
                     if let last = try c.query(SampleChunk.overlapQuery { "$\($0)" }, [stream.id, "\(chunk.last)"]).rows.first?.double("t_last"),
                        last >= chunk.first {
@@ -136,9 +147,14 @@ final class PostgresStore: Store {
 
     // MARK: Cycles
 
-    func saveCycle(_ c: CycleRecord) async throws {
-        let upsert = try StoreStatements.upsert(c)
-        try await pool.with { try $0.execute(upsert) }
+    func saveCycle(_ cycle: CycleRecord) async throws {
+        let upsert = try StoreStatements.upsert(cycle)
+        try await pool.with { [fences] c in
+            try c.transaction {
+                try c.checkFences(fences, streams: [cycle.streamID])
+                try c.execute(upsert)
+            }
+        }
     }
 
     static func cycles(_ r: PGRows) throws -> [CycleRecord] { try r.rows.map { try CycleRecord(row: $0) } }
