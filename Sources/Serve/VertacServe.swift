@@ -35,9 +35,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Model file to score with (.h5).") var model: String?
     @Option(help: "Folder of the dashboard's files (default: the copy that ships with the server).") var dashboard: String?
     @OptionGroup var store: StoreOptions
+    @Option(help: "On PostgreSQL: where the other servers reach this one (default http://HOST:PORT).") var advertise: String?
+    @Option(help: "On PostgreSQL: seconds a stream's lease lasts without renewal; a stopped server's streams move after it.")
+    var leaseSeconds = 5.0
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1–65535") }
+        guard leaseSeconds >= 1, leaseSeconds <= 600 else { throw ValidationError("--lease-seconds must be 1–600") }
+        if let advertise, !(advertise.hasPrefix("http://") || advertise.hasPrefix("https://")) || advertise.count > 512 {
+            throw ValidationError("--advertise must be an http:// or https:// URL (at most 512 characters)")
+        }
         if let dashboard, DashboardAssets.locate(dashboard) == nil {
             throw ValidationError("--dashboard \(dashboard): no index.html there")
         }
@@ -48,14 +55,13 @@ struct Serve: AsyncParsableCommand {
         var s = ServerSettings()
         (s.host, s.port, s.dataDirectory, s.modelPath, s.databaseURL) = (host, port, store.dataDir, model, store.databaseURL)
         s.dashboardDirectory = dashboard
+        (s.advertiseAddress, s.leaseSeconds) = (advertise, leaseSeconds)
         let logger = Logger(label: "vertac-serve")
-        // SQLite: one server per data directory (a second one stops here, saying why).
-        var lock: DataDirectoryLock?
-        if s.databaseURL == nil {
-            try FileManager.default.createDirectory(atPath: s.dataDirectory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            lock = try DataDirectoryLock.acquire(directory: s.dataDirectory)
-        }
+        // One server per data directory (a second one stops here, saying why): on SQLite it holds
+        // the store, on PostgreSQL the server's node id.
+        try FileManager.default.createDirectory(atPath: s.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let lock = try DataDirectoryLock.acquire(directory: s.dataDirectory)
         defer { withExtendedLifetime(lock) {} }
         let parts = try await makeServerParts(s, logger: logger)
         if let token = parts.initialAdminToken {

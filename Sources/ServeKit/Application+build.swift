@@ -13,6 +13,11 @@ public struct ServerSettings: Sendable {
     public var dataDirectory = "./vertac-data"
     public var modelPath: String?
     public var databaseURL: String?
+    /// On PostgreSQL, where the other servers of the cluster reach this one (default
+    /// `http://HOST:PORT`, with 127.0.0.1 for a wildcard host).
+    public var advertiseAddress: String?
+    /// On PostgreSQL, how long a stream's lease lasts without renewal (`docs/scale-out.md`).
+    public var leaseSeconds = 5.0
     var tickInterval: Duration = .seconds(1)
     /// The server's clock (seconds since 1970); tests pass a manual one.
     var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
@@ -68,6 +73,24 @@ struct ScoringService: Service {
     }
 }
 
+/// Keeps this server in its cluster: a round every third of a lease (heartbeat, renewals,
+/// streams taken and handed over); at a clean stop it leaves, so its streams move at once.
+struct ClusterService: Service {
+    let node: ClusterNode
+    let logger: Logger
+
+    func run() async throws {
+        let interval = Duration.milliseconds(Int(node.settings.leaseSeconds * 1000 / 3))
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: interval) } catch { return }
+                do { try await node.round() } catch { logger.error("cluster round failed", metadata: ["error": "\(error)"]) }
+            }
+        }
+        await node.leave()
+    }
+}
+
 /// The parts of a running server, for the routes and the tests.
 public struct ServerParts: Sendable {
     let store: any Store
@@ -76,6 +99,8 @@ public struct ServerParts: Sendable {
     let hub: LiveHub
     let verifier: TokenVerifier
     let metrics: ServerMetrics
+    /// On PostgreSQL, this server's membership of the cluster.
+    let cluster: ClusterNode?
     /// The admin token created on the first start on an empty store (shown once), else nil.
     public let initialAdminToken: String?
 }
@@ -87,9 +112,18 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
                                             attributes: [.posixPermissions: 0o700])
     try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: s.dataDirectory)
     let store: any Store
+    var cluster: ClusterNode?
     if let url = s.databaseURL {
-        store = try await PostgresStore.open(url: url)
-        logger.info("store: PostgreSQL")
+        // Servers on one PostgreSQL form a cluster: each owns the streams its leases give it.
+        let fences = FenceBook()
+        let pg = try await PostgresStore.open(url: url, fences: fences)
+        store = pg
+        var c = ClusterSettings()
+        c.nodeID = try NodeIdentity.load(dataDirectory: s.dataDirectory)
+        c.address = s.advertiseAddress ?? "http://\(["0.0.0.0", "::", ""].contains(s.host) ? "127.0.0.1" : s.host):\(s.port)"
+        c.leaseSeconds = s.leaseSeconds
+        cluster = ClusterNode(settings: c, fences: fences, store: pg, logger: logger)
+        logger.info("store: PostgreSQL", metadata: ["node": "\(c.nodeID)", "address": "\(c.address)", "lease_s": "\(c.leaseSeconds)"])
     } else {
         let path = (s.dataDirectory as NSString).appendingPathComponent("vertac.sqlite")
         // SQLite gives its -wal and -shm files the database file's mode.
@@ -105,7 +139,7 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     let pipeline = ScoringPipeline(store: store, hub: hub, settings: s.monitor, metrics: metrics, logger: logger)
     var limits = IngestLimits()
     limits.maxQueuedWindows = s.maxQueuedWindows
-    let live = LiveService(store: store, pipeline: pipeline, limits: limits, clock: s.clock)
+    let live = LiveService(store: store, pipeline: pipeline, limits: limits, cluster: cluster, clock: s.clock)
     // Models: the stored global model and per-stream assignments, then --model (which becomes the
     // global model).
     let stored = try await store.models()
@@ -129,9 +163,15 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
         logger.info("model loaded", metadata: ["path": "\(path)", "id": "\(record.id)", "sensors": "\(record.sensors.count)"])
     }
     try await live.restore()
+    if let cluster {
+        // Joins and takes its streams before it answers: a server alone owns every stream now.
+        await cluster.attach(live)
+        try await cluster.announce()
+        try await cluster.round()
+    }
     let token = try await Tokens.bootstrap(store: store, dataDirectory: s.dataDirectory, now: s.clock())
     return ServerParts(store: store, live: live, pipeline: pipeline, hub: hub, verifier: TokenVerifier(store: store),
-                       metrics: metrics, initialAdminToken: token)
+                       metrics: metrics, cluster: cluster, initialAdminToken: token)
 }
 
 /// Builds the server: storage, live service, routes. `@main` and the tests call this.
@@ -175,8 +215,9 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
         server: .guarded(router: router, limits: limits, gate: gate, checkUpgrade: { await sockets.refusal($0) },
                          onRefused: { metrics.connectionsRejected.increment() }),
         configuration: .init(address: .hostname(s.host, port: s.port), serverName: "vertac-serve"),
-        services: s.backgroundServices ? [ClockService(live: live, interval: s.tickInterval, logger: logger),
-                                          ScoringService(pipeline: parts.pipeline, logger: logger)] : [],
+        // Graceful shutdown runs in reverse order: scoring finishes before the node leaves.
+        services: s.backgroundServices ? (parts.cluster.map { [ClusterService(node: $0, logger: logger) as any Service] } ?? [])
+            + [ClockService(live: live, interval: s.tickInterval, logger: logger), ScoringService(pipeline: parts.pipeline, logger: logger)] : [],
         logger: logger
     )
 }

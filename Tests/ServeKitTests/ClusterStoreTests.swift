@@ -34,8 +34,8 @@ import Testing
     @Test(arguments: Kind.available)
     func nodesAnnounceHeartbeatAndLeave(kind: Kind) async throws {
         let store = try await Self.cluster(kind, servers: 1)[0].store
-        try await store.announce(node: "a", address: "http://127.0.0.1:1")
-        try await store.announce(node: "b", address: "http://127.0.0.1:2")
+        try await store.announce(node: "a", address: "http://127.0.0.1:1", keepingStartWithin: 60)
+        try await store.announce(node: "b", address: "http://127.0.0.1:2", keepingStartWithin: 60)
         let before = try await store.nodes()
         #expect(before.nodes.map(\.id) == ["a", "b"])
         #expect(before.nodes.allSatisfy { $0.heartbeatAt <= before.now && $0.startedAt == $0.heartbeatAt })
@@ -45,6 +45,13 @@ import Testing
         let a = try #require(after.nodes.first { $0.id == "a" }), b = try #require(after.nodes.first { $0.id == "b" })
         #expect(a.heartbeatAt > a.startedAt)
         #expect(b.heartbeatAt == b.startedAt)
+        // Announced again (a restart): within the window it keeps its start, after it starts anew.
+        try await store.announce(node: "a", address: "http://127.0.0.1:3", keepingStartWithin: 60)
+        let again = try #require(try await store.nodes().nodes.first { $0.id == "a" })
+        #expect(again.startedAt == a.startedAt && again.address == "http://127.0.0.1:3")
+        try await Task.sleep(for: .milliseconds(20))
+        try await store.announce(node: "a", address: "http://127.0.0.1:3", keepingStartWithin: 0.01)
+        #expect(try #require(try await store.nodes().nodes.first { $0.id == "a" }).startedAt > a.startedAt)
 
         // Leaving ends the node's leases at once: another takes the stream without waiting.
         #expect(try await store.acquireLease(stream: "s", node: "a", seconds: 60) != nil)
@@ -85,16 +92,17 @@ import Testing
     @Test(arguments: Kind.available)
     func aLeaseChangesHandsOnlyWhenItExpiredOrWasReleased(kind: Kind) async throws {
         let store = try await Self.cluster(kind, servers: 1)[0].store
-        let first = try #require(try await store.acquireLease(stream: "s", node: "a", seconds: 0.4))
+        let first = try #require(try await store.acquireLease(stream: "s", node: "a", seconds: 60))
         #expect(first.fence == 1 && first.node == "a")
         // Acquiring again while it holds is a renewal: the fence stays.
-        #expect(try await store.acquireLease(stream: "s", node: "a", seconds: 0.4)?.fence == 1)
-        #expect(try await store.acquireLease(stream: "s", node: "b", seconds: 0.4) == nil)
-        let renewed = try await store.renewLeases(node: "a", seconds: 0.4)
+        #expect(try await store.acquireLease(stream: "s", node: "a", seconds: 60)?.fence == 1)
+        #expect(try await store.acquireLease(stream: "s", node: "b", seconds: 60) == nil)
+        let renewed = try await store.renewLeases(node: "a", seconds: 60)
         #expect(renewed.map(\.stream) == ["s"] && renewed[0].fence == 1 && renewed[0].expiresAt >= first.expiresAt)
 
-        // a pauses past its lease: b takes the stream with a higher fence, a's renewal finds it lost.
-        try await Task.sleep(for: .milliseconds(600))
+        // a pauses past its lease (renewed for a last time into the past: its lease has run out):
+        // b takes the stream with a higher fence, and a's renewal finds it lost.
+        #expect(try await store.renewLeases(node: "a", seconds: -1).count == 1)
         let taken = try #require(try await store.acquireLease(stream: "s", node: "b", seconds: 60))
         #expect(taken.fence == 2 && taken.node == "b")
         #expect(try await store.renewLeases(node: "a", seconds: 60).isEmpty)
@@ -118,12 +126,12 @@ import Testing
         let servers = try await Self.cluster(kind, servers: 2)
         let (a, aBook) = servers[0], (b, bBook) = servers[1]
         let stream = StoreContractTests.stream("s1")
-        aBook.hold(try #require(try await a.acquireLease(stream: "s1", node: "a", seconds: 0.3)))
+        aBook.hold(try #require(try await a.acquireLease(stream: "s1", node: "a", seconds: 60)))
         try await a.saveStream(stream)
         let ack = BatchAck(ackID: "k1", samples: 2, rows: 1)
         try await a.commitBatch(stream: stream, rows: [SampleRow(time: 1, values: [1, 2], cycleID: nil)], batchID: "b1", ack: ack)
 
-        try await Task.sleep(for: .milliseconds(500))
+        _ = try await a.renewLeases(node: "a", seconds: -1) // a's lease runs out
         let taken = try #require(try await b.acquireLease(stream: "s1", node: "b", seconds: 60))
         // a's book still holds fence 1 (in memory the two views share one store and book, which
         // plays a until b's lease is written into it below).

@@ -11,7 +11,7 @@ final class ServerProcess: @unchecked Sendable {
     let port: Int
     let log: String
 
-    init(dataDir: String, database: String?, port: Int? = nil) throws {
+    init(dataDir: String, database: String?, port: Int? = nil, arguments: [String] = []) throws {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let exe = [dir, dir.deletingLastPathComponent()].map { $0.appendingPathComponent("vertac-serve").path }
             .first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -20,7 +20,7 @@ final class ServerProcess: @unchecked Sendable {
         log = dataDir + ".log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: exe)
-        process.arguments = ["--port", "\(self.port)", "--data-dir", dataDir] + (database.map { ["--database", $0] } ?? [])
+        process.arguments = ["--port", "\(self.port)", "--data-dir", dataDir] + (database.map { ["--database", $0] } ?? []) + arguments
         let handle = FileHandle(forWritingAtPath: log)
         process.standardOutput = handle
         process.standardError = handle

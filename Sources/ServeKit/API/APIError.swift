@@ -46,7 +46,7 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         case .wrongRowLength, .noValueYet, .unknownSensor, .invalidModel: .unprocessableContent
         case .unknownStream, .unknownModel, .unknownEvent: .notFound
         case .timestampBackwards, .invalidCycleEvent, .invalidEventTransition, .sensorMismatch, .nothingToRollBack: .conflict
-        case .busy: .serviceUnavailable
+        case .busy, .notOwner: .serviceUnavailable
         case .modelReaderUnavailable, .cannotWrite: .internalServerError
         }
     }

@@ -23,6 +23,10 @@ final class LiveService: Sendable {
     let context: OwnerContext
     private let owners = Mutex<[String: StreamOwner]>([:])
     var pipeline: ScoringPipeline { context.pipeline }
+    /// In a cluster (PostgreSQL), the node whose leases decide which streams this server owns:
+    /// it adopts and hands over streams (``adopt(_:)``, ``relinquish(_:)``); commands on a stream
+    /// another server owns are refused with `not_owner`. Nil: a server alone owns every stream.
+    let cluster: ClusterNode?
 
     /// - Parameters:
     ///   - settings: the value the pipeline judges windows with (its grace period, sample timeout
@@ -30,8 +34,9 @@ final class LiveService: Sendable {
     ///   - metrics: nil: the pipeline's (one set of figures for ingest and scoring).
     ///   - pipeline: nil: a pipeline of its own whose pushes nobody receives.
     init(store: any Store, pipeline: ScoringPipeline? = nil, limits: IngestLimits = .init(),
-                settings: MonitorSettings? = nil, metrics: ServerMetrics? = nil,
+                settings: MonitorSettings? = nil, metrics: ServerMetrics? = nil, cluster: ClusterNode? = nil,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.cluster = cluster
         let pipeline = pipeline ?? ScoringPipeline(store: store, hub: NoSubscribers(), settings: settings ?? .init(), metrics: metrics ?? ServerMetrics())
         precondition(settings == nil || settings == pipeline.settings, "the live service and its pipeline must share one settings value")
         context = OwnerContext(store: store, hub: pipeline.hub, pipeline: pipeline, metrics: metrics ?? pipeline.metrics, logger: pipeline.logger,
@@ -42,27 +47,69 @@ final class LiveService: Sendable {
 
     func isRegistered(_ id: String) -> Bool { owners.withLock { $0[id] != nil } }
 
-    func owner(_ stream: String) throws -> StreamOwner {
-        guard let o = owners.withLock({ $0[stream] }) else { throw ServiceError(.unknownStream, "no stream \"\(stream)\" is registered") }
-        return o
+    func owner(_ stream: String) async throws -> StreamOwner {
+        if let o = owners.withLock({ $0[stream] }) { return o }
+        if let cluster, try await context.store.stream(stream) != nil {
+            let address = try await cluster.ownerAddress(of: stream)
+            throw ServiceError(.notOwner, "stream \(stream) is served by \(address.map { "another server (\($0))" } ?? "no server at the moment"); retry shortly",
+                               retryAfter: 1)
+        }
+        throw ServiceError(.unknownStream, "no stream \"\(stream)\" is registered")
     }
 
     private var all: [StreamOwner] { owners.withLock { Array($0.values) } }
 
-    /// Restores every stored stream (state machines included) — called at start.
+    /// Restores every stored stream (state machines included) — called at start. In a cluster
+    /// the node's rounds adopt the streams it owns instead.
     func restore() async throws {
+        guard cluster == nil else { return }
+        for r in try await context.store.streams() { try await restore(r) }
+    }
+
+    private func restore(_ r: StreamRecord) async throws {
         let settings = context.settings
-        for r in try await context.store.streams() {
-            let cycle = CycleStateMachine(restoring: r.cycleState, cycle: r.cycleNumber, since: r.stateSince, lastActivity: r.lastActivity,
-                                          gracePeriod: settings.gracePeriod, sampleTimeout: settings.sampleTimeout)
-            var last = [Float?](repeating: nil, count: r.sensors.count)
-            if let t = r.lastTimestamp, let row = try await context.store.samples(stream: r.id, from: t, to: t).last { last = row.values.map { $0 } }
-            let owner = StreamOwner(record: r, cycle: cycle, lastValues: last, context: context)
-            owners.withLock { $0[r.id] = owner }
-            // Rebuilds the cycle's windows and live DTW and scores what was left unscored.
+        let cycle = CycleStateMachine(restoring: r.cycleState, cycle: r.cycleNumber, since: r.stateSince, lastActivity: r.lastActivity,
+                                      gracePeriod: settings.gracePeriod, sampleTimeout: settings.sampleTimeout)
+        var last = [Float?](repeating: nil, count: r.sensors.count)
+        if let t = r.lastTimestamp, let row = try await context.store.samples(stream: r.id, from: t, to: t).last { last = row.values.map { $0 } }
+        let owner = StreamOwner(record: r, cycle: cycle, lastValues: last, context: context)
+        owners.withLock { $0[r.id] = owner }
+        // Rebuilds the cycle's windows and live DTW and scores what was left unscored.
+        do {
             try await owner.attach(await choice(for: r.id), restoring: true)
+        } catch {
+            owners.withLock { $0[r.id] = nil }
+            throw error
         }
     }
+
+    // MARK: Ownership in a cluster
+
+    /// Takes on a stream whose lease this node was just given: restored from the store as at a
+    /// restart (the current cycle's rows replayed, the windows of unscored rows scored).
+    func adopt(_ stream: String) async throws {
+        guard owners.withLock({ $0[stream] == nil }) else { return }
+        guard let r = try await context.store.stream(stream) else { throw ServiceError(.unknownStream, "no stream \"\(stream)\" is stored") }
+        try await restore(r)
+    }
+
+    /// Hands a stream over: the commands under way finish and its queued windows are scored and
+    /// committed; then the stream is no longer served here.
+    func relinquish(_ stream: String) async {
+        guard let owner = owners.withLock({ $0[stream] }) else { return }
+        await owner.settle()
+        await pipeline.flush()
+        drop(stream)
+    }
+
+    /// Stops serving a stream at once (its lease was lost: nothing more it writes would land).
+    func drop(_ stream: String) {
+        guard let owner = owners.withLock({ $0.removeValue(forKey: stream) }) else { return }
+        pipeline.queue.removeAll(of: owner)
+    }
+
+    /// The streams this server serves now.
+    var servedStreams: [String] { owners.withLock { Array($0.keys) } }
 
     /// The model a stream is to be scored with now, if it is loaded.
     private func choice(for stream: String) async -> ModelChoice? {
@@ -100,6 +147,8 @@ final class LiveService: Sendable {
             sensors: r.sensors.map { SensorRecord(sensorID: $0.sensorID, name: $0.name.trimmingCharacters(in: .whitespaces), type: $0.type, unit: $0.unit) },
             cycleState: machine.state, cycleNumber: 0, stateSince: now, lastActivity: now, currentCycleID: nil,
             lastTimestamp: nil, filledValues: 0)
+        // In a cluster the new stream's lease comes first: its writes are fenced from the start.
+        try await cluster?.claim(record.id)
         try await context.store.saveStream(record)
         let owner = StreamOwner(record: record, cycle: machine, lastValues: [Float?](repeating: nil, count: record.sensors.count), context: context)
         owners.withLock { $0[record.id] = owner }
@@ -112,7 +161,7 @@ final class LiveService: Sendable {
     /// - Parameter arrival: when the batch reached the server (``ServerMetrics/now()``); the
     ///   time to its acknowledgement is recorded from it.
     func ingest(_ b: IngestBatch, arrival: UInt64 = ServerMetrics.now()) async throws -> IngestReceipt {
-        let owner = try owner(b.streamID)
+        let owner = try await owner(b.streamID)
         // Scoring has fallen behind: the edge keeps the batch (it has a buffer) and retries.
         let limit = context.limits.maxQueuedWindows
         if pipeline.queued > limit {
@@ -127,7 +176,7 @@ final class LiveService: Sendable {
     // MARK: Cycles
 
     func cycleEvent(_ event: CycleEvent, stream: String, metadata: [String: String]) async throws -> CycleOutcome {
-        let owner = try owner(stream)
+        let owner = try await owner(stream)
         try TextField.checkMetadata(metadata)
         return try await owner.cycleEvent(event, metadata: metadata)
     }
@@ -166,7 +215,7 @@ final class LiveService: Sendable {
     func activate(_ id: String, stream: String?) async throws {
         guard let model = await pipeline.loadedModel(id) else { throw ServiceError(.unknownModel, "no model \"\(id)\" is loaded") }
         if let stream {
-            let owner = try owner(stream)
+            let owner = try await owner(stream)
             if let reason = ScoringPipeline.mismatch(model, await owner.record) { throw ServiceError(.sensorMismatch, reason) }
             try await pipeline.assign(id, stream: stream)
             try await owner.attach(await choice(for: stream))
@@ -180,7 +229,7 @@ final class LiveService: Sendable {
     ///
     /// - Returns: the model now in use for the stream (nil: the global one).
     func rollback(stream: String) async throws -> String? {
-        let owner = try owner(stream)
+        let owner = try await owner(stream)
         let now = try await pipeline.unassign(stream: stream)
         try await owner.attach(await choice(for: stream))
         return now

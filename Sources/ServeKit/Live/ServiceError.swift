@@ -23,6 +23,9 @@ struct ServiceError: Error, Equatable, CustomStringConvertible {
         case nothingToRollBack = "nothing_to_roll_back"
         /// Scoring is behind: the client keeps its data and retries after ``retryAfter`` seconds.
         case busy
+        /// In a cluster: another server owns the stream (or none does for a moment, while its
+        /// lease moves); retry after ``retryAfter`` seconds.
+        case notOwner = "not_owner"
         /// The child process that reads model files cannot run.
         case modelReaderUnavailable = "model_reader_unavailable"
         /// A file the server must write (the first admin token) cannot be written.
@@ -31,7 +34,7 @@ struct ServiceError: Error, Equatable, CustomStringConvertible {
 
     let code: Code
     let message: String
-    /// Seconds after which a retry may succeed (``Code/busy``).
+    /// Seconds after which a retry may succeed (``Code/busy``, ``Code/notOwner``).
     var retryAfter: Int?
 
     init(_ code: Code, _ message: String, retryAfter: Int? = nil) {

@@ -47,14 +47,17 @@ final class FenceBook: Sendable {
 protocol ClusterRepository: Sendable {
     /// The database's clock, seconds since 1970.
     func clusterNow() async throws -> Double
-    /// Adds (or replaces) a node; its start and heartbeat are now.
-    func announce(node: String, address: String) async throws
+    /// Adds a node, or updates it; its heartbeat is now, and so is its start unless it was heard
+    /// from within `seconds` (a restarted server keeps its place).
+    func announce(node: String, address: String, keepingStartWithin seconds: Double) async throws
     /// Marks the node alive now; false when its row is gone.
     func heartbeat(node: String) async throws -> Bool
     /// Every announced node, and the database's clock when read.
     func nodes() async throws -> (now: Double, nodes: [NodeRecord])
     /// Removes the node and ends its leases at once (a clean stop).
     func leave(node: String) async throws
+    /// Deletes the rows of nodes whose last heartbeat is older than `seconds` (killed servers).
+    func forgetNodes(silentFor seconds: Double) async throws
     /// Takes the stream for `node` for `seconds` when its lease is free, expired or already this
     /// node's; every acquisition that is not a renewal of a live lease moves the fence on.
     /// Nil: another node holds a live lease.

@@ -212,9 +212,10 @@ actor InMemoryStore: Store {
 
     func clusterNow() -> Double { Date().timeIntervalSince1970 }
 
-    func announce(node: String, address: String) {
+    func announce(node: String, address: String, keepingStartWithin seconds: Double) {
         let now = clusterNow()
-        nodesByID[node] = NodeRecord(id: node, address: address, startedAt: now, heartbeatAt: now)
+        let start = nodesByID[node].flatMap { now - $0.heartbeatAt <= seconds ? $0.startedAt : nil } ?? now
+        nodesByID[node] = NodeRecord(id: node, address: address, startedAt: start, heartbeatAt: now)
     }
 
     func heartbeat(node: String) -> Bool {
@@ -228,6 +229,11 @@ actor InMemoryStore: Store {
     func leave(node: String) {
         for (id, l) in leasesByStream where l.node == node { leasesByStream[id] = Lease(stream: id, node: node, fence: l.fence, expiresAt: 0) }
         nodesByID[node] = nil
+    }
+
+    func forgetNodes(silentFor seconds: Double) {
+        let now = clusterNow()
+        nodesByID = nodesByID.filter { now - $0.value.heartbeatAt <= seconds }
     }
 
     func acquireLease(stream: String, node: String, seconds: Double) -> Lease? {

@@ -10,13 +10,14 @@ extension PostgresStore: ClusterRepository {
         try await pool.with { c in try c.query("SELECT \(Self.dbNow) AS now").rows[0].double("now") }
     }
 
-    func announce(node: String, address: String) async throws {
+    func announce(node: String, address: String, keepingStartWithin seconds: Double) async throws {
         try await pool.with { c in
             try c.query("""
-                INSERT INTO cluster_nodes (id, address, started_at, heartbeat_at) VALUES ($1, $2, \(Self.dbNow), \(Self.dbNow))
-                ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, started_at = EXCLUDED.started_at,
+                INSERT INTO cluster_nodes AS n (id, address, started_at, heartbeat_at) VALUES ($1, $2, \(Self.dbNow), \(Self.dbNow))
+                ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address,
+                    started_at = CASE WHEN n.heartbeat_at >= \(Self.dbNow) - $3 THEN n.started_at ELSE EXCLUDED.started_at END,
                     heartbeat_at = EXCLUDED.heartbeat_at
-                """, [node, address])
+                """, [node, address, "\(seconds)"])
         }
     }
 
@@ -44,6 +45,10 @@ extension PostgresStore: ClusterRepository {
                 try c.query("DELETE FROM cluster_nodes WHERE id = $1", [node])
             }
         }
+    }
+
+    func forgetNodes(silentFor seconds: Double) async throws {
+        try await pool.with { c in try c.query("DELETE FROM cluster_nodes WHERE heartbeat_at < \(Self.dbNow) - $1", ["\(seconds)"]) }
     }
 
     static func lease(_ row: PGRow) throws -> Lease {

@@ -3,11 +3,12 @@ import Foundation
 import Glibc
 #endif
 
-/// The embedded SQLite store serves one server: a `vertac-serve` holds an exclusive lock on
-/// `vertac.lock` in its data directory while it runs, and a second one started on the same
-/// directory stops at once, saying which process holds it and what to use instead. Several
-/// servers share one PostgreSQL database (`--database`), never one SQLite file: each would
-/// restore and score every stream.
+/// One server per data directory: a `vertac-serve` holds an exclusive lock on `vertac.lock` in
+/// its data directory while it runs, and a second one started on the same directory stops at
+/// once, saying which process holds it and what to use instead. On SQLite the directory holds the
+/// store, which serves one server (two would each restore and score every stream); several
+/// servers share one PostgreSQL database (`--database`), each with a directory of its own for
+/// its node id (``NodeIdentity``).
 ///
 /// The lock is the kernel's (`flock`), so it goes away with the process however that ends —
 /// `kill -9` included; nothing stale is left to clean up. Short-lived commands on the same
@@ -22,8 +23,8 @@ public final class DataDirectoryLock: Sendable {
         public let pid: Int32?
         public var description: String {
             "another vertac-serve\(pid.map { " (pid \($0))" } ?? "") is serving the data directory \(directory): "
-                + "the embedded SQLite store serves one server. Stop that one, give this one another --data-dir, "
-                + "or run several servers on one PostgreSQL database (--database postgresql://…)"
+                + "each server needs its own, and the embedded SQLite store serves one server. Stop that one, give this one "
+                + "another --data-dir, or run several servers on one PostgreSQL database (--database postgresql://…)"
         }
     }
 

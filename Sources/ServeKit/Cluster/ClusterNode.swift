@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+
+/// How this server takes part in a cluster (PostgreSQL; `docs/scale-out.md`).
+struct ClusterSettings: Sendable {
+    /// This server's node id (``NodeIdentity``: kept in its data directory across restarts).
+    var nodeID = UUID().uuidString.lowercased()
+    /// Where peers reach this server.
+    var address = "http://127.0.0.1:8080"
+    /// How long a lease lasts without renewal: a killed server's streams move after at most this
+    /// plus one round (a round is a third of it).
+    var leaseSeconds = 5.0
+    /// A node counts for the hashing rule only once it has heartbeaten this long (so that a server
+    /// restarting in a loop does not pull streams back and forth); alone, a node counts at once.
+    var settleSeconds: Double { 2 * leaseSeconds }
+    /// Rows of nodes silent this long are deleted (a killed server never deletes its own).
+    var forgetSeconds: Double { max(60, 20 * leaseSeconds) }
+}
+
+/// This server's membership of the cluster and the streams it owns: one ``round()`` heartbeats,
+/// renews the leases held (dropping at once a stream whose lease was lost), and then takes or
+/// hands over streams so that each stream is owned by the node the rendezvous hash chooses
+/// among the live, settled nodes.
+actor ClusterNode {
+    nonisolated let settings: ClusterSettings
+    nonisolated let fences: FenceBook
+    let store: any Store & ClusterRepository
+    let logger: Logger
+    private var live: LiveService?
+    /// The last nodes seen alive, by id (for ``address(of:)``).
+    private var alive: [String: NodeRecord] = [:]
+
+    init(settings: ClusterSettings, fences: FenceBook, store: any Store & ClusterRepository, logger: Logger) {
+        self.settings = settings
+        self.fences = fences
+        self.store = store
+        self.logger = logger
+    }
+
+    nonisolated var id: String { settings.nodeID }
+
+    /// The live service whose owners this node adopts and hands over (set once, at start).
+    func attach(_ live: LiveService) { self.live = live }
+
+    /// Joins the cluster (a restart within one lease keeps this node's place and leases).
+    func announce() async throws { try await store.announce(node: id, address: settings.address, keepingStartWithin: settings.leaseSeconds) }
+
+    /// Leaves the cluster at a clean stop: the leases end at once, so the streams move now.
+    func leave() async {
+        do { try await store.leave(node: id) } catch { logger.error("leaving the cluster failed", metadata: ["error": "\(error)"]) }
+    }
+
+    /// Takes a stream just registered here (no other node can hold it yet).
+    func claim(_ stream: String) async throws {
+        guard let lease = try await store.acquireLease(stream: stream, node: id, seconds: settings.leaseSeconds) else {
+            throw ServiceError(.busy, "stream \(stream) is being taken by another server; retry shortly", retryAfter: 1)
+        }
+        fences.hold(lease)
+    }
+
+    /// The address of the node holding a live lease of `stream`, if another one does.
+    func ownerAddress(of stream: String) async throws -> String? {
+        guard let lease = try await store.leases().first(where: { $0.stream == stream }), lease.node != id else { return nil }
+        if let node = alive[lease.node] { return node.address }
+        return try await store.nodes().nodes.first { $0.id == lease.node }?.address
+    }
+
+    /// One round: heartbeat, renewals, and the streams taken or handed over.
+    func round() async throws {
+        guard let live else { return }
+        if try await !store.heartbeat(node: id) { try await announce() }
+        // Leases: those not renewed were lost (this node paused past them): drop the stream now.
+        let renewed = try await store.renewLeases(node: id, seconds: settings.leaseSeconds)
+        let held = Set(renewed.map(\.stream))
+        for stream in fences.streams where !held.contains(stream) {
+            fences.drop(stream)
+            await live.drop(stream)
+            logger.warning("lease lost: another server owns the stream now", metadata: ["stream": "\(stream)"])
+        }
+        let (now, nodes) = try await store.nodes()
+        let living = nodes.filter { now - $0.heartbeatAt <= settings.leaseSeconds }
+        alive = Dictionary(uniqueKeysWithValues: living.map { ($0.id, $0) })
+        let settled = living.filter { now - $0.startedAt >= settings.settleSeconds }
+        let candidates = (settled.isEmpty ? living : settled).map(\.id)
+        let leases = Dictionary(try await store.leases().map { ($0.stream, $0) }, uniquingKeysWith: { a, _ in a })
+        for record in try await store.streams() {
+            let stream = record.id
+            let chosen = Rendezvous.owner(of: stream, among: candidates)
+            let mine = fences.fence(stream) != nil
+            if chosen == id, !mine {
+                if let l = leases[stream], l.node != id, l.expiresAt >= now { continue } // the holder hands it over first
+                guard let lease = try await store.acquireLease(stream: stream, node: id, seconds: settings.leaseSeconds) else { continue }
+                fences.hold(lease)
+                do {
+                    try await live.adopt(stream)
+                    logger.info("stream taken", metadata: ["stream": "\(stream)", "fence": "\(lease.fence)"])
+                } catch {
+                    logger.error("taking the stream failed; released", metadata: ["stream": "\(stream)", "error": "\(error)"])
+                    fences.drop(stream)
+                    try await store.releaseLease(stream: stream, node: id)
+                }
+            } else if mine, let chosen, chosen != id {
+                // Another live node is the stream's choice: finish what is under way, then let it go.
+                await live.relinquish(stream)
+                fences.drop(stream)
+                try await store.releaseLease(stream: stream, node: id)
+                logger.info("stream handed over", metadata: ["stream": "\(stream)", "to": "\(chosen)"])
+            }
+        }
+        try await store.forgetNodes(silentFor: settings.forgetSeconds)
+    }
+}

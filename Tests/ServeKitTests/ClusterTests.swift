@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import ServeKit
+
+/// Two servers on one PostgreSQL schema, in this process, their cluster rounds driven by the test
+/// (`docs/scale-out.md`): each stream owned by exactly one, a joining server taking its share by
+/// handover, and a paused server fenced out once the other took its streams.
+@Suite(.serialized) struct ClusterTests {
+    static func database() async throws -> String {
+        let schema = "cl_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        _ = try await PostgresStore.open(url: postgresURL!, schema: schema)
+        let separator = postgresURL!.contains("?") ? "&" : "?"
+        return postgresURL! + separator + "options=-csearch_path%3D" + schema
+    }
+
+    static func server(_ database: String, lease: Double) async throws -> (parts: ServerParts, dir: DataDir) {
+        let dir = DataDir()
+        var s = settings(dir)
+        s.databaseURL = database
+        s.leaseSeconds = lease
+        s.advertiseAddress = "http://127.0.0.1:\(Int.random(in: 20_000...45_000))"
+        return (try await makeServerParts(s, logger: .init(label: "test")), dir)
+    }
+
+    static func batch(_ stream: String, _ t: Double) -> String {
+        #"{"stream_id": "\#(stream)", "rows": [{"timestamp": \#(t), "values": [1, 2]}]}"#
+    }
+
+    /// Runs rounds on every given server until `done` holds (at most 5 s).
+    static func rounds(_ servers: [ServerParts], until done: () -> Bool) async throws {
+        for _ in 0..<100 where !done() {
+            for p in servers { try await p.cluster!.round() }
+            if done() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
+    func eachStreamHasOneOwnerAndAJoiningServerTakesItsShare() async throws {
+        let db = try await Self.database()
+        let (a, _) = try await Self.server(db, lease: 2)
+        var streams: [String] = []
+        for k in 0..<8 {
+            streams.append(try await a.live.register(json: #"{"device_name": "m\#(k)", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID)
+        }
+        // Alone, the first server owns every stream.
+        #expect(Set(a.live.servedStreams) == Set(streams))
+
+        let (b, _) = try await Self.server(db, lease: 2)
+        let nodes = [a.cluster!.id, b.cluster!.id]
+        let expected = Dictionary(uniqueKeysWithValues: streams.map { ($0, Rendezvous.owner(of: $0, among: nodes)!) })
+        try await Self.rounds([a, b]) {
+            Set(a.live.servedStreams) == Set(streams.filter { expected[$0] == a.cluster!.id })
+                && Set(b.live.servedStreams) == Set(streams.filter { expected[$0] == b.cluster!.id })
+        }
+        let servedA = Set(a.live.servedStreams), servedB = Set(b.live.servedStreams)
+        #expect(servedA.isDisjoint(with: servedB))
+        #expect(servedA.union(servedB) == Set(streams))
+        #expect(!servedB.isEmpty, "the hash gave the second server none of 8 streams: \(expected)")
+
+        // Each stream's commands work on its owner; the other server answers not_owner naming it.
+        for s in streams {
+            let (owner, other) = servedA.contains(s) ? (a, b) : (b, a)
+            _ = try await owner.live.ingest(json: Self.batch(s, 1))
+            do {
+                _ = try await other.live.ingest(json: Self.batch(s, 2))
+                Issue.record("the non-owner took a batch of \(s)")
+            } catch let e as ServiceError {
+                #expect(e.code == .notOwner && e.retryAfter == 1)
+                #expect(e.message.contains("another server (\(owner.cluster!.settings.address))"), "\(e.message)")
+            }
+        }
+        let leases = try await (a.store as! PostgresStore).leases()
+        #expect(leases.count == streams.count)
+        #expect(leases.allSatisfy { expected[$0.stream] == $0.node })
+    }
+
+    /// A server paused past its leases (no rounds, as a stopped process) loses its streams to the
+    /// other; what it still tries to write for them is refused whole, and its next round drops them.
+    @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
+    func aPausedServerIsFencedOutAndItsStreamsMove() async throws {
+        let db = try await Self.database()
+        let (a, _) = try await Self.server(db, lease: 0.6)
+        let (b, _) = try await Self.server(db, lease: 0.6)
+        var streams: [String] = []
+        for k in 0..<6 {
+            streams.append(try await a.live.register(json: #"{"device_name": "m\#(k)", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID)
+        }
+        try await Self.rounds([a, b]) { Set(a.live.servedStreams).union(b.live.servedStreams) == Set(streams) && !b.live.servedStreams.isEmpty
+            && !a.live.servedStreams.isEmpty }
+        let pausedStreams = a.live.servedStreams
+        #expect(!pausedStreams.isEmpty)
+        let victim = pausedStreams[0]
+        _ = try await a.live.ingest(json: Self.batch(victim, 1))
+
+        // a pauses; b alone runs rounds until it serves every stream.
+        try await Self.rounds([b]) { Set(b.live.servedStreams) == Set(streams) }
+        #expect(Set(b.live.servedStreams) == Set(streams))
+        // a wakes up and writes with its old fence: refused, nothing stored.
+        await #expect(throws: FenceRefused.self) { _ = try await a.live.ingest(json: Self.batch(victim, 2)) }
+        #expect(try await b.store.samples(stream: victim, from: 0, to: 10).map(\.time) == [1])
+        // b goes on with the stream.
+        _ = try await b.live.ingest(json: Self.batch(victim, 2))
+        #expect(try await b.store.samples(stream: victim, from: 0, to: 10).map(\.time) == [1, 2])
+        // a's next round finds its leases lost and stops serving those streams.
+        try await a.cluster!.round()
+        #expect(Set(a.live.servedStreams).isDisjoint(with: pausedStreams))
+    }
+}
