@@ -92,6 +92,7 @@ actor ClusterNode {
                 guard let lease = try await store.acquireLease(stream: stream, node: id, seconds: settings.leaseSeconds) else { continue }
                 fences.hold(lease)
                 do {
+                    try await store.awaitWriters(stream: stream)
                     try await live.adopt(stream)
                     logger.info("stream taken", metadata: ["stream": "\(stream)", "fence": "\(lease.fence)"])
                 } catch {

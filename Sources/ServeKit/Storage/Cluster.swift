@@ -68,4 +68,8 @@ protocol ClusterRepository: Sendable {
     func releaseLease(stream: String, node: String) async throws
     /// Every lease, live or not.
     func leases() async throws -> [Lease]
+    /// Returns once no transaction that passed its fence check under the stream's previous lease
+    /// can still commit (a batch holds the stream's row from its fenced update to its commit):
+    /// a new owner calls it between taking the lease and reading the stream.
+    func awaitWriters(stream: String) async throws
 }

@@ -12,8 +12,8 @@ enum SQLValue: Sendable, Equatable {
 
 /// A statement with `?` placeholders and the values bound to them, in order.
 struct SQLStatement: Sendable {
-    let sql: String
-    let values: [SQLValue]
+    var sql: String
+    var values: [SQLValue]
 
     /// The SQL with `$1, $2, …` for PostgreSQL. The shared statements have no `?` inside literals.
     var numbered: String {
@@ -47,9 +47,18 @@ enum StoreStatements {
 
     /// What a committed batch moves on in its stream: last row, values carried forward, last
     /// activity (each batch wrote the whole record before, its sensors encoded as JSON every time).
-    static func progress(_ s: StreamRecord) -> SQLStatement {
-        SQLStatement(sql: "UPDATE streams SET last_activity = ?, last_timestamp = ?, filled_values = ? WHERE id = ?",
-                     values: [.double(s.lastActivity), .double(s.lastTimestamp), .int(s.filledValues), .text(s.id)])
+    ///
+    /// - Parameter fence: in a cluster, the owner's fence: the update (and so the batch) finds no
+    ///   row unless the stream's lease still carries it. Checked here, in the statement every batch
+    ///   runs anyway, rather than by a query and a lock of its own (`docs/scale-out.md`).
+    static func progress(_ s: StreamRecord, fence: Int64? = nil) -> SQLStatement {
+        var statement = SQLStatement(sql: "UPDATE streams SET last_activity = ?, last_timestamp = ?, filled_values = ? WHERE id = ?",
+                                     values: [.double(s.lastActivity), .double(s.lastTimestamp), .int(s.filledValues), .text(s.id)])
+        if let fence {
+            statement.sql += " AND EXISTS (SELECT 1 FROM stream_leases WHERE stream_id = ? AND fence = ?)"
+            statement.values += [.text(s.id), .int(Int(fence))]
+        }
+        return statement
     }
 
     /// A cycle, created or updated; an update keeps its stream, number and start.

@@ -263,6 +263,9 @@ actor InMemoryStore: Store {
     }
 
     func leases() -> [Lease] { leasesByStream.values.sorted { $0.stream < $1.stream } }
+
+    /// Writes are atomic steps of this actor: none is ever half done.
+    func awaitWriters(stream: String) {}
 }
 
 extension InMemoryStore: ClusterRepository {}

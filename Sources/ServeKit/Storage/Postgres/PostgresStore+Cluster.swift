@@ -87,6 +87,12 @@ extension PostgresStore: ClusterRepository {
         }
     }
 
+    func awaitWriters(stream: String) async throws {
+        try await pool.with { c in
+            try c.transaction { try c.query("SELECT id FROM streams WHERE id = $1 FOR SHARE", [stream]) }
+        }
+    }
+
     func leases() async throws -> [Lease] {
         try await pool.with { c in try c.query("SELECT * FROM stream_leases ORDER BY stream_id").rows.map(Self.lease) }
     }

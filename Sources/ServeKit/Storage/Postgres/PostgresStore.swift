@@ -110,10 +110,13 @@ final class PostgresStore: Store {
         }
         var perCycle: [String: Int] = [:]
         for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
-        let progress = StoreStatements.progress(stream)
+        // In a cluster the fence is checked by the progress update, last: it holds the stream's row
+        // until the commit, and a new owner waits for that row before it restores the stream.
+        let fence = fences?.fence(stream.id)
+        if let fences, fence == nil { throw FenceRefused(stream: stream.id, held: nil, current: nil) }
+        let progress = StoreStatements.progress(stream, fence: fence)
         try await pool.with { [lines, perCycle, fences] c in
             try c.transaction {
-                try c.checkFences(fences, streams: [stream.id])
                 for chunk in chunks {
                     if let last = try c.query(SampleChunk.overlapQuery { "$\($0)" }, [stream.id, "\(chunk.last)"]).rows.first?.double("t_last"),
                        last >= chunk.first {
@@ -124,6 +127,10 @@ final class PostgresStore: Store {
                 if let batchID { try c.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack)) }
                 for (cycle, n) in perCycle { try c.execute(StoreStatements.addRows(n, cycle: cycle)) }
                 guard try c.query(progress.numbered + " RETURNING id", progress.values.map(\.text)).rows.count == 1 else {
+                    if fences != nil, try c.query("SELECT id FROM streams WHERE id = $1", [stream.id]).rows.count == 1 {
+                        let current = try c.query("SELECT fence FROM stream_leases WHERE stream_id = $1", [stream.id]).rows.first
+                        throw FenceRefused(stream: stream.id, held: fence, current: try current.map { Int64(try $0.int("fence")) })
+                    }
                     throw UnknownStream(id: stream.id)
                 }
             }
