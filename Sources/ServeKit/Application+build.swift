@@ -195,14 +195,16 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
         logger.warning("dashboard files not found; / serves nothing (pass --dashboard DIR)")
     }
     let limiter = RateLimiter(rate: s.rateLimit.rate, burst: s.rateLimit.burst)
-    LiveController(live: live).addRoutes(to: router.group("api/live").add(middleware: RequireScope(verifier: parts.verifier, scope: .ingest, limiter: limiter)))
+    let liveRoutes = router.group("api/live").add(middleware: RequireScope(verifier: parts.verifier, scope: .ingest, limiter: limiter))
+    LiveController(live: live).addRoutes(to: parts.cluster == nil ? liveRoutes : liveRoutes.add(middleware: ForwardToOwner()))
     let sockets = WebSocketController(live: live, hub: parts.hub, verifier: parts.verifier, limiter: limiter, logger: logger)
     sockets.addRoutes(to: router)
     let reader = IsolatedModelReader(s.modelReader)
     ModelController(store: parts.store, pipeline: parts.pipeline, live: live, clock: s.clock, reader: reader)
         .addRoutes(to: router.group("api/v1/models").add(middleware: RequireScope(verifier: parts.verifier, scope: .admin)))
+    let reviewRoutes = router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer, limiter: limiter))
     ReviewController(store: parts.store, live: live, pipeline: parts.pipeline, reader: reader)
-        .addRoutes(to: router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer, limiter: limiter)))
+        .addRoutes(to: parts.cluster == nil ? reviewRoutes : reviewRoutes.add(middleware: ForwardToOwner()))
     let metrics = parts.metrics
     OperationsController(live: live, store: parts.store, metrics: metrics)
         .addRoutes(to: router, metricsScope: RequireScope(verifier: parts.verifier, scope: .engineer))

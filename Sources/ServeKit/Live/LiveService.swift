@@ -51,8 +51,10 @@ final class LiveService: Sendable {
         if let o = owners.withLock({ $0[stream] }) { return o }
         if let cluster, try await context.store.stream(stream) != nil {
             let address = try await cluster.ownerAddress(of: stream)
-            throw ServiceError(.notOwner, "stream \(stream) is served by \(address.map { "another server (\($0))" } ?? "no server at the moment"); retry shortly",
-                               retryAfter: 1)
+            var e = ServiceError(.notOwner, "stream \(stream) is served by \(address.map { "another server (\($0))" } ?? "no server at the moment"); retry shortly",
+                                 retryAfter: 1)
+            e.ownerAddress = address
+            throw e
         }
         throw ServiceError(.unknownStream, "no stream \"\(stream)\" is registered")
     }
@@ -248,6 +250,8 @@ final class LiveService: Sendable {
         -> MaintenanceEvent
     {
         if let owner = owners.withLock({ $0[e.stream] }) { return try await owner.review(event: e.id, change) }
+        // In a cluster the stream's owner applies it (in order with its scoring).
+        if cluster != nil { _ = try await owner(e.stream) }
         // An event of a stream no longer registered: nothing scores it.
         var changed = e
         let note = try change(&changed)

@@ -36,6 +36,8 @@ struct ServiceError: Error, Equatable, CustomStringConvertible {
     let message: String
     /// Seconds after which a retry may succeed (``Code/busy``, ``Code/notOwner``).
     var retryAfter: Int?
+    /// ``Code/notOwner``: where the stream's owner is reached, when one is known.
+    var ownerAddress: String?
 
     init(_ code: Code, _ message: String, retryAfter: Int? = nil) {
         self.code = code
