@@ -82,9 +82,20 @@ struct ClusterService: Service {
     func run() async throws {
         let interval = Duration.milliseconds(Int(node.settings.leaseSeconds * 1000 / 3))
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { return }
-                do { try await node.round() } catch { logger.error("cluster round failed", metadata: ["error": "\(error)"]) }
+            // Heartbeats and renewals in a loop of their own: a long handover never delays them.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        do { try await Task.sleep(for: interval) } catch { return }
+                        do { try await node.keepAlive() } catch { logger.error("cluster heartbeat failed", metadata: ["error": "\(error)"]) }
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        do { try await Task.sleep(for: interval) } catch { return }
+                        do { try await node.rebalance() } catch { logger.error("cluster rebalance failed", metadata: ["error": "\(error)"]) }
+                    }
+                }
             }
         }
         await node.leave()
@@ -122,6 +133,9 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
         c.nodeID = try NodeIdentity.load(dataDirectory: s.dataDirectory)
         c.address = s.advertiseAddress ?? "http://\(["0.0.0.0", "::", ""].contains(s.host) ? "127.0.0.1" : s.host):\(s.port)"
         c.leaseSeconds = s.leaseSeconds
+        if s.advertiseAddress == nil, ["0.0.0.0", "::", ""].contains(s.host) {
+            logger.warning("listening on every address without --advertise: the other servers of the cluster are told \(c.address), which only works when they run on this machine")
+        }
         cluster = ClusterNode(settings: c, fences: fences, store: pg, logger: logger)
         logger.info("store: PostgreSQL", metadata: ["node": "\(c.nodeID)", "address": "\(c.address)", "lease_s": "\(c.leaseSeconds)"])
     } else {

@@ -97,15 +97,15 @@ import Testing
         // Acquiring again while it holds is a renewal: the fence stays.
         #expect(try await store.acquireLease(stream: "s", node: "a", seconds: 60)?.fence == 1)
         #expect(try await store.acquireLease(stream: "s", node: "b", seconds: 60) == nil)
-        let renewed = try await store.renewLeases(node: "a", seconds: 60)
+        let renewed = try await store.renewLeases(node: "a", streams: ["s"], seconds: 60)
         #expect(renewed.map(\.stream) == ["s"] && renewed[0].fence == 1 && renewed[0].expiresAt >= first.expiresAt)
 
         // a pauses past its lease (renewed for a last time into the past: its lease has run out):
         // b takes the stream with a higher fence, and a's renewal finds it lost.
-        #expect(try await store.renewLeases(node: "a", seconds: -1).count == 1)
+        #expect(try await store.renewLeases(node: "a", streams: ["s"], seconds: -1).count == 1)
         let taken = try #require(try await store.acquireLease(stream: "s", node: "b", seconds: 60))
         #expect(taken.fence == 2 && taken.node == "b")
-        #expect(try await store.renewLeases(node: "a", seconds: 60).isEmpty)
+        #expect(try await store.renewLeases(node: "a", streams: ["s"], seconds: 60).isEmpty)
         #expect(try await store.acquireLease(stream: "s", node: "a", seconds: 60) == nil)
 
         // Released: the next holder does not wait, and its fence is higher still.
@@ -131,7 +131,7 @@ import Testing
         let ack = BatchAck(ackID: "k1", samples: 2, rows: 1)
         try await a.commitBatch(stream: stream, rows: [SampleRow(time: 1, values: [1, 2], cycleID: nil)], batchID: "b1", ack: ack)
 
-        _ = try await a.renewLeases(node: "a", seconds: -1) // a's lease runs out
+        _ = try await a.renewLeases(node: "a", streams: ["s1"], seconds: -1) // a's lease runs out
         let taken = try #require(try await b.acquireLease(stream: "s1", node: "b", seconds: 60))
         // a's book still holds fence 1 (in memory the two views share one store and book, which
         // plays a until b's lease is written into it below).

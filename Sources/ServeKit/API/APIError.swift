@@ -56,6 +56,7 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     static func from(_ error: Error) -> APIError? {
         if let e = error as? APIError { return e }
         if let e = error as? ServiceError { return APIError(e) }
+        if let e = error as? FenceRefused { return APIError(e.asServiceError) }
         return nil
     }
 
@@ -76,6 +77,10 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
             throw e
         } catch let e as ServiceError {
             throw APIError(e)
+        } catch let e as FenceRefused {
+            // The stream changed hands while this command ran: the client retries (and reaches
+            // the new owner).
+            throw APIError(e.asServiceError)
         } catch let e as HTTPResponseError where e.status.code < 500 {
             let code = e.status == .contentTooLarge ? "body_too_large" : e.status == .notFound ? "not_found" : "bad_request"
             var message = (e as? HTTPError)?.body ?? e.status.reasonPhrase

@@ -20,7 +20,7 @@ extension HTTPField.Name {
 /// owner, only when the server is in a cluster.
 struct ForwardToOwner<Context: RequestContext>: RouterMiddleware {
     /// How long the owner has to answer.
-    static var timeout: TimeInterval { 30 }
+    static var timeout: TimeInterval { 10 }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.headers[.vertacForwarded] == nil else { return try await next(request, context) }

@@ -27,8 +27,6 @@ actor ClusterNode {
     let store: any Store & ClusterRepository
     let logger: Logger
     private var live: LiveService?
-    /// The last nodes seen alive, by id (for ``address(of:)``).
-    private var alive: [String: NodeRecord] = [:]
 
     init(settings: ClusterSettings, fences: FenceBook, store: any Store & ClusterRepository, logger: Logger) {
         self.settings = settings
@@ -58,28 +56,43 @@ actor ClusterNode {
         fences.hold(lease)
     }
 
-    /// The address of the node holding a live lease of `stream`, if another one does.
+    /// The address of the node holding a live lease of `stream`, if another live node does.
     func ownerAddress(of stream: String) async throws -> String? {
-        guard let lease = try await store.leases().first(where: { $0.stream == stream }), lease.node != id else { return nil }
-        if let node = alive[lease.node] { return node.address }
-        return try await store.nodes().nodes.first { $0.id == lease.node }?.address
+        guard let lease = try await store.lease(stream: stream), lease.node != id else { return nil }
+        let (now, nodes) = try await store.nodes()
+        guard lease.expiresAt >= now, let node = nodes.first(where: { $0.id == lease.node }),
+              now - node.heartbeatAt <= settings.leaseSeconds else { return nil }
+        return node.address
     }
 
-    /// One round: heartbeat, renewals, and the streams taken or handed over.
+    /// One round: ``keepAlive()``, then ``rebalance()`` (tests; the server runs them in loops of
+    /// their own, so that a long handover never holds up a heartbeat).
     func round() async throws {
+        try await keepAlive()
+        try await rebalance()
+    }
+
+    /// Heartbeat and lease renewal. A lease this node had that was not renewed was lost (it
+    /// paused past it and another node took the stream): the stream is dropped at once.
+    func keepAlive() async throws {
         guard let live else { return }
         if try await !store.heartbeat(node: id) { try await announce() }
-        // Leases: those not renewed were lost (this node paused past them): drop the stream now.
-        let renewed = try await store.renewLeases(node: id, seconds: settings.leaseSeconds)
+        let mine = fences.streams
+        let renewed = try await store.renewLeases(node: id, streams: mine, seconds: settings.leaseSeconds)
         let held = Set(renewed.map(\.stream))
-        for stream in fences.streams where !held.contains(stream) {
+        // (A stream handed over meanwhile is no longer in the book: nothing to drop.)
+        for stream in mine where !held.contains(stream) && fences.fence(stream) != nil {
             fences.drop(stream)
             await live.drop(stream)
             logger.warning("lease lost: another server owns the stream now", metadata: ["stream": "\(stream)"])
         }
+    }
+
+    /// Takes or hands over streams so that each is owned by the node the hash chooses.
+    func rebalance() async throws {
+        guard let live else { return }
         let (now, nodes) = try await store.nodes()
         let living = nodes.filter { now - $0.heartbeatAt <= settings.leaseSeconds }
-        alive = Dictionary(uniqueKeysWithValues: living.map { ($0.id, $0) })
         let settled = living.filter { now - $0.startedAt >= settings.settleSeconds }
         let candidates = (settled.isEmpty ? living : settled).map(\.id)
         let leases = Dictionary(try await store.leases().map { ($0.stream, $0) }, uniquingKeysWith: { a, _ in a })

@@ -95,12 +95,13 @@ final class LiveService: Sendable {
         try await restore(r)
     }
 
-    /// Hands a stream over: the commands under way finish and its queued windows are scored and
-    /// committed; then the stream is no longer served here.
+    /// Hands a stream over: the commands under way finish; then the stream is no longer served
+    /// here. Its windows still queued are dropped — the new owner scores the windows of every
+    /// acknowledged row that has no score yet when it restores the stream (waiting here for a
+    /// flush of every stream's queue could outlast the lease under load).
     func relinquish(_ stream: String) async {
         guard let owner = owners.withLock({ $0[stream] }) else { return }
         await owner.settle()
-        await pipeline.flush()
         drop(stream)
     }
 

@@ -25,6 +25,9 @@ struct FenceRefused: Error, Equatable, CustomStringConvertible {
     let stream: String
     let held: Int64?
     let current: Int64?
+    /// As clients see it: `not_owner`, retry shortly.
+    var asServiceError: ServiceError { ServiceError(.notOwner, "stream \(stream) changed servers while the command ran; retry shortly", retryAfter: 1) }
+
     var description: String {
         "stream \(stream) is no longer this server's (fence \(held.map(String.init) ?? "none"), now \(current.map(String.init) ?? "no lease"))"
     }
@@ -62,8 +65,11 @@ protocol ClusterRepository: Sendable {
     /// node's; every acquisition that is not a renewal of a live lease moves the fence on.
     /// Nil: another node holds a live lease.
     func acquireLease(stream: String, node: String, seconds: Double) async throws -> Lease?
-    /// Extends the node's live leases; answers those (a lease missing from the answer was lost).
-    func renewLeases(node: String, seconds: Double) async throws -> [Lease]
+    /// Extends the node's live leases of `streams`; answers those (a lease missing from the answer
+    /// was lost). Locks the lease rows in stream order, as fenced writes do.
+    func renewLeases(node: String, streams: [String], seconds: Double) async throws -> [Lease]
+    /// The lease of one stream, live or not.
+    func lease(stream: String) async throws -> Lease?
     /// Ends the node's lease of a stream at once (its fence stays, so the next holder's is higher).
     func releaseLease(stream: String, node: String) async throws
     /// Every lease, live or not.

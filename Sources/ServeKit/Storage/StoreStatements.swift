@@ -55,7 +55,9 @@ enum StoreStatements {
         var statement = SQLStatement(sql: "UPDATE streams SET last_activity = ?, last_timestamp = ?, filled_values = ? WHERE id = ?",
                                      values: [.double(s.lastActivity), .double(s.lastTimestamp), .int(s.filledValues), .text(s.id)])
         if let fence {
-            statement.sql += " AND EXISTS (SELECT 1 FROM stream_leases WHERE stream_id = ? AND fence = ?)"
+            // FOR SHARE: when the lease changed after this statement's snapshot, the lock finds the
+            // newer row and the fence check fails on it (a plain subquery would see the old one).
+            statement.sql += " AND EXISTS (SELECT 1 FROM stream_leases WHERE stream_id = ? AND fence = ? FOR SHARE)"
             statement.values += [.text(s.id), .int(Int(fence))]
         }
         return statement

@@ -246,10 +246,12 @@ actor InMemoryStore: Store {
         return lease
     }
 
-    func renewLeases(node: String, seconds: Double) -> [Lease] {
-        let now = clusterNow()
+    func lease(stream: String) -> Lease? { leasesByStream[stream] }
+
+    func renewLeases(node: String, streams: [String], seconds: Double) -> [Lease] {
+        let now = clusterNow(), wanted = Set(streams)
         var renewed: [Lease] = []
-        for (id, l) in leasesByStream where l.node == node && l.expiresAt >= now {
+        for (id, l) in leasesByStream where wanted.contains(id) && l.node == node && l.expiresAt >= now {
             let lease = Lease(stream: id, node: node, fence: l.fence, expiresAt: now + seconds)
             leasesByStream[id] = lease
             renewed.append(lease)

@@ -47,18 +47,27 @@ final class PGConnection: @unchecked Sendable {
                 return PQexecParams(conn, sql, Int32(params.count), nil, params.isEmpty ? nil : p, nil, nil, 0)
             }
         }
-        return try rows(result)
+        do {
+            return try rows(result)
+        } catch let e as PGError where name != nil && e.sqlState == "0A000" {
+            // "cached plan must not change result type": a table changed under a prepared
+            // `SELECT *` (another server migrated); prepared anew at the next call.
+            prepared[sql] = nil
+            throw e
+        }
     }
 
     /// Prepared statements of this connection by SQL text (at most ``maxPrepared``; beyond,
     /// statements run unprepared).
     private var prepared: [String: String] = [:]
+    private var preparedCount = 0
     static let maxPrepared = 256
 
     private func preparedName(_ sql: String) throws -> String? {
         if let name = prepared[sql] { return name }
         guard prepared.count < Self.maxPrepared else { return nil }
-        let name = "vertac_\(prepared.count)"
+        preparedCount += 1
+        let name = "vertac_\(preparedCount)"
         _ = try rows(PQprepare(conn, name, sql, 0, nil))
         prepared[sql] = name
         return name

@@ -72,13 +72,23 @@ extension PostgresStore: ClusterRepository {
         }
     }
 
-    func renewLeases(node: String, seconds: Double) async throws -> [Lease] {
-        try await pool.with { c in
+    func renewLeases(node: String, streams: [String], seconds: Double) async throws -> [Lease] {
+        guard !streams.isEmpty else { return [] }
+        return try await pool.with { c in
+            // The rows are locked in stream order first, as checkFences locks them: two orders
+            // would deadlock a renewal with a scoring commit.
             try c.query("""
-                UPDATE stream_leases SET expires_at = \(Self.dbNow) + $2 WHERE node_id = $1 AND expires_at >= \(Self.dbNow)
+                UPDATE stream_leases SET expires_at = \(Self.dbNow) + $3
+                WHERE stream_id IN (SELECT stream_id FROM stream_leases WHERE node_id = $1 AND stream_id = ANY($2::text[])
+                                    AND expires_at >= \(Self.dbNow) ORDER BY stream_id FOR UPDATE)
+                    AND node_id = $1 AND expires_at >= \(Self.dbNow)
                 RETURNING stream_id, node_id, fence, expires_at
-                """, [node, "\(seconds)"]).rows.map(Self.lease)
+                """, [node, PGConnection.textArray(streams), "\(seconds)"]).rows.map(Self.lease)
         }
+    }
+
+    func lease(stream: String) async throws -> Lease? {
+        try await pool.with { c in try c.query("SELECT * FROM stream_leases WHERE stream_id = $1", [stream]).rows.first.map(Self.lease) }
     }
 
     func releaseLease(stream: String, node: String) async throws {
@@ -106,8 +116,7 @@ extension PGConnection {
         guard let book else { return }
         let ids = Array(Set(streams)).sorted()
         guard !ids.isEmpty else { return }
-        let list = "{" + ids.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-            .joined(separator: ",") + "}"
+        let list = PGConnection.textArray(ids)
         var current: [String: Int64] = [:]
         for row in try query("SELECT stream_id, fence FROM stream_leases WHERE stream_id = ANY($1::text[]) ORDER BY stream_id FOR SHARE",
                              [list]).rows {
@@ -117,5 +126,13 @@ extension PGConnection {
             let held = book.fence(id)
             guard let held, held == current[id] else { throw FenceRefused(stream: id, held: held, current: current[id]) }
         }
+    }
+}
+
+extension PGConnection {
+    /// A `text[]` literal of `values`, each quoted.
+    static func textArray(_ values: [String]) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
     }
 }
