@@ -61,7 +61,9 @@ struct Serve: AsyncParsableCommand {
         // the store, on PostgreSQL the server's node id.
         try FileManager.default.createDirectory(atPath: s.dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let lock = try DataDirectoryLock.acquire(directory: s.dataDirectory)
+        let lock = try DataDirectoryLock.acquire(directory: s.dataDirectory) { pid in
+            FileHandle.standardError.write(Data("waiting up to \(DataDirectoryLock.wait.components.seconds) s for the vertac-serve\(pid.map { " (pid \($0))" } ?? "") on \(s.dataDirectory) to stop\n".utf8))
+        }
         defer { withExtendedLifetime(lock) {} }
         let parts = try await makeServerParts(s, logger: logger)
         if let token = parts.initialAdminToken {

@@ -38,7 +38,7 @@ import Testing
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
     func eachStreamHasOneOwnerAndAJoiningServerTakesItsShare() async throws {
         let db = try await Self.database()
-        let (a, _) = try await Self.server(db, lease: 2)
+        let (a, _) = try await Self.server(db, lease: 30)
         var streams: [String] = []
         for k in 0..<8 {
             streams.append(try await a.live.register(json: #"{"device_name": "m\#(k)", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID)
@@ -46,7 +46,7 @@ import Testing
         // Alone, the first server owns every stream.
         #expect(Set(a.live.servedStreams) == Set(streams))
 
-        let (b, _) = try await Self.server(db, lease: 2)
+        let (b, _) = try await Self.server(db, lease: 30)
         let nodes = [a.cluster!.id, b.cluster!.id]
         let expected = Dictionary(uniqueKeysWithValues: streams.map { ($0, Rendezvous.owner(of: $0, among: nodes)!) })
         try await Self.rounds([a, b]) {

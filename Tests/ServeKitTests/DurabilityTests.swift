@@ -141,16 +141,29 @@ final class ServerProcess: @unchecked Sendable {
 
         let second = try ServerProcess(dataDir: dir.path + "/", database: nil)
         defer { second.terminate() }
-        second.process.waitUntilExit()
+        // It waits up to 15 s for the first to stop (polled: waitUntilExit would hold one of the
+        // test runner's few threads all that time).
+        for _ in 0..<400 where second.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!second.process.isRunning)
         #expect(second.process.terminationStatus != 0)
         let log = try String(contentsOfFile: second.log, encoding: .utf8)
         #expect(log.contains("another vertac-serve (pid \(first.process.processIdentifier)) is serving the data directory"), "\(log)")
         #expect(log.contains("--database"))
 
+        #expect(log.contains("waiting up to 15 s for the vertac-serve (pid \(first.process.processIdentifier))"), "\(log)")
         let (status, streams) = try await first.request("GET", "/api/v1/streams", token: token)
         #expect(status == 200)
         #expect(((try JSONSerialization.jsonObject(with: streams) as? [String: Any])?["streams"] as? [Any])?.count == 1)
         #expect(try String(contentsOfFile: dir.path + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == token)
+
+        // A restart right after SIGTERM: the new server waits for the old one to stop, then serves.
+        kill(first.process.processIdentifier, SIGTERM)
+        let third = try ServerProcess(dataDir: dir.path, database: nil)
+        defer { third.terminate() }
+        try await third.ready()
+        let (again, after) = try await third.request("GET", "/api/v1/streams", token: token)
+        #expect(again == 200)
+        #expect(((try JSONSerialization.jsonObject(with: after) as? [String: Any])?["streams"] as? [Any])?.count == 1)
     }
 
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))

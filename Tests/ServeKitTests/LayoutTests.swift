@@ -8,7 +8,7 @@ import Testing
 @Suite struct LayoutTests {
     static let sources = repositoryRoot + "/Sources/ServeKit"
     /// The layers below HTTP: they may not name an HTTP library or an API-layer type.
-    static let services = ["Live", "Pipeline", "Storage", "Models", "Metrics", "Auth"]
+    static let services = ["Live", "Pipeline", "Storage", "Models", "Metrics", "Auth", "Cluster"]
 
     static func swiftFiles(in folder: String) throws -> [String] {
         let enumerator = try #require(FileManager.default.enumerator(atPath: folder))

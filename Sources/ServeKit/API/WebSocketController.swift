@@ -32,7 +32,8 @@ struct WebSocketController: Sendable {
     @Sendable func streamUpgrade(_ request: Request, context: VertacRequestContext) async throws -> RouterShouldUpgrade {
         try await authorize(request, verifier: verifier, scope: .ingest, queryToken: true)
         let id = try context.parameters.require("stream_id")
-        guard live.isRegistered(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\" is registered") }
+        // Unknown: 404; in a cluster, owned by another server: 503 not_owner naming it.
+        _ = try await live.owner(id)
         return .upgrade()
     }
 
@@ -108,12 +109,12 @@ struct WebSocketController: Sendable {
         }
         do {
             try await authorize(header: head.headers["authorization"], query: query, verifier: verifier, scope: scope)
-            if let stream, !live.isRegistered(stream) {
-                return APIError.notFound("unknown_stream", "no stream \"\(stream)\" is registered")
-            }
+            if let stream { _ = try await live.owner(stream) }
             return nil
         } catch let e as APIError {
             return e
+        } catch let e as ServiceError {
+            return APIError(e)
         } catch {
             return APIError(.serviceUnavailable, "unavailable", "the token store did not answer; retry shortly")
         }

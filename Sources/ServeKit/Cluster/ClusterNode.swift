@@ -93,8 +93,12 @@ actor ClusterNode {
         guard let live else { return }
         let (now, nodes) = try await store.nodes()
         let living = nodes.filter { now - $0.heartbeatAt <= settings.leaseSeconds }
-        let settled = living.filter { now - $0.startedAt >= settings.settleSeconds }
-        let candidates = (settled.isEmpty ? living : settled).map(\.id)
+        // A node counts once it has been up for the settling time, or at once when it started
+        // within that time of the oldest live node (servers started together, or a server alone):
+        // once a node counts it keeps counting, so streams move once when it joins, not back and forth.
+        let oldest = living.map(\.startedAt).min() ?? now
+        let candidates = living.filter { now - $0.startedAt >= settings.settleSeconds || $0.startedAt - oldest < settings.settleSeconds }
+            .map(\.id)
         let leases = Dictionary(try await store.leases().map { ($0.stream, $0) }, uniquingKeysWith: { a, _ in a })
         for record in try await store.streams() {
             let stream = record.id

@@ -45,8 +45,6 @@ final class LiveService: Sendable {
 
     var liveCount: Int { owners.withLock { $0.count } }
 
-    func isRegistered(_ id: String) -> Bool { owners.withLock { $0[id] != nil } }
-
     func owner(_ stream: String) async throws -> StreamOwner {
         if let o = owners.withLock({ $0[stream] }) { return o }
         if let cluster, try await context.store.stream(stream) != nil {
