@@ -143,6 +143,29 @@ func withPumpServer(monitor: MonitorSettings = .init(),
         }
     }
 
+    /// A maintenance window that ends on a stream that still sends returns its sensors to NORMAL;
+    /// one that ends on a silent stream returns them to STALE at once (no NORMAL in between).
+    @Test func maintenanceEndsInStaleOnASilentStream() async throws {
+        try await withPumpServer { _, parts, clock, stream in
+            let c = MachineSimulator(seed: 2).cycle(0)
+            func states() async throws -> Set<SensorState> { Set(try await parts.store.sensorStates(stream: stream).map(\.state)) }
+            try await Self.send(c, row: 0, at: 1000, stream, parts)
+            #expect(try await parts.live.setMaintenance(stream: stream, active: true, at: clock.time))
+            #expect(try await states() == [.suppressed])
+            clock.advance(5)
+            #expect(try await parts.live.setMaintenance(stream: stream, active: false, at: clock.time))
+            #expect(try await states() == [.normal])
+            #expect(try await parts.live.setMaintenance(stream: stream, active: true, at: clock.time))
+            clock.advance(31)  // past the 30 s stale time with nothing sent
+            try await parts.live.tick()
+            #expect(try await states() == [.suppressed], "a suppressed sensor does not turn STALE")
+            #expect(try await parts.live.setMaintenance(stream: stream, active: false, at: clock.time))
+            #expect(try await states() == [.stale])
+            let last = try await parts.store.transitions(stream: stream, limit: 8)
+            #expect(last.count == 8 && last.allSatisfy { $0.from == .suppressed && $0.to == .stale && $0.reason == "maintenance window ended; no data" })
+        }
+    }
+
     /// The server judges streams by one settings value: its sample timeout, grace period and
     /// stale time hold for ingest as for scoring (not the built-in 30 s, 10 s and 30 s).
     @Test func oneSettingsValueForIngestAndScoring() async throws {

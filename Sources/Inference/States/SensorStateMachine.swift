@@ -7,7 +7,7 @@
 ///   single window above or below the threshold changes nothing);
 /// - any → STALE when the stream goes silent (``markStale(at:)``), back to NORMAL when data
 ///   comes again (``dataResumed(at:)``) or with the next window;
-/// - any → SUPPRESSED during maintenance (``suppress(at:)``), back to NORMAL on ``resume(at:)``;
+/// - any → SUPPRESSED during maintenance (``suppress(at:)``), back to NORMAL (STALE when silent) on ``resume(at:silent:)``;
 ///   windows are ignored meanwhile.
 public struct SensorStateMachine: Sendable, Equatable {
     public private(set) var state: SensorState = .normal
@@ -98,11 +98,14 @@ public struct SensorStateMachine: Sendable, Equatable {
         return move(to: .suppressed, at: time, reason: "maintenance window", nil)
     }
 
-    /// The maintenance window ended.
-    public mutating func resume(at time: Double) -> SensorTransition? {
+    /// The maintenance window ended: back to NORMAL, or straight to STALE when the stream is
+    /// `silent` (nothing arrived for its stale time), so a silent stream does not show NORMAL for
+    /// a moment before the next tick marks it STALE.
+    public mutating func resume(at time: Double, silent: Bool = false) -> SensorTransition? {
         guard state == .suppressed else { return nil }
         (above, below, warningWindows) = (0, 0, 0)
-        return move(to: .normal, at: time, reason: "maintenance window ended", nil)
+        return silent ? move(to: .stale, at: time, reason: "maintenance window ended; no data", nil)
+                      : move(to: .normal, at: time, reason: "maintenance window ended", nil)
     }
 
     private mutating func move(to next: SensorState, at time: Double, reason: String, _ e: SensorEvidence?) -> SensorTransition {

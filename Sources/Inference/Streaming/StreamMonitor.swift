@@ -123,6 +123,9 @@ public struct StreamMonitor: Sendable {
     /// Takes an engineer's change of an open event, so that a later escalation keeps it.
     public mutating func eventReviewed(_ e: MaintenanceEvent) { scorer?.eventReviewed(e) }
 
-    /// Starts or ends a maintenance window.
-    public mutating func setMaintenance(_ on: Bool, at time: Double) -> [MonitorOutput] { scorer?.setMaintenance(on, at: time) ?? [] }
+    /// Starts or ends a maintenance window; at its end the sensors of a stream silent for its
+    /// stale time go straight to STALE.
+    public mutating func setMaintenance(_ on: Bool, at time: Double) -> [MonitorOutput] {
+        scorer?.setMaintenance(on, at: time, silent: time - cycle.lastActivity > settings.staleAfter) ?? []
+    }
 }

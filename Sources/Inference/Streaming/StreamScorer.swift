@@ -133,10 +133,11 @@ public struct StreamScorer: Sendable {
         openEvents[j] = e.isOpen ? openEvents[j]!.keepingReview(of: e) : nil
     }
 
-    /// Starts or ends a maintenance window: every sensor SUPPRESSED, or back to NORMAL.
-    public mutating func setMaintenance(_ on: Bool, at time: Double) -> [MonitorOutput] {
+    /// Starts or ends a maintenance window: every sensor SUPPRESSED, or back to NORMAL (STALE
+    /// when the stream is `silent`).
+    public mutating func setMaintenance(_ on: Bool, at time: Double, silent: Bool = false) -> [MonitorOutput] {
         sensors.indices.compactMap { j in
-            let t = on ? sensors[j].suppress(at: time) : sensors[j].resume(at: time)
+            let t = on ? sensors[j].suppress(at: time) : sensors[j].resume(at: time, silent: silent)
             return t.map { .sensor(sensor: model.sensors[j], $0) }
         }
     }
