@@ -70,6 +70,20 @@ import Testing
                 #expect(e.message.contains("another server (\(owner.cluster!.settings.address))"), "\(e.message)")
             }
         }
+        // A cycle's label goes through the stream's owner too: the other server refuses naming the
+        // owner (the HTTP layer forwards it there), the owner stores it.
+        let s = streams[0]
+        let (owner, other) = servedA.contains(s) ? (a, b) : (b, a)
+        _ = try await owner.live.cycleEvent(.start, stream: s, metadata: [:])
+        let cycle = try #require(try await owner.store.cycles(stream: s).first)
+        do {
+            _ = try await other.live.changeCycle(cycle) { $0.label = .normal }
+            Issue.record("the non-owner labelled a cycle of \(s)")
+        } catch let e as ServiceError {
+            #expect(e.code == .notOwner && e.ownerAddress == owner.cluster!.settings.address)
+        }
+        #expect(try await owner.live.changeCycle(cycle) { $0.label = .normal }?.label == .normal)
+        #expect(try await other.store.cycle(cycle.id)?.label == .normal)
         let leases = try await (a.store as! PostgresStore).leases()
         #expect(leases.count == streams.count)
         #expect(leases.allSatisfy { expected[$0.stream] == $0.node })

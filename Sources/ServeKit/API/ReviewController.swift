@@ -155,17 +155,19 @@ struct ReviewController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func label(_ request: Request, context: Context) async throws -> CycleSummary {
-        var c = try await cycle(context)
+        let c = try await cycle(context)
         let text = try await decodeJSON(LabelRequest.self, request, context).label
         guard let label = CycleLabel(rawValue: text) else {
             throw APIError.badRequest("label must be normal, anomalous or reference, not \"\(text)\"")
         }
-        guard c.state == .stopped || c.state == .aborted else {
-            throw APIError.conflict("cycle_not_finished", "cycle \(c.id) is \(c.state.rawValue); label it once it is STOPPED or ABORTED")
+        let changed = try await live.changeCycle(c) { c in
+            guard c.state == .stopped || c.state == .aborted else {
+                throw APIError.conflict("cycle_not_finished", "cycle \(c.id) is \(c.state.rawValue); label it once it is STOPPED or ABORTED")
+            }
+            c.label = label
         }
-        c.label = label
-        try await store.saveCycle(c)
-        return CycleSummary(c)
+        guard let changed else { throw APIError.notFound("unknown_cycle", "no cycle \"\(c.id)\"") }
+        return CycleSummary(changed)
     }
 
     @Sendable func events(_ request: Request, context: Context) async throws -> EventList {

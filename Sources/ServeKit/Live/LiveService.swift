@@ -258,6 +258,18 @@ final class LiveService: Sendable {
         return changed
     }
 
+    /// Applies an engineer's change to a cycle (a label) through the owner of its stream: in a
+    /// cluster only the owner may write the stream's cycles (a non-owner's write would be fenced).
+    func changeCycle(_ c: CycleRecord, _ change: @escaping @Sendable (inout CycleRecord) throws -> Void) async throws -> CycleRecord? {
+        if let owner = owners.withLock({ $0[c.streamID] }) { return try await owner.changeCycle(c.id, change) }
+        if cluster != nil { _ = try await owner(c.streamID) }
+        // A cycle of a stream no longer registered.
+        var changed = c
+        try change(&changed)
+        try await context.store.saveCycle(changed)
+        return changed
+    }
+
     // MARK: Status
 
     func status(_ stream: String) async throws -> StreamStatus { try await owner(stream).status() }

@@ -447,6 +447,17 @@ actor StreamOwner {
         return e
     }
 
+    /// Applies an engineer's change to one of the stream's cycles (a label), read fresh and
+    /// saved in order with the stream's own writes to it; nil when no such cycle is stored.
+    func changeCycle(_ cycleID: String, _ change: @escaping @Sendable (inout CycleRecord) throws -> Void) async throws -> CycleRecord? {
+        try await serialized {
+            guard var c = try await self.store.cycle(cycleID) else { return nil }
+            try change(&c)
+            try await self.store.saveCycle(c)
+            return c
+        }
+    }
+
     // MARK: Status
 
     /// Whether the stream is scored, with which model, and if not, why.
