@@ -77,6 +77,8 @@ struct ScoringService: Service {
 /// streams taken and handed over); at a clean stop it leaves, so its streams move at once.
 struct ClusterService: Service {
     let node: ClusterNode
+    /// Takes up the other servers' notices (``ServerParts/follow(_:)``).
+    let follow: @Sendable (ClusterBus.Notice) async -> Void
     let logger: Logger
 
     func run() async throws {
@@ -96,6 +98,14 @@ struct ClusterService: Service {
                         do { try await node.rebalance() } catch { logger.error("cluster rebalance failed", metadata: ["error": "\(error)"]) }
                     }
                 }
+                if let bus = node.bus {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            do { try await bus.run(receive: follow) } catch { logger.error("cluster notices failed", metadata: ["error": "\(error)"]) }
+                            do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                        }
+                    }
+                }
             }
         }
         await node.leave()
@@ -112,6 +122,9 @@ public struct ServerParts: Sendable {
     let metrics: ServerMetrics
     /// On PostgreSQL, this server's membership of the cluster.
     let cluster: ClusterNode?
+    /// Reads model files (in a child process).
+    let reader: IsolatedModelReader
+    let logger: Logger
     /// The admin token created on the first start on an empty store (shown once), else nil.
     public let initialAdminToken: String?
 }
@@ -124,6 +137,8 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: s.dataDirectory)
     let store: any Store
     var cluster: ClusterNode?
+    var bus: ClusterBus?
+    let metrics = ServerMetrics()
     if let url = s.databaseURL {
         // Servers on one PostgreSQL form a cluster: each owns the streams its leases give it.
         let fences = FenceBook()
@@ -136,7 +151,8 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
         if s.advertiseAddress == nil, ["0.0.0.0", "::", ""].contains(s.host) {
             logger.warning("listening on every address without --advertise: the other servers of the cluster are told \(c.address), which only works when they run on this machine")
         }
-        cluster = ClusterNode(settings: c, fences: fences, store: pg, logger: logger)
+        bus = ClusterBus(node: c.nodeID, store: pg, metrics: metrics, logger: logger)
+        cluster = ClusterNode(settings: c, fences: fences, store: pg, bus: bus, logger: logger)
         logger.info("store: PostgreSQL", metadata: ["node": "\(c.nodeID)", "address": "\(c.address)", "lease_s": "\(c.leaseSeconds)"])
     } else {
         let path = (s.dataDirectory as NSString).appendingPathComponent("vertac.sqlite")
@@ -148,32 +164,22 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
         store = try SQLiteStore(path: path)
         logger.info("store: SQLite", metadata: ["path": "\(s.dataDirectory)/vertac.sqlite"])
     }
-    let metrics = ServerMetrics()
     let hub = LiveHub(metrics: metrics)
-    let pipeline = ScoringPipeline(store: store, hub: hub, settings: s.monitor, metrics: metrics, logger: logger)
+    // In a cluster, state changes, reports and events also go to the other servers' sockets.
+    let sink: any PushSink = bus.map { ClusterFanOut(local: hub, bus: $0) } ?? hub
+    let pipeline = ScoringPipeline(store: store, hub: sink, settings: s.monitor, metrics: metrics, logger: logger)
     var limits = IngestLimits()
     limits.maxQueuedWindows = s.maxQueuedWindows
     let live = LiveService(store: store, pipeline: pipeline, limits: limits, cluster: cluster, clock: s.clock)
     // Models: the stored global model and per-stream assignments, then --model (which becomes the
     // global model).
-    let stored = try await store.models()
-    let assignments = try await store.assignments()
     let reader = IsolatedModelReader(s.modelReader)
-    for id in Set(stored.filter(\.active).map(\.id) + assignments.values.flatMap { $0 }) {
-        // A model stored before models were checked this strictly may be refused now: the server
-        // starts without it (streams using it are not scored, and their status says so).
-        do {
-            try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader)
-        } catch let e as ServiceError where e.code == .invalidModel {
-            logger.error("stored model refused", metadata: ["id": "\(id)", "reason": "\(e.message)"])
-        }
-    }
-    await pipeline.restoreAssignments(global: stored.first(where: \.active)?.id, perStream: assignments)
+    try await ModelRegistry.restore(store: store, pipeline: pipeline, reader: reader, logger: logger)
     if let path = s.modelPath {
         guard let bytes = FileManager.default.contents(atPath: path) else { throw ModelFileError.notReadable(path) }
         let record = try await ModelRegistry.register(bytes: bytes, source: path, store: store, pipeline: pipeline, reader: reader, now: s.clock())
         if !record.active { try await ModelRegistry.markGlobal(record.id, store: store, now: s.clock()) }
-        await pipeline.restoreAssignments(global: record.id, perStream: assignments)
+        await pipeline.restoreAssignments(global: record.id, perStream: try await store.assignments())
         logger.info("model loaded", metadata: ["path": "\(path)", "id": "\(record.id)", "sensors": "\(record.sensors.count)"])
     }
     try await live.restore()
@@ -185,7 +191,25 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     }
     let token = try await Tokens.bootstrap(store: store, dataDirectory: s.dataDirectory, now: s.clock())
     return ServerParts(store: store, live: live, pipeline: pipeline, hub: hub, verifier: TokenVerifier(store: store),
-                       metrics: metrics, cluster: cluster, initialAdminToken: token)
+                       metrics: metrics, cluster: cluster, reader: reader, logger: logger, initialAdminToken: token)
+}
+
+extension ServerParts {
+    /// Takes up a notice from another server of the cluster (``ClusterBus``): models read again
+    /// and the streams served here switched; another owner's push relayed to the sockets here.
+    func follow(_ notice: ClusterBus.Notice) async {
+        switch notice {
+        case .models, .resync:
+            do {
+                try await ModelRegistry.restore(store: store, pipeline: pipeline, reader: reader, logger: logger)
+                try await live.reconcileModels()
+            } catch {
+                logger.error("reading the cluster's model assignments failed", metadata: ["error": "\(error)"])
+            }
+        case .push(let stream, let review, let legacy, let event):
+            await hub.relay(stream: stream, review: review, legacy: legacy, event: event)
+        }
+    }
 }
 
 /// Builds the server: storage, live service, routes. `@main` and the tests call this.
@@ -215,7 +239,8 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     sockets.addRoutes(to: router)
     let reader = IsolatedModelReader(s.modelReader)
     ModelController(store: parts.store, pipeline: parts.pipeline, live: live, clock: s.clock, reader: reader)
-        .addRoutes(to: router.group("api/v1/models").add(middleware: RequireScope(verifier: parts.verifier, scope: .admin)))
+        .addRoutes(to: router.group("api/v1/models").add(middleware: RequireScope(verifier: parts.verifier, scope: .admin)),
+                   forward: parts.cluster != nil)
     let reviewRoutes = router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer, limiter: limiter))
     ReviewController(store: parts.store, live: live, pipeline: parts.pipeline, reader: reader)
         .addRoutes(to: parts.cluster == nil ? reviewRoutes : reviewRoutes.add(middleware: ForwardToOwner()))
@@ -232,7 +257,7 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
                          onRefused: { metrics.connectionsRejected.increment() }),
         configuration: .init(address: .hostname(s.host, port: s.port), serverName: "vertac-serve"),
         // Graceful shutdown runs in reverse order: scoring finishes before the node leaves.
-        services: s.backgroundServices ? (parts.cluster.map { [ClusterService(node: $0, logger: logger) as any Service] } ?? [])
+        services: s.backgroundServices ? (parts.cluster.map { [ClusterService(node: $0, follow: parts.follow, logger: logger) as any Service] } ?? [])
             + [ClockService(live: live, interval: s.tickInterval, logger: logger), ScoringService(pipeline: parts.pipeline, logger: logger)] : [],
         logger: logger
     )

@@ -89,6 +89,52 @@ import Testing
         #expect(leases.allSatisfy { expected[$0.stream] == $0.node })
     }
 
+    /// The review sockets of every server get the state changes of every stream: the owner's
+    /// pushes reach the other server's subscribers through PostgreSQL (LISTEN/NOTIFY).
+    @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
+    func stateChangesReachTheOtherServersSockets() async throws {
+        let db = try await Self.database()
+        let (a, _) = try await Self.server(db, lease: 30)
+        let (b, _) = try await Self.server(db, lease: 30)
+        let stream = try await a.live.register(json: #"{"device_name": "m", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID
+        #expect(a.live.servedStreams == [stream] && b.live.servedStreams.isEmpty)
+        let followers = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for p in [a, b] { group.addTask { try await p.cluster!.bus!.run(receive: p.follow) } }
+                try await group.waitForAll()
+            }
+        }
+        defer { followers.cancel() }
+        let (id, messages, _) = await b.hub.subscribe(streams: nil, events: true, samples: false)
+        defer { Task { await b.hub.unsubscribe(id) } }
+        // b's listener is up once a notice of a's arrives: send until one does.
+        let received = Task<[String], Never> {
+            var out: [String] = []
+            for await m in messages {
+                out.append(m)
+                if m.contains("\"ACTIVE\"") { break }
+            }
+            return out
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let sent = Date()
+        _ = try await a.live.cycleEvent(.start, stream: stream, metadata: [:])
+        let got = try await withThrowingTaskGroup(of: [String]?.self) { group in
+            group.addTask { await received.value }
+            group.addTask { try await Task.sleep(for: .seconds(2)); received.cancel(); return nil }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
+        }
+        let messagesAtB = try #require(got, "no cycle change reached b's subscriber within 2 s")
+        let change = try #require(messagesAtB.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        #expect(change["stream_id"] as? String == stream)
+        #expect((change["data"] as? [String: Any])?["to"] as? String == "ACTIVE", "\(change)")
+        print("ClusterTests: a cycle change on a reached b's socket after \(String(format: "%.0f", Date().timeIntervalSince(sent) * 1000)) ms")
+        let sentLine = a.metrics.exposition().split(separator: "\n").first { $0.hasPrefix("vertac_cluster_notices_sent_total ") }
+        #expect(sentLine.flatMap { Double($0.split(separator: " ").last!) }.map { $0 >= 1 } == true, "\(String(describing: sentLine))")
+    }
+
     /// A server paused past its leases (no rounds, as a stopped process) loses its streams to the
     /// other; what it still tries to write for them is refused whole, and its next round drops them.
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))

@@ -86,15 +86,33 @@ actor LiveHub: PushSink {
         }
     }
 
+    /// Sends a message another server of the cluster pushed, already encoded for review sockets
+    /// and for VerTac's legacy socket (``ClusterBus``), to those following `stream` (and, for
+    /// events, those following events).
+    func relay(stream: String, review: String, legacy: String?, event: Bool) {
+        guard !subscribers.isEmpty else { return }
+        queue(stream: stream, text: { $0 ? legacy : review }) { s in s.streams?.contains(stream) ?? true || (event && s.events) }
+    }
+
     /// Encodes a message once per naming (review feed, VerTac's legacy socket) and queues it for
     /// each subscriber `wanted` accepts.
     private func send(_ push: Push, stream: String, to wanted: (Subscriber) -> Bool) {
         guard subscribers.values.contains(where: wanted) else { return }
         let now = Date().timeIntervalSince1970
-        var texts: [Bool: String] = [:]
+        var texts: [Bool: String?] = [:]
+        queue(stream: stream, text: { legacy in
+            if let t = texts[legacy] { return t }
+            let t = push.json(stream: stream, time: now, legacy: legacy)
+            texts[legacy] = t
+            return t
+        }, to: wanted)
+    }
+
+    /// Queues the message `text` gives (for a legacy subscriber or not) for each subscriber
+    /// `wanted` accepts; drops subscribers that fell too far behind.
+    private func queue(stream: String, text: (Bool) -> String?, to wanted: (Subscriber) -> Bool) {
         for (id, s) in subscribers where wanted(s) {
-            guard let json = texts[s.legacy] ?? push.json(stream: stream, time: now, legacy: s.legacy) else { continue }
-            texts[s.legacy] = json
+            guard let json = text(s.legacy) else { continue }
             let size = json.utf8.count
             guard s.backlog.add(size) <= Self.maxPendingBytes else {
                 s.backlog.markDropped()
@@ -175,4 +193,22 @@ final class Backlog: @unchecked Sendable {
     /// Whether the hub dropped this subscriber for falling too far behind.
     var dropped: Bool { lock.withLock { wasDropped } }
     var pendingBytes: Int { lock.withLock { bytes } }
+}
+
+/// In a cluster: the server's own subscribers get every push, the other servers' subscribers
+/// those the ``ClusterBus`` shares.
+struct ClusterFanOut: PushSink {
+    let local: LiveHub
+    let bus: ClusterBus
+
+    func publish(_ push: Push, stream: String) async {
+        await local.publish(push, stream: stream)
+        guard push.isShared else { return }
+        let now = Date().timeIntervalSince1970
+        guard let review = push.json(stream: stream, time: now, legacy: false) else { return }
+        bus.send(.push(stream: stream, review: review, legacy: push.json(stream: stream, time: now, legacy: true), event: push.isEvent))
+    }
+
+    var wantsRows: Bool { local.wantsRows }
+    func rows(stream: String, sensors: [String], rows: [SampleRow]) async { await local.rows(stream: stream, sensors: sensors, rows: rows) }
 }

@@ -16,11 +16,17 @@ struct ModelController<Context: RequestContext>: Sendable {
     /// Largest model file accepted.
     static var maxModelBytes: Int { 64 << 20 }
 
-    func addRoutes(to g: RouterGroup<Context>) {
+    /// - Parameter forward: in a cluster, activation and rollback for one stream go to the
+    ///   stream's owner (``ForwardToOwner``); uploads are stored wherever they arrive.
+    func addRoutes(to g: RouterGroup<Context>, forward: Bool = false) {
         g.post(use: upload)
-        g.post("{id}/activate", use: activate)
-        g.post("{id}/rollback", use: rollback)
+        let owned = forward ? g.add(middleware: ForwardToOwner()) : g
+        owned.post("{id}/activate", use: activate)
+        owned.post("{id}/rollback", use: rollback)
     }
+
+    /// Tells the other servers of a cluster to read the models and assignments again.
+    private func announce() { live.cluster?.bus?.send(.models) }
 
     // MARK: Handlers
 
@@ -37,20 +43,26 @@ struct ModelController<Context: RequestContext>: Sendable {
 
     @Sendable func activate(_ request: Request, context: Context) async throws -> ActivationResponse {
         let id = try context.parameters.require("id")
-        try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader)
         let stream = request.uri.queryParameters.get("stream_id").map { "\($0)" }
+        // In a cluster, activation for one stream is its owner's work (forwarded there).
+        if let stream { _ = try await live.owner(stream) }
+        try await ModelRegistry.ensureLoaded(id, store: store, pipeline: pipeline, reader: reader)
         try await live.activate(id, stream: stream)
         if stream == nil { try await ModelRegistry.markGlobal(id, store: store, now: clock()) }
+        announce()
         return ActivationResponse(model_id: id, stream_id: stream, status: "active")
     }
 
     @Sendable func rollback(_ request: Request, context: Context) async throws -> ActivationResponse {
         let id = try context.parameters.require("id")
         if let stream = request.uri.queryParameters.get("stream_id").map({ "\($0)" }) {
+            // In a cluster the stream's owner decides (its assignments are the ones in force).
+            _ = try await live.owner(stream)
             guard await pipeline.modelID(for: stream) == id else {
                 throw APIError.conflict("not_active", "model \(id) is not the one stream \(stream) uses")
             }
             let now = try await live.rollback(stream: stream)
+            announce()
             let global = await pipeline.globalModel
             return ActivationResponse(model_id: now ?? global ?? "", stream_id: stream, status: "rolled back")
         }
@@ -63,6 +75,7 @@ struct ModelController<Context: RequestContext>: Sendable {
         try await ModelRegistry.ensureLoaded(previous.id, store: store, pipeline: pipeline, reader: reader)
         try await live.activate(previous.id, stream: nil)
         try await ModelRegistry.markGlobal(previous.id, store: store, now: clock())
+        announce()
         return ActivationResponse(model_id: previous.id, stream_id: nil, status: "rolled back")
     }
 

@@ -56,7 +56,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
         let id = try context.parameters.require("id")
         guard try await store.stream(id) != nil else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
         let body = try await decodeJSON(MaintenanceRequest.self, request, context)
-        guard try await live.setMaintenance(stream: id, active: body.active, at: Date().timeIntervalSince1970) else {
+        guard try await live.setMaintenance(stream: id, active: body.active, at: live.context.clock()) else {
             throw APIError.conflict("not_scored", "stream \(id) is not scored, so it has no sensor states to suppress")
         }
         guard let s = try await store.stream(id) else { throw APIError.notFound("unknown_stream", "no stream \"\(id)\"") }
@@ -185,7 +185,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
     @Sendable func acknowledge(_ request: Request, context: Context) async throws -> EventView {
         let e = try await event(context)
         let body = try await optionalBody(AcknowledgeRequest.self, request, context)
-        let (who, now) = (try author(body?.by), Date().timeIntervalSince1970)
+        let (who, now) = (try author(body?.by), live.context.clock())
         let entry = try body?.note.map { try note($0, event: e, by: who, at: now) }
         return try await save(e) { e in
             do { try e.acknowledge(by: who, at: now, note: body?.note) } catch let err as EventLifecycleError {
@@ -201,7 +201,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
         guard let resolution = EventResolution(rawValue: body.resolution) else {
             throw APIError.badRequest("resolution must be fixed, false_positive or planned, not \"\(body.resolution)\"")
         }
-        let (who, now) = (try author(body.by), Date().timeIntervalSince1970)
+        let (who, now) = (try author(body.by), live.context.clock())
         let entry = try body.note.map { try note($0, event: e, by: who, at: now) }
         return try await save(e) { e in
             do {
@@ -217,7 +217,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
     @Sendable func addNote(_ request: Request, context: Context) async throws -> EventView {
         let e = try await event(context)
         let body = try await decodeJSON(NoteRequest.self, request, context)
-        let (who, now) = (try author(body.by), Date().timeIntervalSince1970)
+        let (who, now) = (try author(body.by), live.context.clock())
         let entry = try note(body.note, event: e, by: who, at: now)
         return try await save(e) { e in
             e.note = body.note

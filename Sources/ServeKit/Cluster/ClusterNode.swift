@@ -28,9 +28,13 @@ actor ClusterNode {
     let logger: Logger
     private var live: LiveService?
 
-    init(settings: ClusterSettings, fences: FenceBook, store: any Store & ClusterRepository, logger: Logger) {
+    /// Notices to and from the other servers (PostgreSQL; nil on the in-memory store).
+    nonisolated let bus: ClusterBus?
+
+    init(settings: ClusterSettings, fences: FenceBook, store: any Store & ClusterRepository, bus: ClusterBus? = nil, logger: Logger) {
         self.settings = settings
         self.fences = fences
+        self.bus = bus
         self.store = store
         self.logger = logger
     }

@@ -226,6 +226,18 @@ final class LiveService: Sendable {
         }
     }
 
+    /// Switches every stream served here whose model is no longer the one the pipeline's
+    /// assignments give it (in a cluster, after another server activated or rolled back a model
+    /// and this server read the assignments again).
+    func reconcileModels() async throws {
+        for o in all {
+            let want = await choice(for: o.id)
+            let have = await o.attached
+            guard want?.id != have?.id || want?.assigned != have?.assigned else { continue }
+            try await o.attach(want)
+        }
+    }
+
     /// Goes back to the model a stream used before its last activation.
     ///
     /// - Returns: the model now in use for the stream (nil: the global one).

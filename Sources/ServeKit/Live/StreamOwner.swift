@@ -248,9 +248,14 @@ actor StreamOwner {
         try await serialized { try await self.attachNow(choice, restoring: restoring) }
     }
 
+    /// The model last attached (its id, and whether it was this stream's own), scored with or
+    /// not: a cluster's servers compare it with the assignments they read again.
+    private(set) var attached: (id: String, assigned: Bool)?
+
     private func attachNow(_ choice: ModelChoice?, restoring: Bool) async throws {
         await scoringSettled()
         generation += 1
+        attached = choice.map { ($0.id, $0.assigned) }
         context.pipeline.queue.removeAll(of: self)
         monitor.score(with: nil)
         scoring = nil

@@ -19,6 +19,11 @@ struct ServerMetrics: Sendable {
     let rejectedBusy: Metrics.Counter
     let scoringFailures: Metrics.Counter
     let connectionsRejected: Metrics.Counter
+    /// Cluster notices (``ClusterBus``) sent, received from the other servers, and dropped (too
+    /// large, queue full, or the database refused them).
+    let clusterNoticesSent: Metrics.Counter
+    let clusterNoticesReceived: Metrics.Counter
+    let clusterNoticesDropped: Metrics.Counter
     /// From a batch's arrival (its request handler or socket message) to its acknowledgement.
     let batchAck: DurationHistogram
     /// From the arrival of the batch whose row closed a window to the pushed state change that
@@ -47,6 +52,9 @@ struct ServerMetrics: Sendable {
         rejectedBusy = Metrics.Counter(label: "vertac_ingest_rejected_busy_total", factory: f)
         scoringFailures = Metrics.Counter(label: "vertac_scoring_commit_failures_total", factory: f)
         connectionsRejected = Metrics.Counter(label: "vertac_connections_rejected_total", factory: f)
+        clusterNoticesSent = Metrics.Counter(label: "vertac_cluster_notices_sent_total", factory: f)
+        clusterNoticesReceived = Metrics.Counter(label: "vertac_cluster_notices_received_total", factory: f)
+        clusterNoticesDropped = Metrics.Counter(label: "vertac_cluster_notices_dropped_total", factory: f)
         batchAck = registry.makeDurationHistogram(name: "vertac_batch_ack_seconds", buckets: Self.latencyBuckets,
                                                   help: "From a batch's arrival to its acknowledgement")
         stateChange = registry.makeDurationHistogram(name: "vertac_state_change_seconds", buckets: Self.latencyBuckets,

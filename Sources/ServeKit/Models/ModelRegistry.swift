@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Inference
 import Model
 
@@ -52,6 +53,23 @@ enum ModelRegistry {
         guard await pipeline.loadedModel(id) == nil else { return }
         guard let bytes = try await store.modelFile(id: id) else { throw ServiceError(.unknownModel, "no model \"\(id)\"") }
         await pipeline.load(id, try await read(bytes, name: id, reader: reader))
+    }
+
+    /// Loads the stored global model and the per-stream assignments into the pipeline: at start,
+    /// and in a cluster whenever another server changed them. A stored model refused now (stored
+    /// before models were checked this strictly) is logged and left out: the streams using it are
+    /// not scored, and their status says so.
+    static func restore(store: any Store, pipeline: ScoringPipeline, reader: IsolatedModelReader, logger: Logger) async throws {
+        let stored = try await store.models()
+        let assignments = try await store.assignments()
+        for id in Set(stored.filter(\.active).map(\.id) + assignments.values.flatMap { $0 }) {
+            do {
+                try await ensureLoaded(id, store: store, pipeline: pipeline, reader: reader)
+            } catch let e as ServiceError where e.code == .invalidModel {
+                logger.error("stored model refused", metadata: ["id": "\(id)", "reason": "\(e.message)"])
+            }
+        }
+        await pipeline.restoreAssignments(global: stored.first(where: \.active)?.id, perStream: assignments)
     }
 
     static func markGlobal(_ id: String, store: any ModelRepository, now: Double) async throws {

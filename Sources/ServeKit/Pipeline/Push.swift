@@ -29,6 +29,15 @@ enum Push: Sendable {
     /// Whether it reaches review subscribers that follow events of every stream.
     var isEvent: Bool { if case .maintenanceEvent = self { true } else { false } }
 
+    /// Whether the owner shares it with the other servers of a cluster (``ClusterBus``): state
+    /// changes, reports and events, which are few; not rows, signals or window scores.
+    var isShared: Bool {
+        switch self {
+        case .cycleState, .sensorState, .cycleReport, .maintenanceEvent: true
+        case .samples, .signal, .windowScores: false
+        }
+    }
+
     /// Whether review subscribers that asked for no committed rows skip it.
     var isSamples: Bool { if case .samples = self { true } else { false } }
 }

@@ -17,7 +17,7 @@ struct PGRows {
 /// One blocking libpq connection. Not thread-safe: a ``PGPool`` hands it to one caller at a time,
 /// and every call runs on a thread-pool thread, never on an event loop.
 final class PGConnection: @unchecked Sendable {
-    private let conn: OpaquePointer
+    let conn: OpaquePointer
 
     init(url: String) throws {
         guard let c = PQconnectdb(url) else { throw PGError(message: "out of memory", sqlState: nil) }
@@ -143,6 +143,14 @@ actor PGPool {
         self.url = url
         self.size = size
         self.prepare = prepare
+    }
+
+    /// A connection outside the pool, set up as pooled ones are, for a caller that keeps it for
+    /// itself (LISTEN, ``ClusterBus``). Blocking: call it on a thread of its own.
+    nonisolated func dedicatedConnection() throws -> PGConnection {
+        let c = try PGConnection(url: url)
+        try prepare(c)
+        return c
     }
 
     private func acquire() async throws -> PGConnection {

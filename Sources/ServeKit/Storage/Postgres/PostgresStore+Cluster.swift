@@ -136,3 +136,32 @@ extension PGConnection {
             .joined(separator: ",") + "}"
     }
 }
+
+/// Notices between the servers of a cluster (``ClusterBus``): PostgreSQL's LISTEN/NOTIFY on one
+/// channel per schema, since the servers of one schema form one cluster.
+extension PostgresStore {
+    /// This cluster's channel: `vertac_` and the schema's name (at most 63 bytes, PostgreSQL's
+    /// limit for a channel name).
+    func noticeChannel() async throws -> String {
+        let schema = try await pool.with { c in try c.query("SELECT current_schema() AS s").rows[0].string("s") }
+        var channel = ""
+        for ch in "vertac_" + schema where channel.utf8.count + String(ch).utf8.count <= 63 { channel.append(ch) }
+        return channel
+    }
+
+    /// Sends `payloads` on `channel`, in this order, in one statement.
+    func notify(channel: String, payloads: [String]) async throws {
+        guard !payloads.isEmpty else { return }
+        try await pool.with { c in
+            _ = try c.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, k) ORDER BY k",
+                            [channel, PGConnection.textArray(payloads)])
+        }
+    }
+
+    /// A connection of its own that listens on `channel` (blocking: call it on a thread of its own).
+    func listener(channel: String) throws -> PGConnection {
+        let c = try pool.dedicatedConnection()
+        try c.query("LISTEN \"\(channel.replacingOccurrences(of: "\"", with: "\"\""))\"")
+        return c
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Notices between the servers of a cluster, through PostgreSQL's LISTEN/NOTIFY
+/// (`docs/scale-out.md`): a model activated or rolled back through one server is taken up by all;
+/// the state changes, reports and events of each stream, pushed by its owner, reach the review
+/// sockets of every server.
+///
+/// Sending never waits for the database: notices are queued (at most ``maxQueued``) and sent in
+/// batches by ``run(receive:)``, which also listens on a connection of its own (a thread of its
+/// own, blocked on the socket) and hands the other servers' notices to `receive`. A lost
+/// listening connection is opened again; `receive` then gets ``Notice/resync``, since notices
+/// sent meanwhile are lost.
+final class ClusterBus: Sendable {
+    enum Notice: Sendable, Equatable {
+        /// Models were activated or rolled back: read the assignments again.
+        case models
+        /// A push of a stream this server does not own, encoded for review sockets and for
+        /// VerTac's legacy socket; `event` as ``Push/isEvent``.
+        case push(stream: String, review: String, legacy: String?, event: Bool)
+        /// The listening connection was lost and opened again: notices may have been missed.
+        case resync
+    }
+
+    /// A notice as sent: the sender, so that a server skips its own.
+    private struct Wire: Codable {
+        var n: String
+        var k: String
+        var s: String?
+        var r: String?
+        var l: String?
+        var e: Bool?
+    }
+
+    /// PostgreSQL refuses payloads of 8,000 bytes or more.
+    static let maxPayloadBytes = 7_999
+    static let maxQueued = 10_000
+
+    let node: String
+    private let store: PostgresStore
+    private let logger: Logger
+    private let metrics: ServerMetrics
+    /// Notices waiting to be sent, and the sender's wake-up call.
+    private let pending = Mutex<[String]>([])
+    private let wake: AsyncStream<Void>
+    private let wakeUp: AsyncStream<Void>.Continuation
+    private let stopped = Atomic<Bool>(false)
+
+    init(node: String, store: PostgresStore, metrics: ServerMetrics, logger: Logger) {
+        self.node = node
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        (wake, wakeUp) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Queues a notice for the other servers (dropped, and counted, when it is too large or the
+    /// queue is full).
+    func send(_ notice: Notice) {
+        var w = Wire(n: node, k: "")
+        switch notice {
+        case .models: w.k = "models"
+        case .resync: return
+        case .push(let stream, let review, let legacy, let event): (w.k, w.s, w.r, w.l, w.e) = ("push", stream, review, legacy, event)
+        }
+        guard let data = try? JSONEncoder().encode(w), data.count <= Self.maxPayloadBytes else {
+            metrics.clusterNoticesDropped.increment()
+            logger.warning("cluster notice too large to send", metadata: ["kind": "\(w.k)", "stream": "\(w.s ?? "")"])
+            return
+        }
+        let queued = pending.withLock { p in
+            guard p.count < Self.maxQueued else { return false }
+            p.append(String(decoding: data, as: UTF8.self))
+            return true
+        }
+        guard queued else { return metrics.clusterNoticesDropped.increment() }
+        wakeUp.yield()
+    }
+
+    /// Sends the queued notices and hands the other servers' to `receive`, in order, until the
+    /// task is cancelled.
+    func run(receive: @escaping @Sendable (Notice) async -> Void) async throws {
+        let channel = try await store.noticeChannel()
+        let (incoming, delivered) = AsyncStream<Notice>.makeStream(bufferingPolicy: .bufferingOldest(Self.maxQueued))
+        stopped.store(false, ordering: .relaxed)
+        let listener = Thread { [self] in listen(channel: channel, into: delivered) }
+        listener.name = "vertac-cluster-listen"
+        listener.start()
+        defer { stopped.store(true, ordering: .relaxed) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in try await sendQueued(channel: channel) }
+            group.addTask { [metrics] in
+                for await notice in incoming {
+                    metrics.clusterNoticesReceived.increment()
+                    await receive(notice)
+                }
+            }
+            defer { group.cancelAll() }
+            try await withTaskCancellationHandler {
+                try await group.next()
+            } onCancel: { [self] in
+                stopped.store(true, ordering: .relaxed)
+                wakeUp.finish()
+                delivered.finish()
+            }
+        }
+    }
+
+    /// Sends what is queued, at most 500 notices per statement, whenever notices were queued.
+    private func sendQueued(channel: String) async throws {
+        for await _ in wake {
+            while true {
+                let batch = pending.withLock { p in
+                    let b = Array(p.prefix(500))
+                    p.removeFirst(b.count)
+                    return b
+                }
+                guard !batch.isEmpty else { break }
+                do {
+                    try await store.notify(channel: channel, payloads: batch)
+                    metrics.clusterNoticesSent.increment(by: Int64(batch.count))
+                } catch {
+                    metrics.clusterNoticesDropped.increment(by: Int64(batch.count))
+                    logger.warning("cluster notices not sent", metadata: ["count": "\(batch.count)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// The listening thread: LISTEN on its own connection, blocked on its socket; opens it again
+    /// (and announces ``Notice/resync``) when it is lost.
+    private func listen(channel: String, into delivered: AsyncStream<Notice>.Continuation) {
+        var first = true
+        var backoff = 0.25
+        while !stopped.load(ordering: .relaxed) {
+            do {
+                let c = try store.listener(channel: channel)
+                if !first { delivered.yield(.resync) }
+                first = false
+                backoff = 0.25
+                var quiet = 0
+                while !stopped.load(ordering: .relaxed) {
+                    let notifications = try c.notifications(waitingUpTo: 250)
+                    for n in notifications {
+                        guard let w = try? JSONDecoder().decode(Wire.self, from: Data(n.payload.utf8)), w.n != node else { continue }
+                        switch w.k {
+                        case "models": delivered.yield(.models)
+                        case "push":
+                            guard let s = w.s, let r = w.r else { continue }
+                            delivered.yield(.push(stream: s, review: r, legacy: w.l, event: w.e ?? false))
+                        default: continue
+                        }
+                    }
+                    // A connection that died without a word is found by a query now and then.
+                    quiet = notifications.isEmpty ? quiet + 1 : 0
+                    if quiet >= 40 {
+                        try c.query("SELECT 1")
+                        quiet = 0
+                    }
+                }
+            } catch {
+                guard !stopped.load(ordering: .relaxed) else { break }
+                logger.warning("cluster notices: listening connection lost; opening it again", metadata: ["error": "\(error)"])
+                Thread.sleep(forTimeInterval: backoff)
+                backoff = min(backoff * 2, 5)
+            }
+        }
+    }
+}
