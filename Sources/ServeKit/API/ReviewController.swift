@@ -283,7 +283,7 @@ struct ReviewController<Context: RequestContext>: Sendable {
         var out: [StreamSummary] = []
         for r in records {
             let states = try await store.sensorStates(stream: r.id)
-            let scoring = await live.scoring(r.id)
+            let scoring = await live.scoring(r)
             let open = try await store.events(status: nil, stream: r.id).filter(\.isOpen).count
             let last = try await store.cycles(stream: r.id).first { $0.healthScore != nil }
             out.append(StreamSummary(

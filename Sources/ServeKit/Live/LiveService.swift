@@ -287,8 +287,11 @@ final class LiveService: Sendable {
     func status(_ stream: String) async throws -> StreamStatus { try await owner(stream).status() }
 
     /// Whether a stream is scored, with which model, and if not, why.
-    func scoring(_ stream: String) async -> (scored: Bool, reason: String, model: String?) {
-        guard let o = owners.withLock({ $0[stream] }) else { return (false, "not scored", nil) }
-        return await o.scoringStatus()
+    /// In a cluster, for a stream another server serves: as its owner scores it, from the model
+    /// assignments every server shares.
+    func scoring(_ record: StreamRecord) async -> (scored: Bool, reason: String, model: String?) {
+        if let o = owners.withLock({ $0[record.id] }) { return await o.scoringStatus() }
+        guard cluster != nil else { return (false, "not scored", nil) }
+        return StreamOwner.scoringStatus(of: record, with: await choice(for: record.id))
     }
 }

@@ -468,7 +468,19 @@ actor StreamOwner {
     /// Whether the stream is scored, with which model, and if not, why.
     func scoringStatus() -> (scored: Bool, reason: String, model: String?) {
         guard let scoring else { return (false, notScored, nil) }
-        return (true, "scored with model \(scoring.choice.id)" + (scoring.choice.assigned ? " (assigned to this stream)" : ""), scoring.choice.id)
+        return Self.scored(with: scoring.choice)
+    }
+
+    static func scored(with choice: ModelChoice) -> (scored: Bool, reason: String, model: String?) {
+        (true, "scored with model \(choice.id)" + (choice.assigned ? " (assigned to this stream)" : ""), choice.id)
+    }
+
+    /// Whether a stream would be scored with `choice`, and if not, why (as ``scoringStatus()``
+    /// says on the stream's owner).
+    static func scoringStatus(of record: StreamRecord, with choice: ModelChoice?) -> (scored: Bool, reason: String, model: String?) {
+        guard let choice else { return (false, noModel, nil) }
+        if let reason = ScoringPipeline.mismatch(choice.file, record) { return (false, reason, nil) }
+        return scored(with: choice)
     }
 
     func status() -> StreamStatus {
