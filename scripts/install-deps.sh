@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages VerTac builds and tests against, when any is missing.
 set -euo pipefail
-packages=(libopenblas-dev libhdf5-dev libpq-dev libsqlite3-dev zlib1g-dev postgresql pkg-config)
+packages=(libopenblas-dev libhdf5-dev libpq-dev libsqlite3-dev zlib1g-dev postgresql pkg-config nginx-light)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

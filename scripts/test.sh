@@ -23,6 +23,8 @@ if [ $# -eq 0 ]; then
     scripts/demo.sh --once
     # Hostile and careless clients against a real release server (README "Limits and protections").
     scripts/probe.sh
+    # Three servers on one PostgreSQL behind Debian's nginx, checked through it (README "Running a cluster").
+    scripts/cluster.sh --once
     # The HTTP API against docs/openapi.json: schemathesis with each token scope (README "HTTP API").
     scripts/api-contract.sh
     # The dashboard in Debian's chromium through selenium, against a server fed with simulated data.
