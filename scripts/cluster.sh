@@ -41,8 +41,7 @@ in_use "$port" && { echo "cluster.sh: port $port is in use (--port)" >&2; exit 1
 dir=${VERTAC_CLUSTER_DIR:-/tmp/vertac-cluster}
 rm -rf "$dir" && mkdir -p "$dir"
 echo "== building (release)"
-swift build -c release --product vertac-serve 2>&1 | tail -n 1
-swift build -c release --product vertac-edge 2>&1 | tail -n 1
+for product in vertac-serve vertac-edge vertac-train; do swift build -c release --product "$product" 2>&1 | tail -n 1; done
 bin=$(swift build -c release --show-bin-path)
 
 pids=()
@@ -139,7 +138,8 @@ fail() { echo "cluster.sh: FAIL $*" >&2; exit 1; }
 echo "== checks through nginx ($url)"
 "$bin/vertac-edge" stream --server "$url" --token "$token" --simulate --cycles 2 --speed 0 --device cluster-pump \
     --buffer "$dir/edge-buffer.sqlite" > "$dir/edge.log" 2>&1 || { cat "$dir/edge.log" >&2; fail "the edge could not stream through nginx"; }
-echo "ok   a simulated pump streamed two cycles through nginx ($(grep -c . "$dir/edge.log") lines of edge log)"
+grep -q "all acknowledged (websocket)" "$dir/edge.log" || fail "the edge did not stream over its WebSocket: $(tail -n 1 "$dir/edge.log")"
+echo "ok   a simulated pump streamed two cycles over its WebSocket through nginx ($(tail -n 1 "$dir/edge.log"))"
 stream=$(curl -sf -H "Authorization: Bearer $token" "$url/api/v1/streams" | python3 -c '
 import json, sys
 print(next(s["id"] for s in json.load(sys.stdin)["streams"] if s["device_name"] == "cluster-pump"))')
@@ -170,6 +170,33 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H "Connection: Upgra
     -H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" "$url/api/v1/live?token=$token" || true)
 [ "$code" = "101" ] || fail "the review socket through nginx answered $code, not 101"
 echo "ok   the review WebSocket upgrades through nginx (101)"
+# A model activated through one server: every stream's owner scores with it within 2 s. Six
+# more streams, so that every server owns some; a small model fitted on simulated cycles.
+sensors='[{"name":"motor_speed"},{"name":"motor_current"},{"name":"vibration_rms"},{"name":"bearing_temp"},{"name":"inlet_pressure"},{"name":"outlet_pressure"},{"name":"flow"},{"name":"power"}]'
+for k in 1 2 3 4 5 6; do
+    curl -sf -H "Authorization: Bearer $token" -d "{\"device_name\": \"cluster-extra-$k\", \"sensors\": $sensors}" "$url/api/live/register" > /dev/null \
+        || fail "registering a stream through nginx"
+done
+"$bin/vertac-edge" simulate --out "$dir/candidate" --cycles 4 --seed 3 > /dev/null
+"$bin/vertac-train" fit "$dir/candidate/normal.csv" --out "$dir/candidate/candidate.h5" --epochs 2 --hidden 8 > "$dir/candidate/fit.log" 2>&1
+candidate=$(curl -sf -H "Authorization: Bearer $token" --data-binary @"$dir/candidate/candidate.h5" "$url/api/v1/models?name=candidate" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') || fail "uploading a model through nginx"
+sleep 4   # streams registered above settle on their owners (a handover takes a round)
+streams=$(curl -sf -H "Authorization: Bearer $token" "$url/api/v1/streams" | python3 -c 'import json, sys; print(" ".join(s["id"] for s in json.load(sys.stdin)["streams"]))')
+start=$(date +%s.%N)
+curl -sf -X POST -H "Authorization: Bearer $token" "$url/api/v1/models/$candidate/activate" > /dev/null || fail "activating a model through nginx"
+pending=$streams
+while [ -n "$pending" ]; do
+    left=""
+    for s in $pending; do
+        curl -sf -H "Authorization: Bearer $token" "$url/api/live/stream/$s/status" | grep -q "$candidate" || left+="$s "
+    done
+    pending=$left
+    elapsed=$(python3 -c "import time; print(f'{time.time() - $start:.2f}')")
+    python3 -c "import sys; sys.exit(0 if $elapsed < 10 else 1)" || fail "after 10 s streams not scored with the activated model: $pending"
+done
+python3 -c "import sys; sys.exit(0 if $elapsed <= 2 else 1)" || fail "the activated model reached every owner after $elapsed s, not within 2 s"
+echo "ok   a model activated through one server: every one of $(echo $streams | wc -w) streams' owners scores with it after $elapsed s"
 metrics=$(curl -sf -H "Authorization: Bearer $token" "$url/metrics")
 nodes=$(echo "$metrics" | awk '$1 == "vertac_cluster_nodes" {print $2}')
 [ "$nodes" = "$servers" ] || fail "/metrics counts $nodes nodes, not $servers"

@@ -1,3 +1,4 @@
+import EdgeKit
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -53,6 +54,9 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(shares.1 > 0 && shares.0 + shares.1 == 6, "\(shares)")
+        if !(shares.1 > 0 && shares.0 + shares.1 == 6) {
+            for s in [a, b] { print("== \(s.log)\n" + ((try? String(contentsOfFile: s.log, encoding: .utf8)) ?? "")) }
+        }
 
         // Any request may reach either server: the one that does not own the stream forwards it to
         // the owner, whose answer comes back (marked with the owner's address). Each batch is
@@ -70,6 +74,23 @@ import Testing
             if forwardedB == nil { onB.append(s) }
         }
         #expect(!onB.isEmpty && onB.count < streams.count)
+
+        // A stream's socket opened on the server that does not own the stream is relayed to the
+        // owner: an edge streams a cycle over it, every row acknowledged and stored once.
+        let onA = try #require(streams.first { !onB.contains($0) })
+        let bufferDir = DataDir()
+        try FileManager.default.createDirectory(atPath: bufferDir.path, withIntermediateDirectories: true)
+        let buffer = try EdgeBuffer(path: bufferDir.path + "/edge.sqlite")
+        let uploader = Uploader(server: URL(string: b.base + "/")!, token: token, buffer: buffer, minDelay: 0.05, maxDelay: 0.5)
+        let recorder = try Recorder(buffer: buffer, stream: onA, batchRows: 10, batchSeconds: 1)
+        try recorder.event("start")
+        for r in 0..<100 { try recorder.row(time: 10 + Double(r) * 0.1, values: [Float(r)]) }
+        try recorder.event("stop")
+        #expect(try await uploader.drainOverWebSocket(stream: onA), "the socket on the non-owner was not usable")
+        #expect(buffer.count == 0 && buffer.deadCount == 0)
+        let (_, listed) = try await a.request("GET", "/api/v1/streams/\(onA)/cycles", token: token)
+        let cycle = try #require(((try JSONSerialization.jsonObject(with: listed) as? [String: Any])?["cycles"] as? [[String: Any]])?.first)
+        #expect(cycle["rows"] as? Int == 100, "\(cycle)")
 
         // kill -9 of b: a owns every stream again within the lease and a round (issue: 10 s).
         let killed = Date()

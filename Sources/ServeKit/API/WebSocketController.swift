@@ -32,10 +32,17 @@ struct WebSocketController: Sendable {
     @Sendable func streamUpgrade(_ request: Request, context: VertacRequestContext) async throws -> RouterShouldUpgrade {
         try await authorize(request, verifier: verifier, scope: .ingest, queryToken: true)
         let id = try context.parameters.require("stream_id")
-        // Unknown: 404; in a cluster, owned by another server: 503 not_owner naming it.
-        _ = try await live.owner(id)
+        // Unknown: 404. In a cluster, a stream another server owns is relayed to it
+        // (``SocketForwarding``); a relayed upgrade that finds the owner moved: 503 not_owner.
+        do {
+            _ = try await live.owner(id)
+        } catch let e as ServiceError where Self.relayable(e, forwarded: request.headers[.vertacForwarded] != nil) {}
         return .upgrade()
     }
+
+    /// Whether a stream socket refused with `e` is relayed to the stream's owner instead: the
+    /// owner is another live server and the upgrade did not come from a relay already.
+    static func relayable(_ e: ServiceError, forwarded: Bool) -> Bool { e.code == .notOwner && e.ownerAddress != nil && !forwarded }
 
     /// Commands "ping", "cycle_start", "cycle_stop" (also pause/resume), and sample batches as
     /// JSON (`{"samples": [...]}` or `{"rows": [...]}`). Pushes samples, state_change,
@@ -45,9 +52,25 @@ struct WebSocketController: Sendable {
     @Sendable func streamSocket(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter,
                                 context: WebSocketRouterContext<VertacRequestContext>) async throws {
         guard let stream = context.requestContext.parameters.get("stream_id") else { return }
+        let clustered = live.cluster != nil
+        if clustered {
+            do {
+                _ = try await live.owner(stream)
+            } catch let e as ServiceError where Self.relayable(e, forwarded: context.request.headers[.vertacForwarded] != nil) {
+                return try await SocketForwarding.relay(inbound, outbound, request: context.request, to: e.ownerAddress!, logger: logger)
+            } catch {}
+        }
         let key = Self.tokenKey(context.request)
         let query = context.request.uri.queryParameters
         let answer = { @Sendable () async throws in
+            // In a cluster the socket closes (1001) once its stream moved to another server, so
+            // that the client connects again and reaches the new owner.
+            let watcher = clustered ? Task {
+                while !Task.isCancelled, live.isServed(stream) { try await Task.sleep(for: .seconds(1)) }
+                guard !Task.isCancelled else { return }
+                try? await outbound.close(.goingAway, reason: "the stream moved to another server; connect again")
+            } : nil
+            defer { watcher?.cancel() }
             try await eachAllowedMessage(inbound, outbound, key: key, stream: stream) { message in
                 let reply: String
                 switch message {
@@ -109,7 +132,11 @@ struct WebSocketController: Sendable {
         }
         do {
             try await authorize(header: head.headers["authorization"], query: query, verifier: verifier, scope: scope)
-            if let stream { _ = try await live.owner(stream) }
+            if let stream {
+                do {
+                    _ = try await live.owner(stream)
+                } catch let e as ServiceError where Self.relayable(e, forwarded: head.headers["x-vertac-forwarded"] != nil) {}
+            }
             return nil
         } catch let e as APIError {
             return e

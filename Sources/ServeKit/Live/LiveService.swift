@@ -109,6 +109,9 @@ final class LiveService: Sendable {
         pipeline.queue.removeAll(of: owner)
     }
 
+    /// Whether this server serves the stream now.
+    func isServed(_ stream: String) -> Bool { owners.withLock { $0[stream] != nil } }
+
     /// The streams this server serves now.
     var servedStreams: [String] { owners.withLock { Array($0.keys) } }
 
