@@ -79,6 +79,7 @@ struct ClusterService: Service {
     let node: ClusterNode
     /// Takes up the other servers' notices (``ServerParts/follow(_:)``).
     let follow: @Sendable (ClusterBus.Notice) async -> Void
+    let hub: LiveHub
     let logger: Logger
 
     func run() async throws {
@@ -103,6 +104,13 @@ struct ClusterService: Service {
                         while !Task.isCancelled {
                             do { try await bus.run(receive: follow) } catch { logger.error("cluster notices failed", metadata: ["error": "\(error)"]) }
                             do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                        }
+                    }
+                    // The streams this server's review sockets follow, told to their owners.
+                    group.addTask {
+                        while !Task.isCancelled {
+                            do { try await Task.sleep(for: LiveHub.watchInterval) } catch { return }
+                            await hub.announceWatch()
                         }
                     }
                 }
@@ -164,10 +172,9 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
         store = try SQLiteStore(path: path)
         logger.info("store: SQLite", metadata: ["path": "\(s.dataDirectory)/vertac.sqlite"])
     }
-    let hub = LiveHub(metrics: metrics)
-    // In a cluster, state changes, reports and events also go to the other servers' sockets.
-    let sink: any PushSink = bus.map { ClusterFanOut(local: hub, bus: $0) } ?? hub
-    let pipeline = ScoringPipeline(store: store, hub: sink, settings: s.monitor, metrics: metrics, logger: logger)
+    // In a cluster, pushes also go to the other servers' sockets (LiveHub.share).
+    let hub = LiveHub(metrics: metrics, bus: bus)
+    let pipeline = ScoringPipeline(store: store, hub: hub, settings: s.monitor, metrics: metrics, logger: logger)
     var limits = IngestLimits()
     limits.maxQueuedWindows = s.maxQueuedWindows
     let live = LiveService(store: store, pipeline: pipeline, limits: limits, cluster: cluster, clock: s.clock)
@@ -206,8 +213,10 @@ extension ServerParts {
             } catch {
                 logger.error("reading the cluster's model assignments failed", metadata: ["error": "\(error)"])
             }
-        case .push(let stream, let review, let legacy, let event):
-            await hub.relay(stream: stream, review: review, legacy: legacy, event: event)
+        case .push(let stream, let review, let legacy, let event, let signal):
+            await hub.relay(stream: stream, review: review, legacy: legacy, event: event, signal: signal)
+        case .watch(let streams, let signal):
+            await hub.remoteWatch(streams: streams, signal: signal)
         }
     }
 }
@@ -257,7 +266,7 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
                          onRefused: { metrics.connectionsRejected.increment() }),
         configuration: .init(address: .hostname(s.host, port: s.port), serverName: "vertac-serve"),
         // Graceful shutdown runs in reverse order: scoring finishes before the node leaves.
-        services: s.backgroundServices ? (parts.cluster.map { [ClusterService(node: $0, follow: parts.follow, logger: logger) as any Service] } ?? [])
+        services: s.backgroundServices ? (parts.cluster.map { [ClusterService(node: $0, follow: parts.follow, hub: parts.hub, logger: logger) as any Service] } ?? [])
             + [ClockService(live: live, interval: s.tickInterval, logger: logger), ScoringService(pipeline: parts.pipeline, logger: logger)] : [],
         logger: logger
     )

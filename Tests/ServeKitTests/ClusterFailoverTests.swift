@@ -1,10 +1,13 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 import Model
 import Simulation
 import Testing
+import WSClient
+import Logging
 @testable import ServeKit
 
 /// Three real `vertac-serve` processes on one PostgreSQL schema, every request sent to them in
@@ -132,6 +135,24 @@ import Testing
             #expect(status == 200)
             cycleIDs.append(try #require(Self.json(data)["cycle_id"] as? String))
         }
+        // A review socket on a server that does not own the first stream, following it as the
+        // dashboard's live view does: its window scores and signal arrive there too.
+        let ownerAddress = try #require(try await store.lease(stream: ids[0])).node
+        let watcherIndex = try #require(nodeIDs.firstIndex { $0 != ownerAddress && $0 != nodeIDs[2] })
+        let seen = Mutex<[String: Int]>([:])
+        let watched = ids[0]
+        let watcher = Task {
+            let url = "ws://127.0.0.1:\(servers[watcherIndex].port)/api/v1/live?token=\(token)"
+            try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22), logger: Logger(label: "test")) { inbound, outbound, _ in
+                try await outbound.write(.text(#"{"subscribe": ["\#(watched)"], "samples": false, "signal": true}"#))
+                for try await m in inbound.messages(maxSize: 1 << 22) {
+                    guard case .text(let text) = m, let type = Self.json(Data(text.utf8))["type"] as? String else { continue }
+                    seen.withLock { $0[type, default: 0] += 1 }
+                }
+            }
+        }
+        defer { watcher.cancel() }
+        try await Task.sleep(for: .seconds(1))
         let batches = cycles.map { ($0.rows + Self.batchRows - 1) / Self.batchRows }
         var sentRows = [Int](repeating: 0, count: ids.count)
         var down: Set<Int> = []
@@ -197,6 +218,10 @@ import Testing
             let cycles = try await store.cycles(stream: s)
             #expect(cycles.count == 1 && cycles[0].id == cycleIDs[k], "\(s): the cycle did not continue as one cycle")
         }
+        let kinds = seen.withLock { $0 }
+        #expect((kinds["window_scores"] ?? 0) > 0 && (kinds["signal"] ?? 0) > 0 && (kinds["cycle_state"] ?? 0) > 0,
+                "a review socket on a server that does not own the stream got \(kinds)")
+        print("ClusterFailoverTests: a review socket on another server than the stream's owner got \(kinds)")
         let fenced = ((try? String(contentsOfFile: servers[1].log, encoding: .utf8)) ?? "").components(separatedBy: "no longer this server's").count - 1
         print("ClusterFailoverTests: \(sentRows.reduce(0, +)) rows through 3 servers, one killed, one paused past its leases; "
               + "windows scored \(try await scoreCounts()); fenced writes refused on the paused server: \(fenced)")

@@ -135,6 +135,48 @@ import Testing
         #expect(sentLine.flatMap { Double($0.split(separator: " ").last!) }.map { $0 >= 1 } == true, "\(String(describing: sentLine))")
     }
 
+    /// A review socket on one server that follows a stream another server owns gets the stream's
+    /// decimated signal (live charts): it tells the owner which streams it follows, and the owner
+    /// shares their signal through PostgreSQL.
+    @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
+    func aFollowedStreamsSignalReachesTheOtherServersSocket() async throws {
+        let db = try await Self.database()
+        let (a, _) = try await Self.server(db, lease: 30)
+        let (b, _) = try await Self.server(db, lease: 30)
+        let stream = try await a.live.register(json: #"{"device_name": "m", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID
+        let followers = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for p in [a, b] { group.addTask { try await p.cluster!.bus!.run(receive: p.follow) } }
+                try await group.waitForAll()
+            }
+        }
+        defer { followers.cancel() }
+        try await Task.sleep(for: .milliseconds(300))  // both listening
+        let (id, messages, _) = await b.hub.subscribe(streams: [], samples: false)
+        defer { Task { await b.hub.unsubscribe(id) } }
+        await b.hub.update(id, streams: [stream], events: false, samples: false, signal: true)
+        // The owner learns it (its demand for rows turns on), then the rows it commits are shared.
+        for _ in 0..<40 where !a.hub.wantsRows { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(a.hub.wantsRows, "the owner never heard that b's subscriber follows the stream's signal")
+        let received = Task<String?, Never> {
+            for await m in messages where m.contains(#""type":"signal""#) { return m }
+            return nil
+        }
+        for k in 0..<5 {
+            _ = try await a.live.ingest(json: Self.batch(stream, Double(k + 1)))
+            try await Task.sleep(for: .milliseconds(60))
+        }
+        let got = try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask { await received.value }
+            group.addTask { try await Task.sleep(for: .seconds(2)); received.cancel(); return nil }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
+        }
+        let signal = try #require(got, "no signal of a's stream reached b's subscriber within 2 s")
+        #expect(signal.contains(stream))
+    }
+
     /// A server paused past its leases (no rounds, as a stopped process) loses its streams to the
     /// other; what it still tries to write for them is refused whole, and its next round drops them.
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))

@@ -28,8 +28,92 @@ actor LiveHub: PushSink {
     /// Bytes of messages a subscriber may leave unsent before it is dropped.
     static let maxPendingBytes = 4 << 20
     let metrics: ServerMetrics?
+    /// In a cluster (`docs/scale-out.md`): state changes, reports and events of the streams this
+    /// server owns go to the other servers' subscribers too, and so do the window scores and
+    /// decimated signal of the streams the other servers' subscribers follow one by one (they say
+    /// which, ``ClusterBus/Notice/watch(streams:signal:)``).
+    let bus: ClusterBus?
 
-    init(metrics: ServerMetrics? = nil) { self.metrics = metrics }
+    init(metrics: ServerMetrics? = nil, bus: ClusterBus? = nil) {
+        self.metrics = metrics
+        self.bus = bus
+    }
+
+    // MARK: Other servers' subscribers (cluster)
+
+    /// How long another server's notice that it follows a stream holds (it repeats it every
+    /// ``watchInterval``).
+    static let remoteWatchSeconds: Duration = .seconds(6)
+    static let watchInterval: Duration = .seconds(2)
+    /// Window scores of one stream go to the other servers at most this often (live views draw
+    /// about ten a second; the rest would only load the database).
+    static let remoteScoresInterval: Duration = .milliseconds(100)
+    private var remoteScores: [String: ContinuousClock.Instant] = [:]
+    private var remoteSignal: [String: ContinuousClock.Instant] = [:]
+    private var lastRemoteScores: [String: ContinuousClock.Instant] = [:]
+    private var announcedWatch: (streams: [String], signal: [String]) = ([], [])
+
+    /// Another server's subscribers follow `streams` (and the signal of `signal`).
+    func remoteWatch(streams: [String], signal: [String]) {
+        let until = ContinuousClock.now + Self.remoteWatchSeconds
+        for s in streams { remoteScores[s] = until }
+        for s in signal { remoteSignal[s] = until }
+        countDemand()
+    }
+
+    private func remotelyWatched(_ stream: String, signal: Bool) -> Bool {
+        guard let until = (signal ? remoteSignal : remoteScores)[stream] else { return false }
+        return until > ContinuousClock.now
+    }
+
+    /// The streams this server's subscribers follow one by one, and those whose signal they want.
+    private var localWatch: (streams: [String], signal: [String]) {
+        var streams = Set<String>(), signal = Set<String>()
+        for s in subscribers.values {
+            guard let followed = s.streams else { continue }
+            streams.formUnion(followed)
+            if s.signal { signal.formUnion(followed) }
+        }
+        return (streams.sorted(), signal.sorted())
+    }
+
+    /// Tells the other servers which streams this server's subscribers follow (every
+    /// ``watchInterval``, and at once when it changed), and forgets the other servers' notices
+    /// that expired.
+    func announceWatch(force: Bool = true) {
+        guard let bus else { return }
+        let now = ContinuousClock.now
+        remoteScores = remoteScores.filter { $0.value > now }
+        remoteSignal = remoteSignal.filter { $0.value > now }
+        lastRemoteScores = lastRemoteScores.filter { remoteScores[$0.key] != nil }
+        countDemand()
+        let watch = localWatch
+        guard force || watch != announcedWatch else { return }
+        announcedWatch = watch
+        if !watch.streams.isEmpty { bus.send(.watch(streams: watch.streams, signal: watch.signal)) }
+    }
+
+    /// Shares a push of a stream this server owns with the other servers, when their subscribers
+    /// take it.
+    private func share(_ push: Push, stream: String) {
+        guard let bus else { return }
+        if case .windowScores = push {
+            guard remotelyWatched(stream, signal: false) else { return }
+            let now = ContinuousClock.now
+            if let last = lastRemoteScores[stream], now - last < Self.remoteScoresInterval { return }
+            lastRemoteScores[stream] = now
+        } else if case .signal = push {
+            guard remotelyWatched(stream, signal: true) else { return }
+        } else {
+            guard push.isShared else { return }
+        }
+        let time = Date().timeIntervalSince1970
+        guard let review = push.json(stream: stream, time: time, legacy: false) else { return }
+        var signal = false
+        if case .signal = push { signal = true }
+        bus.send(.push(stream: stream, review: review, legacy: push.json(stream: stream, time: time, legacy: true), event: push.isEvent,
+                       signal: signal))
+    }
 
     /// How many subscribers take every committed row (`samples`) or the decimated `signal`: when
     /// none does, ingest does not build those pushes (read without a hop to this actor).
@@ -39,7 +123,9 @@ actor LiveHub: PushSink {
     nonisolated var wantsRows: Bool { demand.withLock { $0.samples + $0.signal > 0 } }
 
     private func countDemand() {
-        let samples = subscribers.values.count { $0.samples }, signal = subscribers.values.count { $0.signal }
+        let samples = subscribers.values.count { $0.samples }
+        let now = ContinuousClock.now
+        let signal = subscribers.values.count { $0.signal } + remoteSignal.values.count { $0 > now }
         demand.withLock { $0 = (samples, signal) }
         // Nobody follows a signal: rows are no longer handed over, so forget half-filled buckets.
         if signal == 0 { decimators = [:] }
@@ -70,6 +156,7 @@ actor LiveHub: PushSink {
         subscribers[id]?.samples = samples
         subscribers[id]?.signal = signal
         countDemand()
+        announceWatch(force: false)
     }
 
     func unsubscribe(_ id: UUID) {
@@ -78,8 +165,10 @@ actor LiveHub: PushSink {
         countDemand()
     }
 
-    /// Sends a message to those following `stream` (and, for events, those following events).
+    /// Sends a message to those following `stream` (and, for events, those following events);
+    /// in a cluster, to the other servers' subscribers too (``share(_:stream:)``).
     func publish(_ push: Push, stream: String) {
+        share(push, stream: stream)
         guard !subscribers.isEmpty else { return }
         send(push, stream: stream) { s in
             (!push.isSamples || s.samples) && (s.streams?.contains(stream) ?? true || (push.isEvent && s.events))
@@ -89,9 +178,11 @@ actor LiveHub: PushSink {
     /// Sends a message another server of the cluster pushed, already encoded for review sockets
     /// and for VerTac's legacy socket (``ClusterBus``), to those following `stream` (and, for
     /// events, those following events).
-    func relay(stream: String, review: String, legacy: String?, event: Bool) {
+    func relay(stream: String, review: String, legacy: String?, event: Bool, signal: Bool = false) {
         guard !subscribers.isEmpty else { return }
-        queue(stream: stream, text: { $0 ? legacy : review }) { s in s.streams?.contains(stream) ?? true || (event && s.events) }
+        queue(stream: stream, text: { $0 ? legacy : review }) { s in
+            signal ? wantsSignal(s, stream) : s.streams?.contains(stream) ?? true || (event && s.events)
+        }
     }
 
     /// Encodes a message once per naming (review feed, VerTac's legacy socket) and queues it for
@@ -135,7 +226,7 @@ actor LiveHub: PushSink {
 
     /// Committed rows of a stream, for the subscribers that follow its decimated signal.
     func rows(stream: String, sensors: [String], rows: [SampleRow]) {
-        guard subscribers.values.contains(where: { wantsSignal($0, stream) }), !sensors.isEmpty else {
+        guard subscribers.values.contains(where: { wantsSignal($0, stream) }) || remotelyWatched(stream, signal: true), !sensors.isEmpty else {
             decimators[stream] = nil
             return
         }
@@ -163,9 +254,9 @@ actor LiveHub: PushSink {
         let points = d.take()
         decimators[stream] = d
         lastSignal[stream] = ContinuousClock.now
-        send(.signal(SignalUpdate(sensors: sensors, bucket: d.bucket, cycleID: cycleID, points: points)), stream: stream) {
-            wantsSignal($0, stream)
-        }
+        let push = Push.signal(SignalUpdate(sensors: sensors, bucket: d.bucket, cycleID: cycleID, points: points))
+        share(push, stream: stream)
+        send(push, stream: stream) { wantsSignal($0, stream) }
     }
 
 }
@@ -193,22 +284,4 @@ final class Backlog: @unchecked Sendable {
     /// Whether the hub dropped this subscriber for falling too far behind.
     var dropped: Bool { lock.withLock { wasDropped } }
     var pendingBytes: Int { lock.withLock { bytes } }
-}
-
-/// In a cluster: the server's own subscribers get every push, the other servers' subscribers
-/// those the ``ClusterBus`` shares.
-struct ClusterFanOut: PushSink {
-    let local: LiveHub
-    let bus: ClusterBus
-
-    func publish(_ push: Push, stream: String) async {
-        await local.publish(push, stream: stream)
-        guard push.isShared else { return }
-        let now = Date().timeIntervalSince1970
-        guard let review = push.json(stream: stream, time: now, legacy: false) else { return }
-        bus.send(.push(stream: stream, review: review, legacy: push.json(stream: stream, time: now, legacy: true), event: push.isEvent))
-    }
-
-    var wantsRows: Bool { local.wantsRows }
-    func rows(stream: String, sensors: [String], rows: [SampleRow]) async { await local.rows(stream: stream, sensors: sensors, rows: rows) }
 }

@@ -17,8 +17,13 @@ final class ClusterBus: Sendable {
         /// Models were activated or rolled back: read the assignments again.
         case models
         /// A push of a stream this server does not own, encoded for review sockets and for
-        /// VerTac's legacy socket; `event` as ``Push/isEvent``.
-        case push(stream: String, review: String, legacy: String?, event: Bool)
+        /// VerTac's legacy socket; `event` as ``Push/isEvent``; `signal`: a decimated signal, for
+        /// the subscribers that follow the stream's signal only.
+        case push(stream: String, review: String, legacy: String?, event: Bool, signal: Bool = false)
+        /// Streams the sender's review subscribers follow one by one (their window scores wanted),
+        /// and among them those whose decimated signal they want: the owners share those pushes
+        /// for a while (``LiveHub/remoteWatchSeconds``).
+        case watch(streams: [String], signal: [String])
         /// The listening connection was lost and opened again: notices may have been missed.
         case resync
     }
@@ -31,6 +36,9 @@ final class ClusterBus: Sendable {
         var r: String?
         var l: String?
         var e: Bool?
+        var g: Bool?
+        var w: [String]?
+        var q: [String]?
     }
 
     /// PostgreSQL refuses payloads of 8,000 bytes or more.
@@ -62,7 +70,18 @@ final class ClusterBus: Sendable {
         switch notice {
         case .models: w.k = "models"
         case .resync: return
-        case .push(let stream, let review, let legacy, let event): (w.k, w.s, w.r, w.l, w.e) = ("push", stream, review, legacy, event)
+        case .push(let stream, let review, let legacy, let event, let signal):
+            (w.k, w.s, w.r, w.l, w.e, w.g) = ("push", stream, review, legacy, event, signal ? true : nil)
+        case .watch(let streams, let signal):
+            // At most 150 stream ids (36 characters each) per notice, to stay within a payload.
+            guard streams.count <= 150 else {
+                for start in Swift.stride(from: 0, to: streams.count, by: 150) {
+                    let part = Array(streams[start..<min(streams.count, start + 150)])
+                    send(.watch(streams: part, signal: signal.filter(part.contains)))
+                }
+                return
+            }
+            (w.k, w.w, w.q) = ("watch", streams, signal)
         }
         guard let data = try? JSONEncoder().encode(w), data.count <= Self.maxPayloadBytes else {
             metrics.clusterNoticesDropped.increment()
@@ -148,7 +167,9 @@ final class ClusterBus: Sendable {
                         case "models": delivered.yield(.models)
                         case "push":
                             guard let s = w.s, let r = w.r else { continue }
-                            delivered.yield(.push(stream: s, review: r, legacy: w.l, event: w.e ?? false))
+                            delivered.yield(.push(stream: s, review: r, legacy: w.l, event: w.e ?? false, signal: w.g ?? false))
+                        case "watch":
+                            delivered.yield(.watch(streams: w.w ?? [], signal: w.q ?? []))
                         default: continue
                         }
                     }
