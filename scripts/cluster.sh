@@ -7,6 +7,7 @@
 #   scripts/cluster.sh --servers 2 --port 9000
 #   scripts/cluster.sh --database URL        # an existing PostgreSQL instead of a throwaway one
 #   scripts/cluster.sh --once                # start, check through nginx, stop (CI)
+#   scripts/cluster.sh --no-build            # with the release binaries as they are (benchmarks)
 #
 # Everything listens on 127.0.0.1 only; files (data directories, logs, nginx.conf) go to
 # ${VERTAC_CLUSTER_DIR:-/tmp/vertac-cluster}.
@@ -17,13 +18,15 @@ servers=3
 port=8080
 database=""
 once=0
+build=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --servers) servers=${2:?}; shift 2 ;;
         --port) port=${2:?}; shift 2 ;;
         --database) database=${2:?}; shift 2 ;;
         --once) once=1; shift ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --no-build) build=0; shift ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "cluster.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -40,13 +43,17 @@ in_use "$port" && { echo "cluster.sh: port $port is in use (--port)" >&2; exit 1
 
 dir=${VERTAC_CLUSTER_DIR:-/tmp/vertac-cluster}
 rm -rf "$dir" && mkdir -p "$dir"
-echo "== building (release)"
-for product in vertac-serve vertac-edge vertac-train; do swift build -c release --product "$product" 2>&1 | tail -n 1; done
+if [ "$build" -eq 1 ]; then
+    echo "== building (release)"
+    for product in vertac-serve vertac-edge vertac-train; do swift build -c release --product "$product" 2>&1 | tail -n 1; done
+fi
 bin=$(swift build -c release --show-bin-path)
 
 pids=()
 pg_dir=""
+sleeper=""
 cleanup() {
+    [ -n "$sleeper" ] && kill "$sleeper" 2> /dev/null || true
     # A clean stop: each server leaves the cluster (its leases end), then nginx and PostgreSQL.
     for p in "${pids[@]}"; do kill -TERM "$p" 2> /dev/null || true; done
     wait 2> /dev/null || true
@@ -55,7 +62,7 @@ cleanup() {
     return 0
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM  # (a script started in the background ignores INT: stop it with TERM)
 
 if [ -z "$database" ]; then
     eval "$(scripts/pg-throwaway.sh start)"
@@ -98,9 +105,13 @@ http {
     fastcgi_temp_path $dir/nginx/fastcgi;
     uwsgi_temp_path $dir/nginx/uwsgi;
     scgi_temp_path $dir/nginx/scgi;
-    map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
+    # Upgrade for WebSockets; otherwise no Connection header, so that connections to the servers
+    # are kept alive — and closed by nginx first (5 s, under the servers' 10 s idle limit: a
+    # connection the server closed while nginx reused it would fail the request).
+    map \$http_upgrade \$connection_upgrade { default upgrade; '' ''; }
     upstream vertac {
 $upstream        keepalive 32;
+        keepalive_timeout 5s;
     }
     server {
         listen 127.0.0.1:$port;
@@ -130,7 +141,7 @@ if [ "$once" -eq 0 ]; then
     echo "feed it:     $bin/vertac-edge stream --server $url --token $token --simulate --cycles 5 --speed 10"
     echo "stop:        Ctrl-C"
     # In the background, so that Ctrl-C runs the clean stop at once.
-    while true; do sleep 3600 & wait $!; done
+    while true; do sleep 3600 & sleeper=$!; wait "$sleeper"; done
 fi
 
 # --once: every kind of request through nginx, then a clean stop.

@@ -155,6 +155,21 @@ struct Load: AsyncParsableCommand {
                         url.queryItems = (device.map { [URLQueryItem(name: "token", value: $0)] } ?? []) + [URLQueryItem(name: "pushes", value: "false")]
                         socket = try await LoadSocket.open(url.string!)
                     }
+                    // A socket the server closed (in a cluster: the stream moved to another
+                    // server) is opened again and the batch sent again.
+                    func resend(_ frame: LoadFrame) async throws -> Int {
+                        do {
+                            return try await socket!.send(frame)
+                        } catch {
+                            socket?.close()
+                            guard var url = sockets else { throw error }
+                            url.path = "/api/live/ws/stream/\(id)"
+                            url.queryItems = (device.map { [URLQueryItem(name: "token", value: $0)] } ?? []) + [URLQueryItem(name: "pushes", value: "false")]
+                            try await Task.sleep(for: .milliseconds(100))
+                            socket = try await LoadSocket.open(url.string!)
+                            return 503
+                        }
+                    }
                     defer { socket?.close() }
                     while Date().timeIntervalSince1970 - start < duration {
                         let now = Date().timeIntervalSince1970
@@ -162,7 +177,7 @@ struct Load: AsyncParsableCommand {
                         let t0 = next
                         // The batch carries the rows sampled over the last interval, newest now.
                         let status: Int
-                        if transport == .binary, let socket {
+                        if transport == .binary, socket != nil {
                             var frame = Array("VTB1".utf8)
                             frame.reserveCapacity(12 + batchRows * (8 + packedRows[0].count))
                             withUnsafeBytes(of: UInt32(batchRows).littleEndian) { frame.append(contentsOf: $0) }
@@ -173,7 +188,7 @@ struct Load: AsyncParsableCommand {
                                 withUnsafeBytes(of: t.bitPattern.littleEndian) { frame.append(contentsOf: $0) }
                                 frame.append(contentsOf: packedRows[(row + k) % packedRows.count])
                             }
-                            status = try await socket.send(.binary(frame))
+                            status = try await resend(.binary(frame))
                         } else {
                             var body = #"{"stream_id": "\#(id)", "rows": ["#
                             body.reserveCapacity(batchRows * (40 + texts[0].utf8.count))
@@ -183,12 +198,13 @@ struct Load: AsyncParsableCommand {
                                 body += #"{"timestamp": \#(t), "values": [\#(texts[(row + k) % texts.count])]}"#
                             }
                             body += "]}"
-                            if let socket { status = try await socket.send(.text(body)) } else { status = try await post("/api/live/batch", body, token: device).0 }
+                            if socket != nil { status = try await resend(.text(body)) } else { status = try await post("/api/live/batch", body, token: device).0 }
                         }
                         let acked = Date().timeIntervalSince1970
-                        if status == 200 {
+                        if status == 200 || status == 409 {
+                            // 409: sent again after its answer was lost (a socket closed), stored once already.
                             sent += batchRows * sensors
-                            latencies.append(acked - (t0 - Double(batchRows - 1) / rate))
+                            if status == 200 { latencies.append(acked - (t0 - Double(batchRows - 1) / rate)) }
                             row += batchRows
                             next += interval
                         } else if status == 503 || status == 429 {
@@ -305,9 +321,13 @@ final class LoadSocket: @unchecked Sendable {
                         // `"type":"ack"` is the reply's own type.
                         if text.contains(#""type":"ack""#) { reply.yield(200) }
                         else if text.contains(#""type":"error""#) {
-                            reply.yield(text.contains(#""code":"busy""#) ? 503 : text.contains(#""code":"rate_limited""#) ? 429 : 400)
+                            reply.yield(text.contains(#""code":"busy""#) || text.contains(#""code":"not_owner""#) ? 503
+                                        : text.contains(#""code":"rate_limited""#) ? 429
+                                        : text.contains(#""code":"timestamp_backwards""#) ? 409 : 400)
                         }
                     }
+                    // The server closed the socket: the batch waiting for its answer gets none.
+                    reply.finish()
                 }
                 defer { reader.cancel() }
                 for await frame in frames {
@@ -326,7 +346,9 @@ final class LoadSocket: @unchecked Sendable {
     func send(_ frame: LoadFrame) async throws -> Int {
         outbound.yield(frame)
         guard let status = await iterator.next() else {
-            try await task.value
+            // The socket closed: its writer stops waiting for frames (awaiting it here would wait
+            // for the frame that never comes).
+            outbound.finish()
             throw ValidationError("the stream's socket closed")
         }
         return status

@@ -35,6 +35,27 @@ import Testing
         }
     }
 
+    /// Runs the cluster notices of `servers` (as their ClusterService does) until cancelled.
+    static func followNotices(_ servers: [ServerParts]) -> Task<Void, Error> {
+        Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for p in servers { group.addTask { try await p.cluster!.bus!.run(receive: p.follow) } }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// What `task` returns, or nil (the task cancelled) when it takes longer than `seconds`.
+    static func within<T: Sendable>(_ seconds: Double, _ task: Task<T?, Never>) async throws -> T? {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await task.value }
+            group.addTask { try await Task.sleep(for: .seconds(seconds)); task.cancel(); return nil }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
+        }
+    }
+
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
     func eachStreamHasOneOwnerAndAJoiningServerTakesItsShare() async throws {
         let db = try await Self.database()
@@ -98,17 +119,12 @@ import Testing
         let (b, _) = try await Self.server(db, lease: 30)
         let stream = try await a.live.register(json: #"{"device_name": "m", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID
         #expect(a.live.servedStreams == [stream] && b.live.servedStreams.isEmpty)
-        let followers = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for p in [a, b] { group.addTask { try await p.cluster!.bus!.run(receive: p.follow) } }
-                try await group.waitForAll()
-            }
-        }
+        let followers = Self.followNotices([a, b])
         defer { followers.cancel() }
         let (id, messages, _) = await b.hub.subscribe(streams: nil, events: true, samples: false)
         defer { Task { await b.hub.unsubscribe(id) } }
         // b's listener is up once a notice of a's arrives: send until one does.
-        let received = Task<[String], Never> {
+        let received = Task<[String]?, Never> {
             var out: [String] = []
             for await m in messages {
                 out.append(m)
@@ -119,13 +135,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))
         let sent = Date()
         _ = try await a.live.cycleEvent(.start, stream: stream, metadata: [:])
-        let got = try await withThrowingTaskGroup(of: [String]?.self) { group in
-            group.addTask { await received.value }
-            group.addTask { try await Task.sleep(for: .seconds(2)); received.cancel(); return nil }
-            let first = try await group.next()!
-            group.cancelAll()
-            return first
-        }
+        let got = try await Self.within(2, received)
         let messagesAtB = try #require(got, "no cycle change reached b's subscriber within 2 s")
         let change = try #require(messagesAtB.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
         #expect(change["stream_id"] as? String == stream)
@@ -144,12 +154,7 @@ import Testing
         let (a, _) = try await Self.server(db, lease: 30)
         let (b, _) = try await Self.server(db, lease: 30)
         let stream = try await a.live.register(json: #"{"device_name": "m", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID
-        let followers = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for p in [a, b] { group.addTask { try await p.cluster!.bus!.run(receive: p.follow) } }
-                try await group.waitForAll()
-            }
-        }
+        let followers = Self.followNotices([a, b])
         defer { followers.cancel() }
         try await Task.sleep(for: .milliseconds(300))  // both listening
         let (id, messages, _) = await b.hub.subscribe(streams: [], samples: false)
@@ -166,13 +171,7 @@ import Testing
             _ = try await a.live.ingest(json: Self.batch(stream, Double(k + 1)))
             try await Task.sleep(for: .milliseconds(60))
         }
-        let got = try await withThrowingTaskGroup(of: String?.self) { group in
-            group.addTask { await received.value }
-            group.addTask { try await Task.sleep(for: .seconds(2)); received.cancel(); return nil }
-            let first = try await group.next()!
-            group.cancelAll()
-            return first
-        }
+        let got = try await Self.within(2, received)
         let signal = try #require(got, "no signal of a's stream reached b's subscriber within 2 s")
         #expect(signal.contains(stream))
     }

@@ -117,6 +117,39 @@ import Testing
         return o
     }
 
+    /// A cycle that finished while its post-cycle report was being computed when the server
+    /// stopped (or, in a cluster, when its stream moved) gets its report from the next owner.
+    @Test(arguments: StoreKind.available)
+    func aReportLostAtAStopIsMadeAtTheNextStart(kind: StoreKind) async throws {
+        let dir = DataDir()
+        let clock = ManualClock(1_767_225_600)
+        let s = try await Self.serverSettings(kind, dir, clock)
+        var parts = try await makeServerParts(s, logger: .init(label: "test"))
+        let stream = try await parts.live.register(json: pumpRegister).streamID
+        let c = MachineSimulator(seed: 2).cycle(0)
+        let order = MachineSimulator.sensors.reversed().map { MachineSimulator.sensors.firstIndex(of: $0)! }
+        _ = try await parts.live.cycleEvent(.start, stream: stream, metadata: [:])
+        let rows = (0..<c.rows).map { k in
+            #"{"timestamp": \#(1000 + c.times[k]), "values": [\#(order.map { "\(c.values[k * 8 + $0])" }.joined(separator: ","))]}"#
+        }
+        _ = try await parts.live.ingest(json: #"{"stream_id": "\#(stream)", "rows": [\#(rows.joined(separator: ","))]}"#)
+        _ = try await parts.live.cycleEvent(.stop, stream: stream, metadata: [:])
+        clock.advance(11)
+        try await parts.live.tick()
+        await parts.pipeline.flush()
+        await parts.pipeline.drainReports()
+        let reported = try #require(try await parts.store.cycles(stream: stream).first)
+        #expect(reported.state == .stopped && reported.reportJSON != nil)
+        // As if the server had stopped before the report was stored.
+        var lost = reported
+        (lost.reportJSON, lost.healthScore, lost.severity, lost.anomalous) = (nil, nil, nil, nil)
+        try await parts.store.saveCycle(lost)
+        parts = try await makeServerParts(s, logger: .init(label: "test"))
+        await parts.pipeline.drainReports()
+        let again = try #require(try await parts.store.cycle(reported.id))
+        #expect(again.reportJSON != nil && again.healthScore == reported.healthScore, "the report was not made again at the restart")
+    }
+
     @Test(arguments: StoreKind.available, [40, 60])
     func aRestartMidCycleChangesNothing(kind: StoreKind, restartRow: Int) async throws {
         for stop in [Stop.sigterm, .kill9] {

@@ -23,15 +23,22 @@ enum SocketForwarding {
         let configuration = WebSocketClientConfiguration(maxFrameSize: WebSocketController.maxFrame, additionalHeaders: headers)
         do {
             try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { ownerInbound, ownerOutbound, _ in
-                try await withThrowingTaskGroup(of: Void.self) { group in
+                // Whichever side ends first, the other is closed: a socket's reader does not end
+                // on cancellation, only when its socket closes.
+                await withTaskGroup(of: Bool.self) { group in
                     group.addTask {
-                        for try await m in inbound.messages(maxSize: WebSocketController.maxFrame) { try await ownerOutbound.write(frame(m)) }
+                        do { for try await m in inbound.messages(maxSize: WebSocketController.maxFrame) { try await ownerOutbound.write(frame(m)) } } catch {}
+                        return true
+                    }
+                    group.addTask {
+                        do { for try await m in ownerInbound.messages(maxSize: WebSocketController.maxFrame) { try await outbound.write(frame(m)) } } catch {}
+                        return false
+                    }
+                    if await group.next() == true {
                         try? await ownerOutbound.close(.normalClosure, reason: nil)
+                    } else {
+                        try? await outbound.close(.goingAway, reason: "the stream's server changed; connect again")
                     }
-                    group.addTask {
-                        for try await m in ownerInbound.messages(maxSize: WebSocketController.maxFrame) { try await outbound.write(frame(m)) }
-                    }
-                    _ = try await group.next()
                     group.cancelAll()
                 }
             }

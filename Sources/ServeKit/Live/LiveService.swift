@@ -81,6 +81,12 @@ final class LiveService: Sendable {
             owners.withLock { $0[r.id] = nil }
             throw error
         }
+        // The last finished cycle's report, when it was never stored (the server stopped, or the
+        // stream moved to this server, while it was being computed).
+        if let last = try await context.store.cycles(stream: r.id).first(where: { $0.state == .stopped || $0.state == .aborted }),
+           last.reportJSON == nil {
+            await pipeline.cycleEnded(stream: r, cycle: last, aborted: last.state == .aborted)
+        }
     }
 
     // MARK: Ownership in a cluster

@@ -363,6 +363,12 @@ actor StreamOwner {
                 // The shared transaction failed: this stream's part alone.
                 do {
                     try await store.commitScoring(scores: part.scores, states: part.states, transitions: part.transitions, events: part.events)
+                } catch let e as FenceRefused {
+                    // Handed over (or the lease lost) while these windows were scored: the new
+                    // owner scores them again from the stored rows, so nothing is missing.
+                    logger.info("scores of a stream handed over not committed; its new owner scores them",
+                                metadata: ["stream": "\(stream)", "windows": "\(part.scores.count)", "fence": "\(e)"])
+                    return
                 } catch {
                     metrics.scoringFailures.increment()
                     logger.error("committing scores failed", metadata: ["stream": "\(stream)", "windows": "\(part.scores.count)", "error": "\(error)"])
