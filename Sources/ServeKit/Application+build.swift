@@ -150,7 +150,9 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     if let url = s.databaseURL {
         // Servers on one PostgreSQL form a cluster: each owns the streams its leases give it.
         let fences = FenceBook()
-        let pg = try await PostgresStore.open(url: url, fences: fences)
+        // A session stuck in a transaction (its server stopped) is ended after a lease, at
+        // least 2 s: the streams' new owner waits for its row locks no longer than that.
+        let pg = try await PostgresStore.open(url: url, fences: fences, idleTransactionSeconds: max(2, s.leaseSeconds))
         store = pg
         var c = ClusterSettings()
         c.nodeID = try NodeIdentity.load(dataDirectory: s.dataDirectory)

@@ -162,10 +162,6 @@ import Logging
                 servers[2].kill9()
                 down.insert(2)
             }
-            if b == batches.max()! / 2 {
-                kill(servers[1].process.processIdentifier, SIGSTOP)
-                stoppedAt = Date()
-            }
             if let t = stoppedAt, Date().timeIntervalSince(t) > 3 {
                 kill(servers[1].process.processIdentifier, SIGCONT)
                 stoppedAt = nil
@@ -183,6 +179,11 @@ import Logging
                 // 409: an earlier attempt was committed but its answer lost; the rows are stored once.
                 #expect(status == 200 || (status == 409 && String(decoding: data, as: UTF8.self).contains("timestamp")), "\(status)")
                 sentRows[k] += rows.count
+            }
+            // Paused right after a round of batches, while it may still be scoring them.
+            if b == batches.max()! / 2 {
+                kill(servers[1].process.processIdentifier, SIGSTOP)
+                stoppedAt = Date()
             }
             try await Task.sleep(for: .milliseconds(60))
         }
@@ -218,6 +219,26 @@ import Logging
             let cycles = try await store.cycles(stream: s)
             #expect(cycles.count == 1 && cycles[0].id == cycleIDs[k], "\(s): the cycle did not continue as one cycle")
         }
+        // The paused server, back, takes its share again (the hash over the two live servers),
+        // and the shares then stay put (no stream moves back and forth).
+        let living = [nodeIDs[0], nodeIDs[1]]
+        let share = living.map { n in ids.count { Rendezvous.owner(of: $0, among: living) == n } }
+        var now2: [Int?] = []
+        for _ in 0..<100 {
+            now2 = [await served(0), await served(1)]
+            if now2 == share { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(now2 == share, "after SIGCONT the servers own \(now2), the hash's shares \(share)")
+        func moves() -> Int {
+            (0..<2).map { k in
+                let log = (try? String(contentsOfFile: servers[k].log, encoding: .utf8)) ?? ""
+                return log.components(separatedBy: "stream handed over").count + log.components(separatedBy: "stream taken").count - 2
+            }.reduce(0, +)
+        }
+        let movesBefore = moves()
+        try await Task.sleep(for: .seconds(3))
+        #expect(moves() == movesBefore, "streams moved while no server came or went")
         let kinds = seen.withLock { $0 }
         #expect((kinds["window_scores"] ?? 0) > 0 && (kinds["signal"] ?? 0) > 0 && (kinds["cycle_state"] ?? 0) > 0,
                 "a review socket on a server that does not own the stream got \(kinds)")

@@ -19,22 +19,31 @@ final class PostgresStore: Store {
     ///   - schema: tables go here instead of `public` (letters, digits and `_`).
     ///   - connections: pool size.
     ///   - fences: in a cluster, the fences of the streams this server owns.
-    static func open(url: String, schema: String? = nil, connections: Int = 4, fences: FenceBook? = nil) async throws -> PostgresStore {
+    ///   - idleTransactionSeconds: PostgreSQL ends this server's sessions that sit this long in
+    ///     an open transaction (`idle_in_transaction_session_timeout`). In a cluster: a server
+    ///     stopped in the middle of a transaction (SIGSTOP, a frozen VM) holds the row locks that
+    ///     a new owner of its streams waits for; this bounds that wait. Its transactions never
+    ///     wait between statements otherwise.
+    static func open(url: String, schema: String? = nil, connections: Int = 4, fences: FenceBook? = nil,
+                     idleTransactionSeconds: Double? = nil) async throws -> PostgresStore {
         if let schema, schema.isEmpty || !schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
             throw PGError(message: "invalid schema name \"\(schema)\"", sqlState: nil)
         }
-        let store = PostgresStore(url: url, schema: schema, connections: connections, fences: fences)
+        let store = PostgresStore(url: url, schema: schema, connections: connections, fences: fences, idleTransactionSeconds: idleTransactionSeconds)
         try await store.migrate()
         return store
     }
 
-    private init(url: String, schema: String?, connections: Int, fences: FenceBook?) {
+    private init(url: String, schema: String?, connections: Int, fences: FenceBook?, idleTransactionSeconds: Double?) {
         self.schema = schema ?? "public"
         self.fences = fences
         pool = PGPool(url: url, size: connections) { c in
             if let schema {
                 try c.query("CREATE SCHEMA IF NOT EXISTS \(schema)")
                 try c.query("SET search_path TO \(schema)")
+            }
+            if let idleTransactionSeconds {
+                try c.query("SET idle_in_transaction_session_timeout = \(Int((idleTransactionSeconds * 1000).rounded()))")
             }
         }
     }
