@@ -72,6 +72,7 @@ fi
 
 # The servers: the first one creates the schema and the admin token, then the others join.
 upstream=""
+ports=()
 for k in $(seq 1 "$servers"); do
     p=$((port + k))
     while in_use "$p"; do p=$((p + 100)); done
@@ -86,9 +87,11 @@ for k in $(seq 1 "$servers"); do
     done
     curl -sf "http://127.0.0.1:$p/api/health" > /dev/null || { cat "$dir/server-$k.log" >&2; exit 1; }
     upstream+="        server 127.0.0.1:$p max_fails=0;"$'\n'
+    ports+=("$p")
     echo "server $k: http://127.0.0.1:$p (log $dir/server-$k.log)"
 done
-token=$(cat "$dir/server-1/admin.token")
+# The first server on an empty database writes the admin token; an existing database has its own.
+token=$(cat "$dir/server-1/admin.token" 2> /dev/null || echo "(the database's own: vertac-serve token create --scope admin --database URL)")
 
 # nginx: round-robin over the servers; WebSocket upgrades passed through; a server that does not
 # answer is skipped for the next (proxy_next_upstream), requests are not buffered.
@@ -162,8 +165,8 @@ print(next(s["id"] for s in json.load(sys.stdin)["streams"] if s["device_name"] 
 # no server serves it, for a moment.
 for _ in $(seq 1 50); do
     total=0
-    for k in $(seq 1 "$servers"); do
-        n=$(curl -sf "http://127.0.0.1:$((port + k))/api/health" | python3 -c 'import json, sys; print(json.load(sys.stdin)["streams"])' || echo 0)
+    for p in "${ports[@]}"; do
+        n=$(curl -sf "http://127.0.0.1:$p/api/health" | python3 -c 'import json, sys; print(json.load(sys.stdin)["streams"])' || echo 0)
         total=$((total + n))
     done
     [ "$total" -eq 1 ] && break
@@ -173,7 +176,13 @@ done
 echo "ok   the stream is served by exactly one server"
 served=""
 for _ in $(seq 1 $((servers * 3))); do
-    status=$(curl -s -o /dev/null -D - -H "Authorization: Bearer $token" "$url/api/live/stream/$stream/status" | tr -d '\r')
+    # 503 not_owner with Retry-After while the stream moves to the server the hash chooses (the
+    # one that registered it hands it over): retried, as clients do.
+    for _ in $(seq 1 20); do
+        status=$(curl -s -o /dev/null -D - -H "Authorization: Bearer $token" "$url/api/live/stream/$stream/status" | tr -d '\r')
+        echo "$status" | head -n 1 | grep -q " 503" || break
+        sleep 0.3
+    done
     echo "$status" | head -n 1 | grep -q " 200" || fail "stream status through nginx: $(echo "$status" | head -n 1)"
     served+=$(echo "$status" | awk 'tolower($1) == "x-vertac-served-by:" {print $2}')"|"
 done

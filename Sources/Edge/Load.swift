@@ -314,6 +314,8 @@ final class LoadSocket: @unchecked Sendable {
             try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22), logger: Logger(label: "vertac-edge-load")) {
                 inbound, out, _ in
                 let reader = Task {
+                    // However the socket ends, the batch waiting for its answer gets none.
+                    defer { reply.finish() }
                     for try await message in inbound.messages(maxSize: 1 << 22) {
                         guard case .text(let text) = message else { continue }
                         // Pushes (state changes, scores) may come between: only replies count. The
@@ -326,8 +328,6 @@ final class LoadSocket: @unchecked Sendable {
                                         : text.contains(#""code":"timestamp_backwards""#) ? 409 : 400)
                         }
                     }
-                    // The server closed the socket: the batch waiting for its answer gets none.
-                    reply.finish()
                 }
                 defer { reader.cancel() }
                 for await frame in frames {

@@ -187,7 +187,11 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     if let path = s.modelPath {
         guard let bytes = FileManager.default.contents(atPath: path) else { throw ModelFileError.notReadable(path) }
         let record = try await ModelRegistry.register(bytes: bytes, source: path, store: store, pipeline: pipeline, reader: reader, now: s.clock())
-        if !record.active { try await ModelRegistry.markGlobal(record.id, store: store, now: s.clock()) }
+        if !record.active {
+            try await ModelRegistry.markGlobal(record.id, store: store, now: s.clock())
+            // In a cluster the others take it up too (sent once this server listens).
+            bus?.send(.models)
+        }
         await pipeline.restoreAssignments(global: record.id, perStream: try await store.assignments())
         logger.info("model loaded", metadata: ["path": "\(path)", "id": "\(record.id)", "sensors": "\(record.sensors.count)"])
     }

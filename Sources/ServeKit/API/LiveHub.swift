@@ -109,11 +109,25 @@ actor LiveHub: PushSink {
         }
         let time = Date().timeIntervalSince1970
         guard let review = push.json(stream: stream, time: time, legacy: false) else { return }
+        // A decimated signal too large for one notice goes as several, each with part of the points.
+        if case .signal(let update) = push, review.utf8.count > Self.maxSharedBytes, update.points.count > 1 {
+            let half = update.points.count / 2
+            for part in [update.points[..<half], update.points[half...]] {
+                share(.signal(SignalUpdate(sensors: update.sensors, bucket: update.bucket, cycleID: update.cycleID, points: Array(part))),
+                      stream: stream)
+            }
+            return
+        }
         var signal = false
         if case .signal = push { signal = true }
-        bus.send(.push(stream: stream, review: review, legacy: push.json(stream: stream, time: time, legacy: true), event: push.isEvent,
-                       signal: signal))
+        // No legacy form: VerTac's per-stream socket on a server that does not own the stream is
+        // relayed to the owner (``SocketForwarding``), so no other server has legacy subscribers.
+        bus.send(.push(stream: stream, review: review, legacy: nil, event: push.isEvent, signal: signal))
     }
+
+    /// The largest encoded push shared as one notice (the notice escapes it again, and
+    /// PostgreSQL takes at most 7,999 bytes).
+    static let maxSharedBytes = 5_500
 
     /// How many subscribers take every committed row (`samples`) or the decimated `signal`: when
     /// none does, ingest does not build those pushes (read without a hop to this actor).

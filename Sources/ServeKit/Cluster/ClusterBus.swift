@@ -54,6 +54,10 @@ final class ClusterBus: Sendable {
     private let wake: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
     private let stopped = Atomic<Bool>(false)
+    private let lastTooLarge = Mutex<ContinuousClock.Instant?>(nil)
+    /// Set when a notice from another server was dropped (this server fell behind): the next one
+    /// handled is followed by ``Notice/resync``.
+    private let missed = Atomic<Bool>(false)
 
     init(node: String, store: PostgresStore, metrics: ServerMetrics, logger: Logger) {
         self.node = node
@@ -73,10 +77,11 @@ final class ClusterBus: Sendable {
         case .push(let stream, let review, let legacy, let event, let signal):
             (w.k, w.s, w.r, w.l, w.e, w.g) = ("push", stream, review, legacy, event, signal ? true : nil)
         case .watch(let streams, let signal):
-            // At most 150 stream ids (36 characters each) per notice, to stay within a payload.
-            guard streams.count <= 150 else {
-                for start in Swift.stride(from: 0, to: streams.count, by: 150) {
-                    let part = Array(streams[start..<min(streams.count, start + 150)])
+            // At most 80 stream ids (36 characters each, in two lists) per notice, to stay within
+            // a payload.
+            guard streams.count <= 80 else {
+                for start in Swift.stride(from: 0, to: streams.count, by: 80) {
+                    let part = Array(streams[start..<min(streams.count, start + 80)])
                     send(.watch(streams: part, signal: signal.filter(part.contains)))
                 }
                 return
@@ -85,7 +90,15 @@ final class ClusterBus: Sendable {
         }
         guard let data = try? JSONEncoder().encode(w), data.count <= Self.maxPayloadBytes else {
             metrics.clusterNoticesDropped.increment()
-            logger.warning("cluster notice too large to send", metadata: ["kind": "\(w.k)", "stream": "\(w.s ?? "")"])
+            // At most one warning a minute: a stream whose pushes are all too large would
+            // otherwise log each of them.
+            let now = ContinuousClock.now
+            let warn = lastTooLarge.withLock { last in
+                guard last.map({ now - $0 > .seconds(60) }) ?? true else { return false }
+                last = now
+                return true
+            }
+            if warn { logger.warning("cluster notice too large to send (counted in vertac_cluster_notices_dropped_total)", metadata: ["kind": "\(w.k)", "stream": "\(w.s ?? "")"]) }
             return
         }
         let queued = pending.withLock { p in
@@ -109,10 +122,11 @@ final class ClusterBus: Sendable {
         defer { stopped.store(true, ordering: .relaxed) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [self] in try await sendQueued(channel: channel) }
-            group.addTask { [metrics] in
+            group.addTask { [self] in
                 for await notice in incoming {
                     metrics.clusterNoticesReceived.increment()
                     await receive(notice)
+                    if missed.exchange(false, ordering: .relaxed) { await receive(.resync) }
                 }
             }
             defer { group.cancelAll() }
@@ -140,8 +154,15 @@ final class ClusterBus: Sendable {
                     try await store.notify(channel: channel, payloads: batch)
                     metrics.clusterNoticesSent.increment(by: Int64(batch.count))
                 } catch {
-                    metrics.clusterNoticesDropped.increment(by: Int64(batch.count))
+                    // Model changes are sent again (the other servers would otherwise keep the old
+                    // model); pushes are dropped, counted.
+                    let models = batch.filter { $0.contains(#""k":"models""#) }
+                    metrics.clusterNoticesDropped.increment(by: Int64(batch.count - models.count))
                     logger.warning("cluster notices not sent", metadata: ["count": "\(batch.count)", "error": "\(error)"])
+                    if !models.isEmpty {
+                        pending.withLock { $0.insert(models[0], at: 0) }
+                        try await Task.sleep(for: .seconds(1))
+                    }
                 }
             }
         }
@@ -150,27 +171,36 @@ final class ClusterBus: Sendable {
     /// The listening thread: LISTEN on its own connection, blocked on its socket; opens it again
     /// (and announces ``Notice/resync``) when it is lost.
     private func listen(channel: String, into delivered: AsyncStream<Notice>.Continuation) {
-        var first = true
         var backoff = 0.25
         while !stopped.load(ordering: .relaxed) {
             do {
                 let c = try store.listener(channel: channel)
-                if !first { delivered.yield(.resync) }
-                first = false
+                // Notices sent before it listened (or while it was reconnecting) are lost: the
+                // models are read again now, also at the first start (an activation between the
+                // server's own reading and this LISTEN).
+                delivered.yield(.resync)
                 backoff = 0.25
                 var quiet = 0
                 while !stopped.load(ordering: .relaxed) {
                     let notifications = try c.notifications(waitingUpTo: 250)
                     for n in notifications {
-                        guard let w = try? JSONDecoder().decode(Wire.self, from: Data(n.payload.utf8)), w.n != node else { continue }
+                        guard let w = try? JSONDecoder().decode(Wire.self, from: Data(n.payload.utf8)) else { continue }
+                        let result: AsyncStream<Notice>.Continuation.YieldResult
                         switch w.k {
-                        case "models": delivered.yield(.models)
+                        // Its own model notices too: the server then reads the assignments as
+                        // stored after its own change, whatever it read in between.
+                        case "models": result = delivered.yield(.models)
                         case "push":
-                            guard let s = w.s, let r = w.r else { continue }
-                            delivered.yield(.push(stream: s, review: r, legacy: w.l, event: w.e ?? false, signal: w.g ?? false))
+                            guard w.n != node, let s = w.s, let r = w.r else { continue }
+                            result = delivered.yield(.push(stream: s, review: r, legacy: w.l, event: w.e ?? false, signal: w.g ?? false))
                         case "watch":
-                            delivered.yield(.watch(streams: w.w ?? [], signal: w.q ?? []))
+                            guard w.n != node else { continue }
+                            result = delivered.yield(.watch(streams: w.w ?? [], signal: w.q ?? []))
                         default: continue
+                        }
+                        if case .dropped = result {
+                            metrics.clusterNoticesDropped.increment()
+                            missed.store(true, ordering: .relaxed)
                         }
                     }
                     // A connection that died without a word is found by a query now and then.
