@@ -199,7 +199,7 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
     if let cluster {
         // Joins and takes its streams before it answers: a server alone owns every stream now.
         await cluster.attach(live)
-        try await cluster.announce()
+        try await cluster.join()
         try await cluster.round()
     }
     let token = try await Tokens.bootstrap(store: store, dataDirectory: s.dataDirectory, now: s.clock())

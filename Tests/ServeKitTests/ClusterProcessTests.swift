@@ -30,18 +30,25 @@ import Testing
     func killNineMovesTheStreamsToTheOtherServer() async throws {
         let db = try await ClusterTests.database()
         let (dirA, dirB) = (DataDir(), DataDir())
-        for d in [dirA, dirB] { try FileManager.default.createDirectory(atPath: d.path, withIntermediateDirectories: true) }
+        // Node ids chosen here, so that the streams registered below split between the two.
+        for (d, node) in [(dirA, "node-a"), (dirB, "node-b")] {
+            try FileManager.default.createDirectory(atPath: d.path, withIntermediateDirectories: true)
+            try Data((node + "\n").utf8).write(to: URL(fileURLWithPath: d.path + "/node.id"))
+        }
         let a = try ServerProcess(dataDir: dirA.path, database: db, arguments: ["--lease-seconds", "1"])
         defer { a.terminate() }
         try await a.ready()
         let token = try String(contentsOfFile: dirA.path + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // At least 6 streams, and as many as it takes for the hash to give each server one.
         var streams: [String] = []
-        for k in 0..<6 {
+        while streams.count < 6 || Set(streams.compactMap { Rendezvous.owner(of: $0, among: ["node-a", "node-b"]) }).count < 2 {
             let (_, reg) = try await a.request("POST", "/api/live/register", token: token,
-                                               body: #"{"device_name": "m\#(k)", "sensors": [{"name": "x"}]}"#)
+                                               body: #"{"device_name": "m\#(streams.count)", "sensors": [{"name": "x"}]}"#)
             streams.append(try #require((try JSONSerialization.jsonObject(with: reg) as? [String: Any])?["stream_id"] as? String))
+            try #require(streams.count < 64)
         }
-        #expect(try await Self.served(a) == 6)
+        let n = streams.count
+        #expect(try await Self.served(a) == n)
 
         let b = try ServerProcess(dataDir: dirB.path, database: db, arguments: ["--lease-seconds", "1"])
         defer { b.terminate() }
@@ -50,11 +57,11 @@ import Testing
         var shares = (0, 0)
         for _ in 0..<100 {
             shares = (try await Self.served(a), try await Self.served(b))
-            if shares.1 > 0, shares.0 + shares.1 == 6 { break }
+            if shares.1 > 0, shares.0 + shares.1 == n { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(shares.1 > 0 && shares.0 + shares.1 == 6, "\(shares)")
-        if !(shares.1 > 0 && shares.0 + shares.1 == 6) {
+        #expect(shares.1 > 0 && shares.0 + shares.1 == n, "\(shares)")
+        if !(shares.1 > 0 && shares.0 + shares.1 == n) {
             for s in [a, b] { print("== \(s.log)\n" + ((try? String(contentsOfFile: s.log, encoding: .utf8)) ?? "")) }
         }
 
@@ -97,7 +104,7 @@ import Testing
         b.kill9()
         var moved: TimeInterval?
         for _ in 0..<200 {
-            if try await Self.served(a) == 6 { moved = Date().timeIntervalSince(killed); break }
+            if try await Self.served(a) == n { moved = Date().timeIntervalSince(killed); break }
             try await Task.sleep(for: .milliseconds(50))
         }
         let seconds = try #require(moved, "a never took b's streams")

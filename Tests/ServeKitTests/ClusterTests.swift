@@ -13,8 +13,14 @@ import Testing
         return postgresURL! + separator + "options=-csearch_path%3D" + schema
     }
 
-    static func server(_ database: String, lease: Double) async throws -> (parts: ServerParts, dir: DataDir) {
+    /// - Parameter nodeID: the node id (kept in the data directory), so that a test knows the
+    ///   hash's choices before the server starts; nil: a new one.
+    static func server(_ database: String, lease: Double, nodeID: String? = nil) async throws -> (parts: ServerParts, dir: DataDir) {
         let dir = DataDir()
+        if let nodeID {
+            try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
+            try Data((nodeID + "\n").utf8).write(to: URL(fileURLWithPath: dir.path + "/node.id"))
+        }
         var s = settings(dir)
         s.databaseURL = database
         s.leaseSeconds = lease
@@ -24,6 +30,18 @@ import Testing
 
     static func batch(_ stream: String, _ t: Double) -> String {
         #"{"stream_id": "\#(stream)", "rows": [{"timestamp": \#(t), "values": [1, 2]}]}"#
+    }
+
+    /// Registers streams on `server` until there are at least `count` and the hash over `nodes`
+    /// gives each node at least one (stream ids are random: a few streams may all hash to one).
+    static func register(on server: ServerParts, atLeast count: Int, split nodes: [String]) async throws -> [String] {
+        var streams: [String] = []
+        while streams.count < count || Set(streams.compactMap { Rendezvous.owner(of: $0, among: nodes) }).count < nodes.count {
+            let k = streams.count
+            streams.append(try await server.live.register(json: #"{"device_name": "m\#(k)", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID)
+            try #require(streams.count < 64)
+        }
+        return streams
     }
 
     /// Runs rounds on every given server until `done` holds (at most 5 s).
@@ -59,15 +77,12 @@ import Testing
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
     func eachStreamHasOneOwnerAndAJoiningServerTakesItsShare() async throws {
         let db = try await Self.database()
-        let (a, _) = try await Self.server(db, lease: 30)
-        var streams: [String] = []
-        for k in 0..<8 {
-            streams.append(try await a.live.register(json: #"{"device_name": "m\#(k)", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID)
-        }
+        let (a, _) = try await Self.server(db, lease: 30, nodeID: "node-a")
+        let streams = try await Self.register(on: a, atLeast: 8, split: ["node-a", "node-b"])
         // Alone, the first server owns every stream.
         #expect(Set(a.live.servedStreams) == Set(streams))
 
-        let (b, _) = try await Self.server(db, lease: 30)
+        let (b, _) = try await Self.server(db, lease: 30, nodeID: "node-b")
         let nodes = [a.cluster!.id, b.cluster!.id]
         let expected = Dictionary(uniqueKeysWithValues: streams.map { ($0, Rendezvous.owner(of: $0, among: nodes)!) })
         try await Self.rounds([a, b]) {
@@ -77,7 +92,7 @@ import Testing
         let servedA = Set(a.live.servedStreams), servedB = Set(b.live.servedStreams)
         #expect(servedA.isDisjoint(with: servedB))
         #expect(servedA.union(servedB) == Set(streams))
-        #expect(!servedB.isEmpty, "the hash gave the second server none of 8 streams: \(expected)")
+        #expect(!servedB.isEmpty, "b serves none of the streams the hash gives it: \(expected)")
 
         // Each stream's commands work on its owner; the other server answers not_owner naming it.
         for s in streams {
@@ -176,22 +191,45 @@ import Testing
         #expect(signal.contains(stream))
     }
 
+    /// A server started from a copy of a live server's data directory has that server's node id:
+    /// it is refused at start (after one lease), naming the other server's address.
+    @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
+    func aCopiedDataDirectoryIsRefused() async throws {
+        let db = try await Self.database()
+        let (a, dirA) = try await Self.server(db, lease: 0.5)
+        let copy = DataDir()
+        try FileManager.default.createDirectory(atPath: copy.path, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dirA.path + "/node.id", toPath: copy.path + "/node.id")
+        let beat = Task {
+            while !Task.isCancelled {
+                try? await a.cluster!.keepAlive()
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        defer { beat.cancel() }
+        var s = settings(copy)
+        (s.databaseURL, s.leaseSeconds, s.advertiseAddress) = (db, 0.5, "http://127.0.0.1:1")
+        do {
+            _ = try await makeServerParts(s, logger: .init(label: "test"))
+            Issue.record("a server with a copied node id joined")
+        } catch let e as ClusterJoinError {
+            #expect(e.address == a.cluster!.settings.address && e.description.contains("copy"))
+        }
+    }
+
     /// A server paused past its leases (no rounds, as a stopped process) loses its streams to the
     /// other; what it still tries to write for them is refused whole, and its next round drops them.
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
     func aPausedServerIsFencedOutAndItsStreamsMove() async throws {
         let db = try await Self.database()
-        let (a, _) = try await Self.server(db, lease: 0.6)
-        let (b, _) = try await Self.server(db, lease: 0.6)
-        var streams: [String] = []
-        for k in 0..<6 {
-            streams.append(try await a.live.register(json: #"{"device_name": "m\#(k)", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID)
-        }
+        let (a, _) = try await Self.server(db, lease: 0.6, nodeID: "node-a")
+        let (b, _) = try await Self.server(db, lease: 0.6, nodeID: "node-b")
+        let streams = try await Self.register(on: a, atLeast: 6, split: ["node-a", "node-b"])
         try await Self.rounds([a, b]) { Set(a.live.servedStreams).union(b.live.servedStreams) == Set(streams) && !b.live.servedStreams.isEmpty
             && !a.live.servedStreams.isEmpty }
         let pausedStreams = a.live.servedStreams
         #expect(!pausedStreams.isEmpty)
-        let victim = pausedStreams[0]
+        let victim = try #require(pausedStreams.first)
         _ = try await a.live.ingest(json: Self.batch(victim, 1))
 
         // a pauses; b alone runs rounds until it serves every stream.

@@ -47,18 +47,43 @@ actor ClusterNode {
     /// Joins the cluster (a restart within one lease keeps this node's place and leases).
     func announce() async throws { try await store.announce(node: id, address: settings.address, keepingStartWithin: settings.leaseSeconds) }
 
+    /// Joins at start. A live node with this node's id at another address is a server started
+    /// from a copy of this data directory (two servers never share one: ``DataDirectoryLock``):
+    /// their fences could not tell them apart, so this one is refused — after one lease, in case
+    /// it is this server's own previous process, restarted on another port.
+    func join() async throws {
+        for attempt in 0..<2 {
+            let (now, nodes) = try await store.nodes()
+            guard let twin = nodes.first(where: { $0.id == id && $0.address != settings.address && now - $0.heartbeatAt <= settings.leaseSeconds })
+            else { break }
+            guard attempt == 0 else { throw ClusterJoinError(node: id, address: twin.address) }
+            try await Task.sleep(for: .seconds(settings.leaseSeconds))
+        }
+        try await announce()
+    }
+
+    /// Streams being registered here: claimed, not yet served; rounds leave them alone until
+    /// the registration is done (``registered(_:)``).
+    private var registering: Set<String> = []
+
     /// Leaves the cluster at a clean stop: the leases end at once, so the streams move now.
     func leave() async {
         do { try await store.leave(node: id) } catch { logger.error("leaving the cluster failed", metadata: ["error": "\(error)"]) }
     }
 
-    /// Takes a stream just registered here (no other node can hold it yet).
+    /// Takes a stream being registered here (no other node can hold it yet). Until
+    /// ``registered(_:)``, rounds do not hand it over (it has no owner to hand over yet).
     func claim(_ stream: String) async throws {
+        registering.insert(stream)
         guard let lease = try await store.acquireLease(stream: stream, node: id, seconds: settings.leaseSeconds) else {
+            registering.remove(stream)
             throw ServiceError(.busy, "stream \(stream) is being taken by another server; retry shortly", retryAfter: 1)
         }
         fences.hold(lease)
     }
+
+    /// The registration of a claimed stream is done (or failed): rounds may move it from now on.
+    func registered(_ stream: String) { registering.remove(stream) }
 
     /// The address of the node holding a live lease of `stream`, if another live node does.
     func ownerAddress(of stream: String) async throws -> String? {
@@ -104,7 +129,7 @@ actor ClusterNode {
         let candidates = living.filter { now - $0.startedAt >= settings.settleSeconds || $0.startedAt - oldest < settings.settleSeconds }
             .map(\.id)
         let leases = Dictionary(try await store.leases().map { ($0.stream, $0) }, uniquingKeysWith: { a, _ in a })
-        for record in try await store.streams() {
+        for record in try await store.streams() where !registering.contains(record.id) {
             let stream = record.id
             let chosen = Rendezvous.owner(of: stream, among: candidates)
             let mine = fences.fence(stream) != nil
@@ -130,5 +155,16 @@ actor ClusterNode {
             }
         }
         try await store.forgetNodes(silentFor: settings.forgetSeconds)
+    }
+}
+
+/// A server whose node id another live server uses: started from a copy of that server's data
+/// directory.
+struct ClusterJoinError: Error, CustomStringConvertible {
+    let node: String
+    let address: String
+    var description: String {
+        "node id \(node) is in use by a live server at \(address): this data directory is a copy of that server's. "
+            + "Give each server a data directory of its own (or delete DATA-DIR/node.id here to make this server a new node)."
     }
 }

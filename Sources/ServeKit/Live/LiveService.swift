@@ -157,12 +157,19 @@ final class LiveService: Sendable {
             sensors: r.sensors.map { SensorRecord(sensorID: $0.sensorID, name: $0.name.trimmingCharacters(in: .whitespaces), type: $0.type, unit: $0.unit) },
             cycleState: machine.state, cycleNumber: 0, stateSince: now, lastActivity: now, currentCycleID: nil,
             lastTimestamp: nil, filledValues: 0)
-        // In a cluster the new stream's lease comes first: its writes are fenced from the start.
+        // In a cluster the new stream's lease comes first: its writes are fenced from the start;
+        // rounds leave it alone until it has its owner.
         try await cluster?.claim(record.id)
-        try await context.store.saveStream(record)
-        let owner = StreamOwner(record: record, cycle: machine, lastValues: [Float?](repeating: nil, count: record.sensors.count), context: context)
-        owners.withLock { $0[record.id] = owner }
-        try await owner.attach(await choice(for: record.id))
+        do {
+            try await context.store.saveStream(record)
+            let owner = StreamOwner(record: record, cycle: machine, lastValues: [Float?](repeating: nil, count: record.sensors.count), context: context)
+            owners.withLock { $0[record.id] = owner }
+            await cluster?.registered(record.id)
+            try await owner.attach(await choice(for: record.id))
+        } catch {
+            await cluster?.registered(record.id)
+            throw error
+        }
         return Registration(streamID: record.id, datasetID: record.datasetID)
     }
 
