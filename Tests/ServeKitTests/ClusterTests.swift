@@ -64,6 +64,16 @@ import Testing
     }
 
     /// What `task` returns, or nil (the task cancelled) when it takes longer than `seconds`.
+    /// Two servers on a fresh database, a stream registered on the first (its owner), and both
+    /// taking up the other's notices until the returned task is cancelled.
+    static func twoServersAndAStream() async throws -> (a: ServerParts, b: ServerParts, stream: String, followers: Task<Void, Error>) {
+        let db = try await database()
+        let (a, _) = try await server(db, lease: 30)
+        let (b, _) = try await server(db, lease: 30)
+        let stream = try await a.live.register(json: #"{"device_name": "m", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID
+        return (a, b, stream, followNotices([a, b]))
+    }
+
     static func within<T: Sendable>(_ seconds: Double, _ task: Task<T?, Never>) async throws -> T? {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { await task.value }
@@ -129,13 +139,9 @@ import Testing
     /// pushes reach the other server's subscribers through PostgreSQL (LISTEN/NOTIFY).
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
     func stateChangesReachTheOtherServersSockets() async throws {
-        let db = try await Self.database()
-        let (a, _) = try await Self.server(db, lease: 30)
-        let (b, _) = try await Self.server(db, lease: 30)
-        let stream = try await a.live.register(json: #"{"device_name": "m", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID
-        #expect(a.live.servedStreams == [stream] && b.live.servedStreams.isEmpty)
-        let followers = Self.followNotices([a, b])
+        let (a, b, stream, followers) = try await Self.twoServersAndAStream()
         defer { followers.cancel() }
+        #expect(a.live.servedStreams == [stream] && b.live.servedStreams.isEmpty)
         let (id, messages, _) = await b.hub.subscribe(streams: nil, events: true, samples: false)
         defer { Task { await b.hub.unsubscribe(id) } }
         // b's listener is up once a notice of a's arrives: send until one does.
@@ -165,11 +171,7 @@ import Testing
     /// shares their signal through PostgreSQL.
     @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
     func aFollowedStreamsSignalReachesTheOtherServersSocket() async throws {
-        let db = try await Self.database()
-        let (a, _) = try await Self.server(db, lease: 30)
-        let (b, _) = try await Self.server(db, lease: 30)
-        let stream = try await a.live.register(json: #"{"device_name": "m", "sensors": [{"name": "x"}, {"name": "y"}]}"#).streamID
-        let followers = Self.followNotices([a, b])
+        let (a, b, stream, followers) = try await Self.twoServersAndAStream()
         defer { followers.cancel() }
         try await Task.sleep(for: .milliseconds(300))  // both listening
         let (id, messages, _) = await b.hub.subscribe(streams: [], samples: false)

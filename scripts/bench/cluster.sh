@@ -16,6 +16,7 @@
 #   generator's (from /proc), from which the table's last lines project a larger machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/bench/common.sh
 DURATION=20
 STREAMS=20
 SIZES="1 2 3"
@@ -26,17 +27,14 @@ while [ $# -gt 0 ]; do
         --streams) STREAMS=$2; shift ;;
         --servers) SIZES=$2; shift ;;
         --transport) TRANSPORT=$2; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) usage 17; exit 0 ;;
         *) echo "cluster.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
 done
 
-echo "== building (release)" >&2
-swift build -c release 2>&1 | tail -n 1 >&2
-bin=$PWD/.build/release
 cores=$(nproc)
-work=$(mktemp -d)
+build_release
 cluster_pid=""
 cleanup() {
     [ -n "$cluster_pid" ] && kill -TERM "$cluster_pid" 2> /dev/null && wait "$cluster_pid" 2> /dev/null || true
@@ -44,7 +42,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
 # CPU seconds (user + system) a process and its threads used so far.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat" 2> /dev/null || echo 0; }
 cpu_sum() { local t=0; for p in "$@"; do t=$(python3 -c "print($t + $(cpu "$p"))"); done; echo "$t"; }

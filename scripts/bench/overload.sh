@@ -13,23 +13,21 @@
 # than ±10 % from its median, no 503 answered, or fewer rows stored than acknowledged.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/bench/common.sh
 MINUTES=10
 STREAMS=20
 while [ $# -gt 0 ]; do
     case "$1" in
         --minutes) MINUTES=$2; shift ;;
         --streams) STREAMS=$2; shift ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) usage 14; exit 0 ;;
         *) echo "overload.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
 done
 
-echo "== building (release)" >&2
-swift build -c release 2>&1 | tail -n 1 >&2
-bin=$PWD/.build/release
 model=$PWD/models/pump-default.h5
-work=$(mktemp -d)
+build_release
 server_pid=""
 sampler_pid=""
 cleanup() {
@@ -39,7 +37,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
 
 start_server() {
     local dir=$work/$1

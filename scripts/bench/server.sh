@@ -22,6 +22,7 @@
 # the same on a throwaway PostgreSQL cluster (scripts/pg-throwaway.sh). Prints one table (Markdown).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/bench/common.sh
 DURATION=20
 STREAMS=20
 PG=0
@@ -32,17 +33,14 @@ while [ $# -gt 0 ]; do
         --duration) DURATION=$2; shift ;;
         --streams) STREAMS=$2; shift ;;
         --transport) TRANSPORT=$2; shift ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) usage 22; exit 0 ;;
         *) echo "server.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
 done
 
-echo "== building (release)" >&2
-swift build -c release 2>&1 | tail -n 1 >&2
-bin=$PWD/.build/release
 model=$PWD/models/pump-default.h5
-work=$(mktemp -d)
+build_release
 server_pid=""
 pg_dir=""
 cleanup() {
@@ -59,8 +57,6 @@ if [ "$PG" = 1 ]; then
 else
     store="SQLite"
 fi
-
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
 
 echo "== vertac-train bench (T=30 D=8 H=64)" >&2
 bench=$("$bin/vertac-train" bench --window 30 --sensors 8 --hidden 64 --threads 2 --json)

@@ -36,7 +36,7 @@ actor StreamOwner {
     nonisolated let id: String
     private let context: OwnerContext
     private(set) var record: StreamRecord
-    private var monitor: StreamMonitor
+    var monitor: StreamMonitor
     /// The stream's last row (in a cycle or not): missing values are carried on from it.
     private var lastValues: [Float?]
     /// The model that scores the stream and, per model sensor, the stream's sensor index.
@@ -61,7 +61,7 @@ actor StreamOwner {
         monitor = StreamMonitor(stream: record.id, cycle: cycle, settings: context.settings)
     }
 
-    private var store: any Store { context.store }
+    var store: any Store { context.store }
     private var hub: any PushSink { context.hub }
 
     // MARK: One at a time
@@ -69,7 +69,7 @@ actor StreamOwner {
     /// Runs `body` after every earlier command on this stream and its follow-ups. The caller
     /// gets the result as soon as `body` returns; work `body` hands to ``later(_:)`` (pushes)
     /// runs before the next command.
-    private func serialized<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    func serialized<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let previous = tail
         let task = Task<T, Error> {
             await previous?.value
@@ -385,7 +385,7 @@ actor StreamOwner {
     }
 
     /// Waits until the last scored windows' transaction ran (see ``pendingCommit``).
-    private func scoringSettled() async {
+    func scoringSettled() async {
         guard let c = pendingCommit else { return }
         _ = await c.result()
         if pendingCommit === c { pendingCommit = nil }
@@ -402,7 +402,7 @@ actor StreamOwner {
 
     /// Stores and pushes sensor transitions that no window caused (silence, resumed data,
     /// maintenance).
-    private func commitSensorChanges(_ outputs: [MonitorOutput]) async throws {
+    func commitSensorChanges(_ outputs: [MonitorOutput]) async throws {
         let transitions = outputs.compactMap { o -> TransitionRecord? in
             guard case .sensor(let sensor, let t) = o else { return nil }
             return TransitionRecord(streamID: id, sensor: sensor, from: t.from, to: t.to, time: t.time, reason: t.reason, evidenceJSON: nil)
@@ -419,54 +419,6 @@ actor StreamOwner {
         guard !pushes.isEmpty else { return }
         let hub = hub, stream = id
         later { for p in pushes { await hub.publish(p, stream: stream) } }
-    }
-
-    // MARK: Engineers' commands
-
-    /// Starts or ends a maintenance window: every sensor SUPPRESSED (windows are ignored, no event
-    /// opens), or back to NORMAL. Stored, so it outlasts a restart.
-    ///
-    /// - Returns: whether the stream is scored (without a model it has no sensor states).
-    func setMaintenance(_ active: Bool, at time: Double) async throws -> Bool {
-        try await serialized { try await self.maintenanceNow(active, at: time) }
-    }
-
-    private func maintenanceNow(_ active: Bool, at time: Double) async throws -> Bool {
-        guard monitor.scorer != nil else { return false }
-        try await commitSensorChanges(monitor.setMaintenance(active, at: time))
-        return true
-    }
-
-    /// An engineer's change of one of this stream's events (acknowledge, resolve, note), in
-    /// order with the windows that may escalate it: `change` gets the event as stored now and
-    /// returns the note to keep in its history. A later escalation keeps the change; a resolved
-    /// event lets a new one open for its sensor.
-    func review(event eventID: String, _ change: @escaping @Sendable (inout MaintenanceEvent) throws -> EventNote?) async throws
-        -> MaintenanceEvent
-    {
-        try await serialized { try await self.reviewNow(eventID, change) }
-    }
-
-    private func reviewNow(_ eventID: String, _ change: @Sendable (inout MaintenanceEvent) throws -> EventNote?) async throws
-        -> MaintenanceEvent
-    {
-        await scoringSettled()
-        guard var e = try await store.event(eventID) else { throw ServiceError(.unknownEvent, "no event \"\(eventID)\"") }
-        let note = try change(&e)
-        try await store.saveEvent(e, note: note)
-        monitor.eventReviewed(e)
-        return e
-    }
-
-    /// Applies an engineer's change to one of the stream's cycles (a label), read fresh and
-    /// saved in order with the stream's own writes to it; nil when no such cycle is stored.
-    func changeCycle(_ cycleID: String, _ change: @escaping @Sendable (inout CycleRecord) throws -> Void) async throws -> CycleRecord? {
-        try await serialized {
-            guard var c = try await self.store.cycle(cycleID) else { return nil }
-            try change(&c)
-            try await self.store.saveCycle(c)
-            return c
-        }
     }
 
     // MARK: Status
