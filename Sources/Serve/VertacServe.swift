@@ -13,50 +13,69 @@ struct VertacServe: AsyncParsableCommand {
         commandName: "vertac-serve",
         abstract: "VerTac's inference server: live ingestion, scoring, cycle and sensor states, review API.",
         version: "0.1.0",
-        subcommands: [Serve.self, Token.self, ModelCheckCommand.self],
+        subcommands: [Serve.self, ConfigCommand.self, Token.self, ModelCheckCommand.self],
         defaultSubcommand: Serve.self
     )
 }
 
-/// Where the data lives: the data directory and, optionally, PostgreSQL.
-struct StoreOptions: ParsableArguments {
-    @Option(help: "Data directory (the embedded SQLite store and admin.token live here).") var dataDir = "./vertac-data"
-    @Option(help: "PostgreSQL connection URL (postgresql://…); default: $VERTAC_DATABASE_URL, else the embedded SQLite store.")
-    var database: String?
+/// Where the settings come from on the command line: a config file, `--set KEY=VALUE` for any
+/// setting, and the data's whereabouts (also a token's command needs them).
+struct StoreFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("Config file (.yaml, .yml or .json); default: $VERTAC_CONFIG.", valueName: "path")) var config: String?
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Any setting (`vertac-serve config sample` lists them); repeatable. Flags win over VERTAC_* environment variables, which win over the config file.",
+        valueName: "key=value")) var settings: [String] = []
+    @Option(help: "Data directory: the embedded SQLite store and admin.token (data_dir; default ./vertac-data).") var dataDir: String?
+    @Option(help: "PostgreSQL connection URL, postgresql://… (database_url; default: the embedded SQLite store).") var database: String?
 
-    var databaseURL: String? { database ?? ProcessInfo.processInfo.environment["VERTAC_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+    /// Reads the settings, with `named` (key → flag's value and name) from the other flags.
+    func load(_ named: [String: (value: String, flag: String)] = [:]) async throws -> ServerConfiguration {
+        var flags = named
+        for item in settings {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--set \(item): expected KEY=VALUE") }
+            flags[parts[0]] = (parts[1], "--set \(parts[0])")
+        }
+        if let dataDir { flags["data_dir"] = (dataDir, "--data-dir") }
+        if let database { flags["database_url"] = (database, "--database") }
+        return try await ServerConfiguration.load(file: config, flags: flags)
+    }
+}
+
+/// The server's own flags; each is also a setting (its key in brackets in the help).
+struct ServeFlags: ParsableArguments {
+    @Option(help: "Address to listen on (host; default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (port; default 8080).") var port: Int?
+    @Option(help: "Model file to score with, .h5 (model).") var model: String?
+    @Option(help: "Folder of the dashboard's files (dashboard_dir; default: the copy that ships with the server).") var dashboard: String?
+    @OptionGroup var store: StoreFlags
+    @Option(help: "On PostgreSQL: where the other servers reach this one (cluster.advertise; default http://HOST:PORT).") var advertise: String?
+    @Option(help: "On PostgreSQL: seconds a stream's lease lasts without renewal (cluster.lease_seconds; default 5).")
+    var leaseSeconds: Double?
+
+    func load() async throws -> ServerConfiguration {
+        var named: [String: (value: String, flag: String)] = [:]
+        if let host { named["host"] = (host, "--host") }
+        if let port { named["port"] = (String(port), "--port") }
+        if let model { named["model"] = (model, "--model") }
+        if let dashboard { named["dashboard_dir"] = (dashboard, "--dashboard") }
+        if let advertise { named["cluster.advertise"] = (advertise, "--advertise") }
+        if let leaseSeconds { named["cluster.lease_seconds"] = (String(leaseSeconds), "--lease-seconds") }
+        return try await store.load(named)
+    }
 }
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server (the default).")
 
-    @Option(help: "Address to listen on.") var host = "127.0.0.1"
-    @Option(help: "Port to listen on.") var port = 8080
-    @Option(help: "Model file to score with (.h5).") var model: String?
-    @Option(help: "Folder of the dashboard's files (default: the copy that ships with the server).") var dashboard: String?
-    @OptionGroup var store: StoreOptions
-    @Option(help: "On PostgreSQL: where the other servers reach this one (default http://HOST:PORT).") var advertise: String?
-    @Option(help: "On PostgreSQL: seconds a stream's lease lasts without renewal; a stopped server's streams move after it.")
-    var leaseSeconds = 5.0
-
-    func validate() throws {
-        guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1–65535") }
-        guard leaseSeconds >= 1, leaseSeconds <= 600 else { throw ValidationError("--lease-seconds must be 1–600") }
-        if let advertise, !(advertise.hasPrefix("http://") || advertise.hasPrefix("https://")) || advertise.count > 512 {
-            throw ValidationError("--advertise must be an http:// or https:// URL (at most 512 characters)")
-        }
-        if let dashboard, DashboardAssets.locate(dashboard) == nil {
-            throw ValidationError("--dashboard \(dashboard): no index.html there")
-        }
-    }
+    @OptionGroup var flags: ServeFlags
 
     func run() async throws {
+        let s = try await flags.load().settings
         Self.limitMallocArenas()
-        var s = ServerSettings()
-        (s.host, s.port, s.dataDirectory, s.modelPath, s.databaseURL) = (host, port, store.dataDir, model, store.databaseURL)
-        s.dashboardDirectory = dashboard
-        (s.advertiseAddress, s.leaseSeconds) = (advertise, leaseSeconds)
+        s.log.bootstrap()
         let logger = Logger(label: "vertac-serve")
+        if let file = s.configFile { logger.info("settings read", metadata: ["config": "\(file)"]) }
         // One server per data directory (a second one stops here, saying why): on SQLite it holds
         // the store, on PostgreSQL the server's node id.
         try FileManager.default.createDirectory(atPath: s.dataDirectory, withIntermediateDirectories: true,
@@ -68,11 +87,31 @@ struct Serve: AsyncParsableCommand {
         let parts = try await makeServerParts(s, logger: logger)
         if let token = parts.initialAdminToken {
             print("""
-            First start on an empty store: created an admin token (shown once, also in \(store.dataDir)/admin.token, mode 0600):
+            First start on an empty store: created an admin token (shown once, also in \(s.dataDirectory)/admin.token, mode 0600):
               \(token)
             """)
         }
         try await buildApplication(s, parts: parts, logger: logger).runService()
+    }
+}
+
+/// `vertac-serve config print|sample`.
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Show the server's settings.", subcommands: [Print.self, Sample.self])
+
+    struct Print: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the effective settings and where each comes from (flag, environment, file or default); secrets hidden.")
+        @OptionGroup var flags: ServeFlags
+
+        func run() async throws { print(try await flags.load().printed(), terminator: "") }
+    }
+
+    struct Sample: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a config file with every setting, its default and what it does.")
+
+        func run() throws { print(ServerConfiguration.sample(), terminator: "") }
     }
 }
 
@@ -104,11 +143,12 @@ struct Token: AsyncParsableCommand {
 
         @Option(help: "ingest (edge devices), engineer (review API) or admin (everything).") var scope: TokenScope
         @Option(help: "A name to recognise it by.") var name = "unnamed"
-        @OptionGroup var store: StoreOptions
+        @OptionGroup var store: StoreFlags
 
         func run() async throws {
+            let s = try await store.load().settings
             let (secret, description) = try await TokenAdministration.create(
-                scope: scope, name: name, dataDirectory: store.dataDir, databaseURL: store.databaseURL, now: Date().timeIntervalSince1970)
+                scope: scope, name: name, dataDirectory: s.dataDirectory, databaseURL: s.databaseURL, now: Date().timeIntervalSince1970)
             print(secret)
             FileHandle.standardError.write(Data("created \(description); it is not shown again\n".utf8))
         }

@@ -37,6 +37,10 @@ public struct ServerSettings: Sendable {
     /// How streams are judged — window stride, stale time, sensor and maintenance settings, the
     /// cycle's grace period and sample timeout: one value, used by ingest and scoring alike.
     var monitor = MonitorSettings()
+    /// Log format and level.
+    public var log = LogSettings()
+    /// The config file the settings were read from, if any (said in the start's log line).
+    public var configFile: String?
     public init() {}
 }
 

@@ -11,7 +11,8 @@ final class ServerProcess: @unchecked Sendable {
     let port: Int
     let log: String
 
-    init(dataDir: String, database: String?, port: Int? = nil, arguments: [String] = []) throws {
+    /// - Parameter environment: variables added to the test process's own.
+    init(dataDir: String, database: String?, port: Int? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let exe = [dir, dir.deletingLastPathComponent()].map { $0.appendingPathComponent("vertac-serve").path }
             .first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -21,6 +22,7 @@ final class ServerProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: exe)
         process.arguments = ["--port", "\(self.port)", "--data-dir", dataDir] + (database.map { ["--database", $0] } ?? []) + arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let handle = FileHandle(forWritingAtPath: log)
         process.standardOutput = handle
         process.standardError = handle

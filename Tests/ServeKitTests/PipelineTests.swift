@@ -4,6 +4,8 @@ import HummingbirdTesting
 import HummingbirdWSTesting
 import Inference
 import Simulation
+import Logging
+import Synchronization
 import Testing
 import TrainerKit
 @testable import ServeKit
@@ -43,7 +45,7 @@ let pumpRegister = """
 
 /// An in-process server with the test model, a manual clock, and a registered pump stream;
 /// `body` gets the client, the server's parts, the clock and the stream id.
-func withPumpServer(monitor: MonitorSettings = .init(),
+func withPumpServer(monitor: MonitorSettings = .init(), logger: Logger = .init(label: "test"),
                     _ body: @escaping @Sendable (any TestClientProtocol, ServerParts, ManualClock, String) async throws -> Void) async throws {
     let dir = DataDir()
     let clock = ManualClock(1_767_225_600)
@@ -51,7 +53,7 @@ func withPumpServer(monitor: MonitorSettings = .init(),
     s.modelPath = serverModelPath
     s.clock = { clock.time }
     s.monitor = monitor
-    let parts = try await makeServerParts(s, logger: .init(label: "test"))
+    let parts = try await makeServerParts(s, logger: logger)
     let app = try await buildApplication(s, parts: parts)
     try await testApp(app, dir, .router) { client in
         let stream = try #require(try await client.json(.post, "/api/live/register", pumpRegister).body["stream_id"] as? String)
@@ -140,6 +142,27 @@ func withPumpServer(monitor: MonitorSettings = .init(),
             #expect(resumed.count == 8 && resumed.allSatisfy { $0 == .normal }, "\(resumed)")
             let back = try await parts.store.transitions(stream: stream, limit: 8)
             #expect(back.count == 8 && back.allSatisfy { $0.from == .stale && $0.to == .normal && $0.reason == "data resumed" })
+        }
+    }
+
+    /// Every sensor state change is logged once, as one line with its stream, sensor, states and
+    /// reason (`log.format: json` makes them fields).
+    @Test func stateChangesAreLogged() async throws {
+        let lines = Mutex<[String]>([])
+        let sink = JSONLogHandler.Sink { line in lines.withLock { $0.append(line) } }
+        let logger = Logger(label: "test") { label in JSONLogHandler(label: label, sink: sink) }
+        try await withPumpServer(logger: logger) { _, parts, clock, stream in
+            let c = MachineSimulator(seed: 2).cycle(0)
+            try await Self.send(c, row: 0, at: 1000, stream, parts)
+            clock.advance(31)
+            try await parts.live.tick()
+            try await Self.send(c, row: 1, at: 1001, stream, parts)
+            let changes = lines.withLock { $0 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.filter { $0["message"] as? String == "sensor state changed" }
+            let toStale = changes.filter { $0["to"] as? String == "STALE" }
+            let back = changes.filter { $0["from"] as? String == "STALE" && $0["to"] as? String == "NORMAL" }
+            #expect(toStale.count == 8 && back.count == 8, "\(changes)")
+            #expect(Set(toStale.compactMap { $0["sensor"] as? String }) == Set(MachineSimulator.sensors))
+            #expect(changes.allSatisfy { $0["stream"] as? String == stream && $0["reason"] != nil && $0["at"] != nil })
         }
     }
 

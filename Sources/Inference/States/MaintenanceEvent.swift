@@ -130,17 +130,21 @@ public struct MaintenancePolicy: Sendable, Equatable {
     public var warningDuration: Double
     public var criticalDuration: Double
     public var criticalScore: Float
-    /// Base cost estimate per sensor name (optional).
+    /// Base cost estimate per sensor name (optional): the cost of a HIGH event on that sensor;
+    /// MEDIUM costs half of it, CRITICAL one and a half times.
     public var baseCost: [String: Double]
+    /// The base cost of a sensor not in ``baseCost``; nil: its events carry no estimate.
+    public var defaultCost: Double?
     /// How many contributing sensors an event lists.
     public var topCount: Int
 
     public init(warningDuration: Double = 300, criticalDuration: Double = 600, criticalScore: Float = 6,
-                baseCost: [String: Double] = [:], topCount: Int = 3) {
+                baseCost: [String: Double] = [:], defaultCost: Double? = nil, topCount: Int = 3) {
         self.warningDuration = warningDuration
         self.criticalDuration = criticalDuration
         self.criticalScore = criticalScore
         self.baseCost = baseCost
+        self.defaultCost = defaultCost
         self.topCount = topCount
     }
 
@@ -187,7 +191,7 @@ public struct MaintenancePolicy: Sendable, Equatable {
         if let e = existing, e.isOpen, severity <= e.severity { return .none }
         let reason = describe()
         let top = Array(contributions.sorted { $0.score > $1.score }.prefix(topCount))
-        let cost = baseCost[sensor].map { $0 * severity.costFactor }
+        let cost = (baseCost[sensor] ?? defaultCost).map { $0 * severity.costFactor }
         if var e = existing, e.isOpen {
             (e.severity, e.reason, e.evidence, e.topSensors, e.updatedAt) = (severity, reason, evidence, top, t)
             if let cost { e.estimatedCost = cost }

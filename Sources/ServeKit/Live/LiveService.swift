@@ -276,13 +276,19 @@ final class LiveService: Sendable {
     func review(_ e: MaintenanceEvent, _ change: @escaping @Sendable (inout MaintenanceEvent) throws -> EventNote?) async throws
         -> MaintenanceEvent
     {
-        if let owner = owners.withLock({ $0[e.stream] }) { return try await owner.review(event: e.id, change) }
-        // In a cluster the stream's owner applies it (in order with its scoring).
-        if cluster != nil { _ = try await owner(e.stream) }
-        // An event of a stream no longer registered: nothing scores it.
-        var changed = e
-        let note = try change(&changed)
-        try await context.store.saveEvent(changed, note: note)
+        let changed: MaintenanceEvent
+        if let owner = owners.withLock({ $0[e.stream] }) {
+            changed = try await owner.review(event: e.id, change)
+        } else {
+            // In a cluster the stream's owner applies it (in order with its scoring).
+            if cluster != nil { _ = try await owner(e.stream) }
+            // An event of a stream no longer registered: nothing scores it.
+            var copy = e
+            let note = try change(&copy)
+            try await context.store.saveEvent(copy, note: note)
+            changed = copy
+        }
+        if changed.status != e.status { context.logger.notice("maintenance event reviewed", metadata: changed.logMetadata) }
         return changed
     }
 

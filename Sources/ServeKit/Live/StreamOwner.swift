@@ -377,10 +377,14 @@ actor StreamOwner {
             }
             await hub.publish(.windowScores(message), stream: stream)
             for (t, arrival) in zip(transitions, arrivals) {
+                Push.sensorState(t).log(to: logger, stream: stream)
                 await hub.publish(.sensorState(t), stream: stream)
                 ServerMetrics.since(arrival, into: metrics.stateChange)
             }
-            for e in events { await hub.publish(.maintenanceEvent(e), stream: stream) }
+            for e in events {
+                Push.maintenanceEvent(e).log(to: logger, stream: stream)
+                await hub.publish(.maintenanceEvent(e), stream: stream)
+            }
         }
     }
 
@@ -411,14 +415,20 @@ actor StreamOwner {
         await scoringSettled()
         try await store.commitScoring(scores: [], states: sensorStates(), transitions: transitions, events: [])
         for t in transitions {
+            Push.sensorState(t).log(to: context.logger, stream: id)
             await hub.publish(.sensorState(t), stream: id)
         }
     }
 
     private func publishLater(_ pushes: [Push]) {
         guard !pushes.isEmpty else { return }
-        let hub = hub, stream = id
-        later { for p in pushes { await hub.publish(p, stream: stream) } }
+        let (hub, stream, logger) = (hub, id, context.logger)
+        later {
+            for p in pushes {
+                p.log(to: logger, stream: stream)
+                await hub.publish(p, stream: stream)
+            }
+        }
     }
 
     // MARK: Status
