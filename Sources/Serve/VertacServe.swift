@@ -136,7 +136,29 @@ extension Serve {
 }
 
 struct Token: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self, List.self, Revoke.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the tokens: id, scope, name, when created, last used and revoked (never the secrets).")
+        @OptionGroup var store: StoreFlags
+
+        func run() async throws {
+            let s = try await store.load().settings
+            print(try await TokenAdministration.list(dataDirectory: s.dataDirectory, databaseURL: s.databaseURL), terminator: "")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token: refused from then on (servers on the same PostgreSQL at once, on the same SQLite file within a second).")
+        @Argument(help: "The token's id (as `token list` shows it).") var id: String
+        @OptionGroup var store: StoreFlags
+
+        func run() async throws {
+            let s = try await store.load().settings
+            print(try await TokenAdministration.revoke(id: id, dataDirectory: s.dataDirectory, databaseURL: s.databaseURL, now: Date().timeIntervalSince1970))
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token and print it once (only its hash is stored).")

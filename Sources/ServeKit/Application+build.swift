@@ -37,6 +37,9 @@ public struct ServerSettings: Sendable {
     /// How streams are judged — window stride, stale time, sensor and maintenance settings, the
     /// cycle's grace period and sample timeout: one value, used by ingest and scoring alike.
     var monitor = MonitorSettings()
+    /// How long a token lookup is trusted (a revocation elsewhere than through this server's API
+    /// or the cluster's notices takes this long).
+    var tokenCacheSeconds = 1.0
     /// Log format and level.
     public var log = LogSettings()
     /// The config file the settings were read from, if any (said in the start's log line).
@@ -207,7 +210,7 @@ public func makeServerParts(_ s: ServerSettings, logger: Logger) async throws ->
         try await cluster.round()
     }
     let token = try await Tokens.bootstrap(store: store, dataDirectory: s.dataDirectory, now: s.clock())
-    return ServerParts(store: store, live: live, pipeline: pipeline, hub: hub, verifier: TokenVerifier(store: store),
+    return ServerParts(store: store, live: live, pipeline: pipeline, hub: hub, verifier: TokenVerifier(store: store, ttl: s.tokenCacheSeconds, clock: s.clock),
                        metrics: metrics, cluster: cluster, reader: reader, logger: logger, initialAdminToken: token)
 }
 
@@ -216,7 +219,10 @@ extension ServerParts {
     /// and the streams served here switched; another owner's push relayed to the sockets here.
     func follow(_ notice: ClusterBus.Notice) async {
         switch notice {
+        case .tokens:
+            await verifier.forgetAll()
         case .models, .resync:
+            if notice == .resync { await verifier.forgetAll() }
             do {
                 try await ModelRegistry.restore(store: store, pipeline: pipeline, reader: reader, logger: logger)
                 try await live.reconcileModels()
@@ -263,6 +269,8 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     let reviewRoutes = router.group("api/v1").add(middleware: RequireScope(verifier: parts.verifier, scope: .engineer, limiter: limiter))
     ReviewController(store: parts.store, live: live, pipeline: parts.pipeline, reader: reader)
         .addRoutes(to: parts.cluster == nil ? reviewRoutes : reviewRoutes.add(middleware: ForwardToOwner()))
+    TokenController(store: parts.store, verifier: parts.verifier, bus: parts.cluster?.bus, clock: s.clock, logger: logger)
+        .addRoutes(to: router.group("api/v1/tokens").add(middleware: RequireScope(verifier: parts.verifier, scope: .admin)))
     let metrics = parts.metrics
     OperationsController(live: live, store: parts.store, metrics: metrics)
         .addRoutes(to: router, metricsScope: RequireScope(verifier: parts.verifier, scope: .engineer))

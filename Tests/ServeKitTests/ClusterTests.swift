@@ -15,7 +15,9 @@ import Testing
 
     /// - Parameter nodeID: the node id (kept in the data directory), so that a test knows the
     ///   hash's choices before the server starts; nil: a new one.
-    static func server(_ database: String, lease: Double, nodeID: String? = nil) async throws -> (parts: ServerParts, dir: DataDir) {
+    static func server(_ database: String, lease: Double, nodeID: String? = nil, tokenCacheSeconds: Double = 1) async throws
+        -> (parts: ServerParts, dir: DataDir)
+    {
         let dir = DataDir()
         if let nodeID {
             try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
@@ -24,6 +26,7 @@ import Testing
         var s = settings(dir)
         s.databaseURL = database
         s.leaseSeconds = lease
+        s.tokenCacheSeconds = tokenCacheSeconds
         s.advertiseAddress = "http://127.0.0.1:\(Int.random(in: 20_000...45_000))"
         return (try await makeServerParts(s, logger: .init(label: "test")), dir)
     }
@@ -191,6 +194,30 @@ import Testing
         let got = try await Self.within(2, received)
         let signal = try #require(got, "no signal of a's stream reached b's subscriber within 2 s")
         #expect(signal.contains(stream))
+    }
+
+    /// A token revoked through one server is refused by the others at once: they forget their
+    /// cached lookups on the notice (here cached for a minute, so only the notice can do it).
+    @Test(.enabled(if: postgresURL != nil, Comment(rawValue: postgresSkip)))
+    func aTokenRevokedOnOneServerIsRefusedByTheOthers() async throws {
+        let db = try await Self.database()
+        let (a, _) = try await Self.server(db, lease: 30, tokenCacheSeconds: 60)
+        let (b, _) = try await Self.server(db, lease: 30, tokenCacheSeconds: 60)
+        let followers = Self.followNotices([a, b])
+        defer { followers.cancel() }
+        let (secret, record) = try await Tokens.create(in: a.store, scope: .ingest, name: "edge", now: 0)
+        #expect(try await b.verifier.verify(secret)?.isRevoked == false)
+        try await Task.sleep(for: .milliseconds(300))  // both listening
+        // What DELETE /api/v1/tokens/{id} does on a.
+        _ = try await a.store.revokeToken(id: record.id, at: 1)
+        await a.verifier.forgetAll()
+        a.cluster?.bus?.send(.tokens)
+        var refused = false
+        for _ in 0..<100 where !refused {
+            refused = try await b.verifier.verify(secret)?.isRevoked == true
+            if !refused { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(refused, "b still accepts the token revoked on a")
     }
 
     /// A server started from a copy of a live server's data directory has that server's node id:

@@ -8,7 +8,7 @@ import Testing
 /// databases made by earlier servers migrate unchanged.
 @Suite struct SchemaMigrationTests {
     static let ids = ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files", "006_event_notes",
-                      "007_sample_chunks", "008_cluster"]
+                      "007_sample_chunks", "008_cluster", "009_token_use"]
     /// Rows as servers before 007 stored them (one row per sample row), and what they read back as.
     static let oldRows = [SampleRow(time: 1, values: [1.5, -2], cycleID: "c1"), SampleRow(time: 2, values: [3, 4], cycleID: "c1"),
                           SampleRow(time: 3, values: [5, 6], cycleID: nil)]

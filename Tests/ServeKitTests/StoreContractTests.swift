@@ -281,6 +281,18 @@ enum StoreKind: String, CaseIterable, Sendable {
         edge.name = "edge-7"
         try await store.saveToken(edge)
         #expect(try await store.tokens() == [edge, admin])
+        // Use moves forward only; revocation keeps its first time.
+        try await store.tokenUsed(id: "t1", at: 50)
+        try await store.tokenUsed(id: "t1", at: 40)
+        try await store.tokenUsed(id: "nope", at: 40)
+        #expect(try await store.token(hash: "h1")?.lastUsedAt == 50)
+        #expect(try await store.revokeToken(id: "t1", at: 60)?.revokedAt == 60)
+        #expect(try await store.revokeToken(id: "t1", at: 70)?.revokedAt == 60)
+        #expect(try await store.revokeToken(id: "nope", at: 70) == nil)
+        edge.lastUsedAt = 50
+        edge.revokedAt = 60
+        #expect(try await store.tokens() == [edge, admin])
+        #expect(try await store.token(hash: "h2")?.revokedAt == nil)
 
         let bytes = Data((0..<300).map { UInt8($0 % 256) })
         try await store.saveModelFile(id: "m1", bytes: bytes)

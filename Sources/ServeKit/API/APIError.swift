@@ -44,8 +44,8 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         case .badRequest: .badRequest
         case .tooManySamples, .tooManyRows, .tooManySensors: .contentTooLarge
         case .wrongRowLength, .noValueYet, .unknownSensor, .invalidModel: .unprocessableContent
-        case .unknownStream, .unknownModel, .unknownEvent: .notFound
-        case .timestampBackwards, .invalidCycleEvent, .invalidEventTransition, .sensorMismatch, .nothingToRollBack: .conflict
+        case .unknownStream, .unknownModel, .unknownEvent, .unknownToken: .notFound
+        case .timestampBackwards, .invalidCycleEvent, .invalidEventTransition, .sensorMismatch, .nothingToRollBack, .lastAdminToken: .conflict
         case .busy, .notOwner: .serviceUnavailable
         case .modelReaderUnavailable, .cannotWrite: .internalServerError
         }

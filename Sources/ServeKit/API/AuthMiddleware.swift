@@ -1,24 +1,52 @@
 import Foundation
 import Hummingbird
 
-/// Looks tokens up by hash, with a small cache so that ingestion does not hit the store per request.
+/// Looks tokens up by hash, with a small cache so that ingestion does not hit the store per
+/// request, and records when each token was last accepted.
+///
+/// A token revoked through this server's API is forgotten at once (and, in a cluster, by the
+/// other servers on their notice); one revoked by `vertac-serve token revoke` beside a running
+/// server stops working within ``ttl``.
 actor TokenVerifier {
     let store: any TokenRepository
     private var cache: [String: (TokenRecord?, Double)] = [:]
-    /// Seconds a lookup is trusted (a revoked token stops working within this time).
-    let ttl: Double = 5
+    /// When each token's use was last written: at most once a minute per token.
+    private var usedWritten: [String: Double] = [:]
+    /// Seconds a lookup is trusted.
+    let ttl: Double
+    static let useResolution: Double = 60
+    private let clock: @Sendable () -> Double
 
-    init(store: any TokenRepository) { self.store = store }
+    init(store: any TokenRepository, ttl: Double = 1, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.store = store
+        self.ttl = ttl
+        self.clock = clock
+    }
 
+    /// The token's record (revoked ones too; the caller refuses them), nil when unknown.
     func verify(_ token: String) async throws -> TokenRecord? {
         let h = Tokens.hash(token)
-        let now = Date().timeIntervalSince1970
-        if let (record, at) = cache[h], now - at < ttl { return record }
-        let record = try await store.token(hash: h)
-        if cache.count > 10_000 { cache.removeAll() }
-        cache[h] = (record, now)
+        let now = clock()
+        let record: TokenRecord?
+        if let (cached, at) = cache[h], now - at < ttl {
+            record = cached
+        } else {
+            record = try await store.token(hash: h)
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[h] = (record, now)
+        }
+        if let record, !record.isRevoked, now - (usedWritten[record.id] ?? -.infinity) >= Self.useResolution {
+            usedWritten[record.id] = now
+            if usedWritten.count > 10_000 { usedWritten = [record.id: now] }
+            // Off the request's path; a failed write only leaves the time older.
+            let (store, id) = (store, record.id)
+            Task.detached { try? await store.tokenUsed(id: id, at: now) }
+        }
         return record
     }
+
+    /// Forgets every cached lookup (a token was revoked).
+    func forgetAll() { cache.removeAll() }
 }
 
 /// Requires `Authorization: Bearer <token>` with a scope
@@ -73,7 +101,7 @@ func authorize(header: String?, query: String?, verifier: TokenVerifier, scope: 
         e.headers[.wwwAuthenticate] = "Bearer"
         throw e
     }
-    guard let record = try await verifier.verify(token) else {
+    guard let record = try await verifier.verify(token), !record.isRevoked else {
         var e = APIError(.unauthorized, "unauthorized", "unknown or revoked token")
         e.headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\""
         throw e

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Model
 
 /// What a token may do. `admin` implies the others; `engineer` and `ingest` are separate.
@@ -17,14 +18,25 @@ struct TokenRecord: Sendable, Equatable, Codable {
     /// Lowercase hex SHA-256 of the token text.
     var hash: String
     var createdAt: Double
+    /// When it was last accepted (to the minute: see ``TokenVerifier``); nil: never.
+    var lastUsedAt: Double?
+    /// When it was revoked; a revoked token is refused and kept for the record.
+    var revokedAt: Double?
 
-    init(id: String, name: String, scope: TokenScope, hash: String, createdAt: Double) {
+    init(id: String, name: String, scope: TokenScope, hash: String, createdAt: Double, lastUsedAt: Double? = nil, revokedAt: Double? = nil) {
         self.id = id
         self.name = name
         self.scope = scope
         self.hash = hash
         self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+        self.revokedAt = revokedAt
     }
+
+    var isRevoked: Bool { revokedAt != nil }
+
+    /// Use and revocation are kept in columns of their own (written without rewriting the body).
+    private enum CodingKeys: String, CodingKey { case id, name, scope, hash, createdAt }
 }
 
 enum Tokens {
@@ -67,21 +79,56 @@ enum Tokens {
     }
 }
 
-/// `vertac-serve token create`: a token made in the store a server would open with the same
-/// options (PostgreSQL when `databaseURL` is given, else `<dataDirectory>/vertac.sqlite`).
+/// `vertac-serve token create|list|revoke`: tokens in the store a server would open with the
+/// same options (PostgreSQL when `databaseURL` is given, else `<dataDirectory>/vertac.sqlite`),
+/// beside a running server or not.
 public enum TokenAdministration {
     /// - Returns: the secret (shown once; only its hash is stored) and a line describing the token.
     public static func create(scope: TokenScope, name: String, dataDirectory: String, databaseURL: String?, now: Double) async throws
         -> (secret: String, description: String)
     {
-        let store: any Store
-        if let url = databaseURL {
-            store = try await PostgresStore.open(url: url)
-        } else {
-            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-            store = try SQLiteStore(path: (dataDirectory as NSString).appendingPathComponent("vertac.sqlite"))
-        }
+        try TextField.check(name, "name", maxLength: 128)
+        let store = try await open(dataDirectory: dataDirectory, databaseURL: databaseURL)
         let (secret, record) = try await Tokens.create(in: store, scope: scope, name: name, now: now)
         return (secret, "\(record.scope.rawValue) token \(record.id) (\(record.name))")
+    }
+
+    /// Every token as a table: id, scope, name, created, last used (to the minute), revoked.
+    public static func list(dataDirectory: String, databaseURL: String?) async throws -> String {
+        let store = try await open(dataDirectory: dataDirectory, databaseURL: databaseURL)
+        var rows: [[String]] = [["ID", "SCOPE", "NAME", "CREATED", "LAST USED", "REVOKED"]]
+        for t in try await store.tokens() {
+            let used: String = t.lastUsedAt.map(Timestamp.format) ?? "never"
+            let revoked: String = t.revokedAt.map(Timestamp.format) ?? "-"
+            rows.append([t.id, t.scope.rawValue, t.name, Timestamp.format(t.createdAt), used, revoked])
+        }
+        let widths = (0..<6).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// Revokes a token; servers on the same PostgreSQL refuse it at once (a notice), a server
+    /// on the same SQLite file within a second. The last admin token that is not revoked is kept.
+    ///
+    /// - Returns: a line saying what was done.
+    public static func revoke(id: String, dataDirectory: String, databaseURL: String?, now: Double) async throws -> String {
+        let store = try await open(dataDirectory: dataDirectory, databaseURL: databaseURL)
+        let all = try await store.tokens()
+        guard let token = all.first(where: { $0.id == id }) else { throw ServiceError(.unknownToken, "no token \"\(id)\"") }
+        if token.isRevoked { return "token \(id) (\(token.name)) was revoked already" }
+        if token.scope == .admin, all.count(where: { $0.scope == .admin && !$0.isRevoked }) == 1 {
+            throw ServiceError(.lastAdminToken, "\"\(id)\" is the last admin token; create another (token create --scope admin) before revoking it")
+        }
+        _ = try await store.revokeToken(id: id, at: now)
+        if let pg = store as? PostgresStore { try await ClusterBus.announceTokens(on: pg) }
+        return "revoked \(token.scope.rawValue) token \(id) (\(token.name))"
+    }
+
+    private static func open(dataDirectory: String, databaseURL: String?) async throws -> any Store {
+        if let url = databaseURL { return try await PostgresStore.open(url: url) }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return try SQLiteStore(path: (dataDirectory as NSString).appendingPathComponent("vertac.sqlite"))
     }
 }

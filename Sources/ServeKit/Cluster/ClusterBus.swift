@@ -24,6 +24,8 @@ final class ClusterBus: Sendable {
         /// and among them those whose decimated signal they want: the owners share those pushes
         /// for a while (``LiveHub/remoteWatchSeconds``).
         case watch(streams: [String], signal: [String])
+        /// A token was revoked: forget cached token lookups.
+        case tokens
         /// The listening connection was lost and opened again: notices may have been missed.
         case resync
     }
@@ -67,12 +69,20 @@ final class ClusterBus: Sendable {
         (wake, wakeUp) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Sends a token notice at once from outside a server (`vertac-serve token revoke`): the
+    /// servers on this database forget their cached token lookups.
+    static func announceTokens(on store: PostgresStore) async throws {
+        let data = try JSONEncoder().encode(Wire(n: "vertac-serve token", k: "tokens"))
+        try await store.notify(channel: try await store.noticeChannel(), payloads: [String(decoding: data, as: UTF8.self)])
+    }
+
     /// Queues a notice for the other servers (dropped, and counted, when it is too large or the
     /// queue is full).
     func send(_ notice: Notice) {
         var w = Wire(n: node, k: "")
         switch notice {
         case .models: w.k = "models"
+        case .tokens: w.k = "tokens"
         case .resync: return
         case .push(let stream, let review, let legacy, let event, let signal):
             (w.k, w.s, w.r, w.l, w.e, w.g) = ("push", stream, review, legacy, event, signal ? true : nil)
@@ -154,9 +164,10 @@ final class ClusterBus: Sendable {
                     try await store.notify(channel: channel, payloads: batch)
                     metrics.clusterNoticesSent.increment(by: Int64(batch.count))
                 } catch {
-                    // Model changes are sent again (the other servers would otherwise keep the old
-                    // model); pushes are dropped, counted.
-                    let models = batch.filter { $0.contains(#""k":"models""#) }
+                    // Model changes and revocations are sent again (the other servers would
+                    // otherwise keep the old model, or a revoked token for a second); pushes are
+                    // dropped, counted.
+                    let models = batch.filter { $0.contains(#""k":"models""#) || $0.contains(#""k":"tokens""#) }
                     metrics.clusterNoticesDropped.increment(by: Int64(batch.count - models.count))
                     logger.warning("cluster notices not sent", metadata: ["count": "\(batch.count)", "error": "\(error)"])
                     if !models.isEmpty {
@@ -190,6 +201,7 @@ final class ClusterBus: Sendable {
                         // Its own model notices too: the server then reads the assignments as
                         // stored after its own change, whatever it read in between.
                         case "models": result = delivered.yield(.models)
+                        case "tokens": result = delivered.yield(.tokens)
                         case "push":
                             guard w.n != node, let s = w.s, let r = w.r else { continue }
                             result = delivered.yield(.push(stream: s, review: r, legacy: w.l, event: w.e ?? false, signal: w.g ?? false))

@@ -21,6 +21,9 @@ struct ServiceError: Error, Equatable, CustomStringConvertible {
         case invalidEventTransition = "invalid_event_transition"
         case sensorMismatch = "sensor_mismatch"
         case nothingToRollBack = "nothing_to_roll_back"
+        case unknownToken = "unknown_token"
+        /// Revoking it would leave no admin token.
+        case lastAdminToken = "last_admin_token"
         /// Scoring is behind: the client keeps its data and retries after ``retryAfter`` seconds.
         case busy
         /// In a cluster: another server owns the stream (or none does for a moment, while its

@@ -125,5 +125,11 @@ enum Schema {
             CREATE INDEX stream_leases_by_node ON stream_leases(node_id);
             """
         },
+        // Tokens: when each was last accepted, and revocation (a revoked token stays listed).
+        Migration(id: "009_token_use") { d in """
+            ALTER TABLE tokens ADD COLUMN last_used_at \(d.double);
+            ALTER TABLE tokens ADD COLUMN revoked_at \(d.double);
+            """
+        },
     ]
 }

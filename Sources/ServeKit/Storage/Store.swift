@@ -105,4 +105,10 @@ protocol TokenRepository: Sendable {
     func token(hash: String) async throws -> TokenRecord?
     /// By id.
     func tokens() async throws -> [TokenRecord]
+    /// Marks a token revoked at `time` (a token revoked before keeps its first time).
+    ///
+    /// - Returns: the token as stored now; nil when no token has that id.
+    func revokeToken(id: String, at time: Double) async throws -> TokenRecord?
+    /// Records that a token was accepted at `time` (an earlier time never replaces a later one).
+    func tokenUsed(id: String, at time: Double) async throws
 }

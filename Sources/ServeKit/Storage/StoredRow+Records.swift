@@ -60,3 +60,12 @@ extension EventNote {
                   at: try r.double("written_at"))
     }
 }
+
+extension TokenRecord {
+    /// A `tokens` row: the body, with use and revocation from their columns.
+    init(row: some StoredRow) throws {
+        self = try row.json("body")
+        lastUsedAt = try row.optionalDouble("last_used_at")
+        revokedAt = try row.optionalDouble("revoked_at")
+    }
+}

@@ -200,6 +200,16 @@ actor InMemoryStore: Store {
 
     func tokens() -> [TokenRecord] { tokensByID.values.sorted { $0.id < $1.id } }
 
+    func revokeToken(id: String, at time: Double) -> TokenRecord? {
+        if tokensByID[id]?.revokedAt == nil { tokensByID[id]?.revokedAt = time }
+        return tokensByID[id]
+    }
+
+    func tokenUsed(id: String, at time: Double) {
+        guard let last = tokensByID[id].map(\.lastUsedAt) else { return }
+        tokensByID[id]?.lastUsedAt = max(last ?? time, time)
+    }
+
     func saveModelFile(id: String, bytes: Data) { modelFiles[id] = bytes }
 
     func modelFile(id: String) -> Data? { modelFiles[id] }

@@ -112,18 +112,36 @@ extension PostgresStore {
         let body = try Self.json(t)
         try await pool.with { c in
             try c.query("""
-                INSERT INTO tokens (id, hash, scope, body) VALUES ($1, $2, $3, $4)
-                ON CONFLICT (id) DO UPDATE SET hash = EXCLUDED.hash, scope = EXCLUDED.scope, body = EXCLUDED.body
-                """, [t.id, t.hash, t.scope.rawValue, body])
+                INSERT INTO tokens (id, hash, scope, body, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5::double precision, $6::double precision)
+                ON CONFLICT (id) DO UPDATE SET hash = EXCLUDED.hash, scope = EXCLUDED.scope, body = EXCLUDED.body,
+                    last_used_at = EXCLUDED.last_used_at, revoked_at = EXCLUDED.revoked_at
+                """, [t.id, t.hash, t.scope.rawValue, body, t.lastUsedAt.map { "\($0)" }, t.revokedAt.map { "\($0)" }])
         }
     }
 
     func token(hash: String) async throws -> TokenRecord? {
-        try await pool.with { c in try c.query("SELECT body FROM tokens WHERE hash = $1", [hash]).rows.first.map { try $0.json("body") } }
+        try await pool.with { c in
+            try c.query("SELECT body, last_used_at, revoked_at FROM tokens WHERE hash = $1", [hash]).rows.first.map { try TokenRecord(row: $0) }
+        }
     }
 
     func tokens() async throws -> [TokenRecord] {
-        try await pool.with { c in try c.query("SELECT body FROM tokens ORDER BY id").rows.map { try $0.json("body") } }
+        try await pool.with { c in try c.query("SELECT body, last_used_at, revoked_at FROM tokens ORDER BY id").rows.map { try TokenRecord(row: $0) } }
+    }
+
+    func revokeToken(id: String, at time: Double) async throws -> TokenRecord? {
+        try await pool.with { c in
+            try c.query("""
+                UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2::double precision) WHERE id = $1
+                RETURNING body, last_used_at, revoked_at
+                """, [id, "\(time)"]).rows.first.map { try TokenRecord(row: $0) }
+        }
+    }
+
+    func tokenUsed(id: String, at time: Double) async throws {
+        try await pool.with { c in
+            try c.query("UPDATE tokens SET last_used_at = GREATEST(COALESCE(last_used_at, 0), $2::double precision) WHERE id = $1", [id, "\(time)"])
+        }
     }
 
     func saveModelFile(id: String, bytes: Data) async throws {

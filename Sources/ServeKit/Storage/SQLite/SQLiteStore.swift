@@ -259,20 +259,36 @@ final class SQLiteStore: Store {
     func saveToken(_ t: TokenRecord) async throws {
         let body = String(decoding: try JSONEncoder().encode(t), as: UTF8.self)
         try await pool.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO tokens (id, hash, scope, body) VALUES (?, ?, ?, ?)", arguments: [t.id, t.hash, t.scope.rawValue, body])
+            try db.execute(sql: "INSERT OR REPLACE INTO tokens (id, hash, scope, body, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [t.id, t.hash, t.scope.rawValue, body, t.lastUsedAt, t.revokedAt])
         }
     }
 
     func token(hash: String) async throws -> TokenRecord? {
         try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT body FROM tokens WHERE hash = ?", arguments: [hash])
-                .map { try JSONDecoder().decode(TokenRecord.self, from: Data($0.utf8)) }
+            try Row.fetchOne(db, sql: "SELECT body, last_used_at, revoked_at FROM tokens WHERE hash = ?", arguments: [hash])
+                .map { try TokenRecord(row: SQLiteRow(row: $0)) }
         }
     }
 
     func tokens() async throws -> [TokenRecord] {
         try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT body FROM tokens ORDER BY id").map { try JSONDecoder().decode(TokenRecord.self, from: Data($0.utf8)) }
+            try Row.fetchAll(db, sql: "SELECT body, last_used_at, revoked_at FROM tokens ORDER BY id").map { try TokenRecord(row: SQLiteRow(row: $0)) }
+        }
+    }
+
+    func revokeToken(id: String, at time: Double) async throws -> TokenRecord? {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [time, id])
+            return try Row.fetchOne(db, sql: "SELECT body, last_used_at, revoked_at FROM tokens WHERE id = ?", arguments: [id])
+                .map { try TokenRecord(row: SQLiteRow(row: $0)) }
+        }
+    }
+
+    func tokenUsed(id: String, at time: Double) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                           arguments: [time, id, time])
         }
     }
 
