@@ -2,8 +2,10 @@
 # Installs the Debian packages VerTac builds and tests against, when any is missing.
 set -euo pipefail
 packages=(libopenblas-dev libhdf5-dev libpq-dev libsqlite3-dev zlib1g-dev postgresql pkg-config nginx-light)
+# Only for its promtool (scripts/check-monitoring.sh), without the exporters it recommends.
+lean=(prometheus)
 missing=()
-for p in "${packages[@]}"; do
+for p in "${packages[@]}" "${lean[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -13,3 +15,4 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q "${packages[@]}"
+$sudo apt-get install -y -q --no-install-recommends "${lean[@]}"

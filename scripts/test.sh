@@ -25,6 +25,8 @@ if [ $# -eq 0 ]; then
     scripts/probe.sh
     # Three servers on one PostgreSQL behind Debian's nginx, checked through it (README "Running a cluster").
     scripts/cluster.sh --once
+    # The shipped alert rules (promtool), the Grafana dashboard and a real server's /metrics (README "Prometheus and Grafana").
+    scripts/check-monitoring.sh
     # The HTTP API against docs/openapi.json: schemathesis with each token scope (README "HTTP API").
     scripts/api-contract.sh
     # The dashboard in Debian's chromium through selenium, against a server fed with simulated data.

@@ -248,6 +248,7 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
     let live = parts.live
     let router = Router(context: VertacRequestContext.self)
     router.middlewares.add(SecurityHeadersMiddleware())
+    router.middlewares.add(RequestMetricsMiddleware(metrics: parts.metrics))
     router.middlewares.add(ErrorShapeMiddleware())
     // The dashboard at `/`: what no route answers is looked up among its files (public: the page
     // asks for a token before it reads anything).

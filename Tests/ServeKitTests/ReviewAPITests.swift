@@ -172,6 +172,24 @@ import TrainerKit
                          "vertac_sensors{state=\"NORMAL\"}", "vertac_websocket_clients"] {
                 #expect(metrics.1.contains(name), "\(name) missing")
             }
+            // Per-stream and per-sensor gauges, every family described; HTTP requests by route pattern.
+            let lines = metrics.1.split(separator: "\n")
+            let types = lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+            let helps = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
+            #expect(types.allSatisfy(helps.contains), "\(types.filter { !helps.contains($0) })")
+            func value(_ series: String) -> Double? {
+                lines.first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+            }
+            #expect(value("vertac_stream_info{device=\"pump-7\",stream=\"\(stream)\"}") == 1)
+            #expect(value("vertac_stream_cycle_state{state=\"STOPPED\",stream=\"\(stream)\"}") == 1)
+            #expect(value("vertac_stream_cycle_state{state=\"ACTIVE\",stream=\"\(stream)\"}") == 0)
+            #expect(value("vertac_sensor_state{sensor=\"flow\",state=\"NORMAL\",stream=\"\(stream)\"}") == 1)
+            #expect(value("vertac_sensor_score_ratio{sensor=\"flow\",stream=\"\(stream)\"}") != nil)
+            #expect(value("vertac_stream_last_cycle_health{stream=\"\(stream)\"}").map { (0...100).contains($0) } == true)
+            #expect(value("vertac_stream_open_events{severity=\"HIGH\",stream=\"\(stream)\"}") != nil)
+            #expect(value("vertac_stream_last_sample_age_seconds{stream=\"\(stream)\"}").map { $0 >= 0 } == true)
+            #expect(value("vertac_http_requests_total{route=\"/api/v1/events/{id}/resolve\",method=\"POST\",status=\"404\"}") == 1)
+            #expect(value("vertac_http_requests_total{route=\"/api/v1/streams/{id}\",method=\"GET\",status=\"200\"}").map { $0 >= 1 } == true)
             #expect(try await client.execute(uri: "/metrics", method: .get) { $0.status } == .unauthorized)
             #expect(try await client.json(.get, "/api/v1/streams/nope").status == .notFound)
             #expect(try await client.json(.get, "/api/v1/cycles/nope").status == .notFound)

@@ -29,6 +29,12 @@ struct OperationsController: Sendable {
         }
         metrics.sensorsInState(counts)
         var text = metrics.exposition()
+        let streams = await live.gauges()
+        let store = store
+        let health = await metrics.cycleHealth.values(for: streams.map(\.stream)) { stream in
+            try await store.cycles(stream: stream).first { $0.healthScore != nil }?.healthScore
+        }
+        text += StreamGauges.exposition(streams, health: health, now: live.context.clock())
         if let cluster = live.cluster, let repository = store as? any ClusterRepository {
             // Left out when the database does not answer: the server's own figures still go out.
             text += (try? await Self.clusterGauges(repository, this: cluster.id, leaseSeconds: cluster.settings.leaseSeconds)) ?? ""
@@ -44,7 +50,7 @@ struct OperationsController: Sendable {
     static func clusterGauges(_ repository: any ClusterRepository, this node: String, leaseSeconds: Double) async throws -> String {
         let (now, nodes) = try await repository.nodes()
         let leases = try await repository.leases().filter { $0.expiresAt > now }
-        func label(_ id: String) -> String { "{node=\"\(id.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"}" }
+        func label(_ id: String) -> String { PrometheusLabels.text(["node": id]) }
         func number(_ x: Double) -> String { String(format: "%.3f", max(0, x)) }
         var out = "# HELP vertac_cluster_nodes Servers announced in the cluster\n# TYPE vertac_cluster_nodes gauge\n"
         out += "vertac_cluster_nodes \(nodes.count)\n"

@@ -121,6 +121,13 @@ final class LiveService: Sendable {
     /// The streams this server serves now.
     var servedStreams: [String] { owners.withLock { Array($0.keys) } }
 
+    /// The gauges of every stream this server serves (`/metrics`).
+    func gauges() async -> [StreamGauges] {
+        var out: [StreamGauges] = []
+        for owner in owners.withLock({ Array($0.values) }) { out.append(await owner.gauges()) }
+        return out
+    }
+
     /// The model a stream is to be scored with now, if it is loaded.
     private func choice(for stream: String) async -> ModelChoice? {
         guard let m = await pipeline.model(for: stream) else { return nil }

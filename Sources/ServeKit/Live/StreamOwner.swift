@@ -50,6 +50,8 @@ actor StreamOwner {
     /// transaction would otherwise overwrite the newer write, or the read miss it).
     private var pendingCommit: ScoringCommit?
     private var followUps: [@Sendable () async -> Void] = []
+    /// Each model sensor's score in the last window applied (for `/metrics`).
+    private var lastScores: [String: Float] = [:]
 
     static let noModel = "no model loaded: samples are stored and cycles tracked, nothing is scored"
 
@@ -358,6 +360,7 @@ actor StreamOwner {
         let message = WindowScores(
             time: last.endTime, score: last.score, windows: scores.count,
             sensorScores: Dictionary(uniqueKeysWithValues: zip(model.sensors, last.sensorScores)), modelID: scoring.choice.id)
+        lastScores = message.sensorScores
         return Task.detached {
             if !(await commit.result()) {
                 // The shared transaction failed: this stream's part alone.
@@ -449,6 +452,16 @@ actor StreamOwner {
         guard let choice else { return (false, noModel, nil) }
         if let reason = ScoringPipeline.mismatch(choice.file, record) { return (false, reason, nil) }
         return scored(with: choice)
+    }
+
+    /// The stream's gauges for `/metrics`.
+    func gauges() -> StreamGauges {
+        let names = monitor.model?.sensors ?? []
+        var open: [EventSeverity: Int] = [:]
+        for e in monitor.openEvents.values where e.isOpen { open[e.severity, default: 0] += 1 }
+        return StreamGauges(
+            stream: id, device: record.deviceName, cycleState: monitor.cycle.state, lastActivity: monitor.cycle.lastActivity,
+            sensors: zip(names, monitor.sensors).map { ($0, $1.state, lastScores[$0]) }, openEvents: open)
     }
 
     func status() -> StreamStatus {

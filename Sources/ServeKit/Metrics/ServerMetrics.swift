@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The server's metrics, recorded through swift-metrics into a Prometheus registry of the
 /// server's own (so that several servers in one process — the tests — do not mix) and served as
@@ -33,6 +34,9 @@ struct ServerMetrics: Sendable {
     static let latencyBuckets: [Duration] = [0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500, 750,
                                              1_000, 2_000, 5_000, 10_000].map { .microseconds(Int64($0 * 1_000)) }
     private let factory: PrometheusMetricsFactory
+    /// Each stream's last cycle health (``StreamGauges``).
+    let cycleHealth = CycleHealthBook()
+    private let requestSeries = RequestSeries()
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -76,10 +80,69 @@ struct ServerMetrics: Sendable {
         }
     }
 
+    /// An HTTP request answered: `vertac_http_requests_total{route, method, status}` and
+    /// `vertac_http_request_duration_seconds{route, method}`.
+    func request(route: String, method: String, status: Int, nanoseconds: UInt64) {
+        let (counter, timer) = requestSeries.series(route: route, method: method, status: status, factory: factory)
+        counter.increment()
+        timer.recordNanoseconds(Int64(clamping: nanoseconds))
+    }
+
+    /// What each family made through swift-metrics measures (swift-metrics has no help text;
+    /// ``exposition()`` adds it, so that `promtool check metrics` finds every family described).
+    static let help: [String: String] = [
+        "vertac_ingested_rows_total": "Rows stored from batches",
+        "vertac_ingested_values_total": "Sensor values stored from batches",
+        "vertac_batch_commit_seconds": "Time to commit one batch to the store",
+        "vertac_scoring_batch_windows": "Windows per forward pass of the scoring service",
+        "vertac_scoring_batch_seconds": "Time of one forward pass of the scoring service",
+        "vertac_windows_scored_total": "Windows scored",
+        "vertac_open_events": "Maintenance events open or acknowledged, all streams",
+        "vertac_websocket_clients": "WebSocket clients connected",
+        "vertac_scoring_queue_windows": "Windows waiting to be scored",
+        "vertac_ingest_rejected_busy_total": "Batches refused with 503 busy (scoring backlog)",
+        "vertac_scoring_commit_failures_total": "Scored windows whose results could not be stored",
+        "vertac_connections_rejected_total": "Connections refused over the connection limit",
+        "vertac_cluster_notices_sent_total": "Cluster notices sent to the other servers",
+        "vertac_cluster_notices_received_total": "Cluster notices received from the other servers",
+        "vertac_cluster_notices_dropped_total": "Cluster notices dropped (too large, queue full, or refused)",
+        "vertac_sensors": "Sensors of all streams by anomaly state",
+        "vertac_http_requests_total": "HTTP requests answered, by route pattern, method and status",
+        "vertac_http_request_duration_seconds": "Time to answer an HTTP request, by route pattern and method",
+    ]
+
     /// The Prometheus text exposition.
     func exposition() -> String {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
-        return String(decoding: buffer, as: UTF8.self)
+        var out = ""
+        var previous = Substring()
+        for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# TYPE "), !previous.hasPrefix("# HELP "),
+               let name = line.dropFirst(7).split(separator: " ").first, let text = Self.help[String(name)] {
+                out += "# HELP \(name) \(text)\n"
+            }
+            out += line + "\n"
+            previous = line
+        }
+        return String(out.dropLast())
+    }
+}
+
+/// The request series made so far, so that a request looks its series up instead of making them.
+final class RequestSeries: Sendable {
+    private struct Key: Hashable { let route: String, method: String, status: Int }
+    private let made = Mutex<[Key: (Metrics.Counter, Metrics.Timer)]>([:])
+
+    func series(route: String, method: String, status: Int, factory: PrometheusMetricsFactory) -> (Metrics.Counter, Metrics.Timer) {
+        let key = Key(route: route, method: method, status: status)
+        return made.withLock { made in
+            if let s = made[key] { return s }
+            let s = (Metrics.Counter(label: "vertac_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))],
+                                     factory: factory),
+                     Metrics.Timer(label: "vertac_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory))
+            made[key] = s
+            return s
+        }
     }
 }

@@ -213,9 +213,12 @@ actor ScoringPipeline {
         let id = modelID(for: stream.id)
         let model = id.flatMap { loaded[$0]?.file }
         let key = UUID()
-        reports[key] = Task { [store, hub, logger] in
+        reports[key] = Task { [store, hub, logger, metrics] in
             do {
-                try await CycleReports.make(stream: stream, cycle: cycle, aborted: aborted, model: model, modelID: id, store: store, hub: hub)
+                if let health = try await CycleReports.make(stream: stream, cycle: cycle, aborted: aborted, model: model, modelID: id,
+                                                            store: store, hub: hub) {
+                    metrics.cycleHealth.record(health, stream: stream.id)
+                }
             } catch {
                 logger.error("post-cycle report failed", metadata: ["cycle": "\(cycle.id)", "error": "\(error)"])
             }
@@ -233,24 +236,26 @@ actor ScoringPipeline {
 
 /// Post-cycle reports: a finished cycle's rows against the model's reference.
 enum CycleReports {
+    /// - Returns: the report's health score; nil when no report was made.
+    @discardableResult
     static func make(stream: StreamRecord, cycle: CycleRecord, aborted: Bool, model: ModelFile?, modelID: String?,
-                     store: any Store, hub: any PushSink) async throws {
-        guard let model, model.reference != nil else { return }
+                     store: any Store, hub: any PushSink) async throws -> Double? {
+        guard let model, model.reference != nil else { return nil }
         let names = stream.sensors.map(\.name)
-        guard Set(names) == Set(model.sensors) else { return }
+        guard Set(names) == Set(model.sensors) else { return nil }
         let map = model.sensors.map { names.firstIndex(of: $0)! }
         let rows = try await store.samples(cycle: cycle.id)
-        guard rows.count >= 2 else { return }
+        guard rows.count >= 2 else { return nil }
         func values(_ rs: [SampleRow]) -> [Float] { rs.flatMap { r in map.map { r.values[$0] } } }
         let previous = try await store.cycles(stream: stream.id).first { $0.number == cycle.number - 1 }
         var previousRows: [SampleRow]?
         if let previous { previousRows = try await store.samples(cycle: previous.id) }
         guard let input = CycleReportInput(model: model, values: values(rows), times: rows.map(\.time),
                                            previous: previousRows.flatMap { $0.count >= 2 ? values($0) : nil },
-                                           aborted: aborted) else { return }
+                                           aborted: aborted) else { return nil }
         var report = CycleReport.make(input, threads: 2)
         report.modelID = modelID
-        guard var c = try await store.cycle(cycle.id) else { return }
+        guard var c = try await store.cycle(cycle.id) else { return nil }
         c.healthScore = report.healthScore
         c.anomalous = report.anomalous
         c.severity = report.severity
@@ -260,5 +265,6 @@ enum CycleReports {
             cycleID: c.id, modelID: modelID, sensors: model.sensors, healthScore: report.healthScore, severity: report.severity,
             anomalous: report.anomalous, topSensors: report.sensors.prefix(3).map { $0.sensor }, stopCause: report.stopCause?.rawValue)),
             stream: stream.id)
+        return report.healthScore
     }
 }
