@@ -40,6 +40,8 @@ public struct ServerSettings: Sendable {
     /// How long a token lookup is trusted (a revocation elsewhere than through this server's API
     /// or the cluster's notices takes this long).
     var tokenCacheSeconds = 1.0
+    /// How long samples, aggregates, scores and events are kept.
+    public var retention = RetentionSettings()
     /// Log format and level.
     public var log = LogSettings()
     /// The config file the settings were read from, if any (said in the start's log line).
@@ -286,7 +288,9 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
         configuration: .init(address: .hostname(s.host, port: s.port), serverName: "vertac-serve"),
         // Graceful shutdown runs in reverse order: scoring finishes before the node leaves.
         services: s.backgroundServices ? (parts.cluster.map { [ClusterService(node: $0, follow: parts.follow, hub: parts.hub, logger: logger) as any Service] } ?? [])
-            + [ClockService(live: live, interval: s.tickInterval, logger: logger), ScoringService(pipeline: parts.pipeline, logger: logger)] : [],
+            + [ClockService(live: live, interval: s.tickInterval, logger: logger), ScoringService(pipeline: parts.pipeline, logger: logger),
+               RetentionService(retention: Retention(store: parts.store, live: live, settings: s.retention, metrics: parts.metrics),
+                                logger: logger)] : [],
         logger: logger
     )
 }

@@ -8,7 +8,7 @@ import Testing
 /// databases made by earlier servers migrate unchanged.
 @Suite struct SchemaMigrationTests {
     static let ids = ["001_streams_cycles_samples", "002_scores_states_events", "003_models", "004_tokens", "005_model_files", "006_event_notes",
-                      "007_sample_chunks", "008_cluster", "009_token_use"]
+                      "007_sample_chunks", "008_cluster", "009_token_use", "010_retention"]
     /// Rows as servers before 007 stored them (one row per sample row), and what they read back as.
     static let oldRows = [SampleRow(time: 1, values: [1.5, -2], cycleID: "c1"), SampleRow(time: 2, values: [3, 4], cycleID: "c1"),
                           SampleRow(time: 3, values: [5, 6], cycleID: nil)]
@@ -39,7 +39,7 @@ import Testing
         #expect(try reopened.appliedMigrations() == Self.ids)
         let fresh = try SQLiteStore(path: new.path + ".sqlite")
         let schema = try Self.sqliteSchema(fresh.pool)
-        #expect(schema.count == 23, "\(schema)")   // 15 tables, sqlite_sequence, 7 indexes
+        #expect(schema.count == 26, "\(schema)")   // 16 tables, sqlite_sequence, 9 indexes
         #expect(schema.contains { $0.hasPrefix("table sample_chunks:") } && !schema.contains { $0.hasPrefix("table samples:") })
         #expect(try Self.sqliteSchema(reopened.pool) == schema)
     }

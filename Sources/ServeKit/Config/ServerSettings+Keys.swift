@@ -5,7 +5,7 @@ extension ServerSettings {
     /// Every setting of `vertac-serve`, in the order `config print` and the sample file show them.
     /// A key here is a key of the config file, an environment variable (`VERTAC_` + the key in
     /// capitals, dots as underscores) and a `--set key=value` flag.
-    static let keys: [Setting] = server + cluster + log + limits + monitoring + events + modelReader
+    static let keys: [Setting] = server + cluster + log + limits + monitoring + events + retention + modelReader
 
     private static let server: [Setting] = [
         Setting(key: "host", kind: .string(maxLength: 253), defaultValue: .string("127.0.0.1"),
@@ -99,6 +99,23 @@ extension ServerSettings {
                 check: { v in SensorCosts.parse(v.items).error }) { s, v in
             s.monitor.policy.baseCost = SensorCosts.parse(v.items).costs
         },
+    ]
+
+    private static let retention: [Setting] = [
+        Setting(key: "retention.samples_days", kind: .double(0...36_500), defaultValue: .double(30),
+                help: "Days raw samples are kept; older ones become per-second aggregates (0: kept for ever).") { s, v in s.retention.samplesDays = v.number },
+        Setting(key: "retention.aggregates_days", kind: .double(0...36_500), defaultValue: .double(365),
+                help: "Days the per-second aggregates (min, max, mean per sensor) are kept (0: for ever).") { s, v in
+            s.retention.aggregatesDays = v.number
+        },
+        Setting(key: "retention.scores_days", kind: .double(0...36_500), defaultValue: .double(90),
+                help: "Days window scores and sensor transitions are kept (0: for ever).") { s, v in s.retention.scoresDays = v.number },
+        Setting(key: "retention.events_days", kind: .double(0...36_500), defaultValue: .double(0),
+                help: "Days resolved events and their notes are kept after their last change (0: for ever; open ones always).") { s, v in
+            s.retention.eventsDays = v.number
+        },
+        Setting(key: "retention.interval_seconds", kind: .double(10...86_400), defaultValue: .double(3_600),
+                help: "Seconds between retention passes (the first runs at start).") { s, v in s.retention.interval = v.number },
     ]
 
     private static let modelReader: [Setting] = [

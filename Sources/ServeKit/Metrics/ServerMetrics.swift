@@ -109,7 +109,16 @@ struct ServerMetrics: Sendable {
         "vertac_sensors": "Sensors of all streams by anomaly state",
         "vertac_http_requests_total": "HTTP requests answered, by route pattern, method and status",
         "vertac_http_request_duration_seconds": "Time to answer an HTTP request, by route pattern and method",
+        "vertac_retention_removed_total": "Items removed by retention: sample chunks rolled up, aggregates, scores and transitions, events, acknowledgements",
     ]
+
+    /// What a retention pass removed: `vertac_retention_removed_total{what}`.
+    func retained(_ p: RetentionPass) {
+        for (what, n) in [("sample_chunks", p.chunksRolledUp), ("aggregates", p.aggregates), ("scores", p.scores), ("events", p.events),
+                          ("acknowledgements", p.acknowledgements)] {
+            Metrics.Counter(label: "vertac_retention_removed_total", dimensions: [("what", what)], factory: factory).increment(by: Int64(n))
+        }
+    }
 
     /// The Prometheus text exposition.
     func exposition() -> String {

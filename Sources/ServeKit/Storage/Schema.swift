@@ -131,5 +131,16 @@ enum Schema {
             ALTER TABLE tokens ADD COLUMN revoked_at \(d.double);
             """
         },
+        // Retention (``RetentionRepository``): what remains of raw samples past their days, one
+        // row per stream and second; a batch's last row time, so that old acknowledgements go too.
+        Migration(id: "010_retention") { d in """
+            CREATE TABLE sample_seconds (
+                stream_id TEXT NOT NULL, t \(d.double) NOT NULL, n INTEGER NOT NULL, mins \(d.floats) NOT NULL, maxs \(d.floats) NOT NULL,
+                means \(d.floats) NOT NULL, PRIMARY KEY (stream_id, t))\(d.withoutRowID);
+            ALTER TABLE batches ADD COLUMN last_t \(d.double);
+            CREATE INDEX batches_by_time ON batches(stream_id, last_t);
+            CREATE INDEX events_by_stream ON events(stream_id, updated_at);
+            """
+        },
     ]
 }

@@ -9,7 +9,7 @@ import Inference
 /// ``ModelRepository``), so that its tests need no more. Every write that an acknowledgement
 /// depends on is committed before the method returns.
 protocol Store: StreamRepository, SampleRepository, CycleRepository, ScoringRepository, EventRepository,
-                       ModelRepository, TokenRepository {}
+                       ModelRepository, TokenRepository, RetentionRepository {}
 
 /// Registered streams and their restorable cycle state.
 protocol StreamRepository: Sendable {

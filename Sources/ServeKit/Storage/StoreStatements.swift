@@ -8,6 +8,8 @@ enum SQLValue: Sendable, Equatable {
     case double(Double?)
     case int(Int?)
     case bool(Bool?)
+    /// A vector of 4-byte floats (``SQLDialect/floats``).
+    case floats([Float])
 }
 
 /// A statement with `?` placeholders and the values bound to them, in order.
@@ -78,9 +80,10 @@ enum StoreStatements {
     }
 
     /// The acknowledgement kept for a retried batch id.
-    static func insertBatch(stream: String, batchID: String, ack: BatchAck) -> SQLStatement {
-        SQLStatement(sql: "INSERT INTO batches (stream_id, batch_id, ack_id, samples, rows) VALUES (?, ?, ?, ?, ?)",
-                     values: [.text(stream), .text(batchID), .text(ack.ackID), .int(ack.samples), .int(ack.rows)])
+    /// - Parameter lastTime: the time of the batch's last row (retention deletes old acknowledgements by it).
+    static func insertBatch(stream: String, batchID: String, ack: BatchAck, lastTime: Double?) -> SQLStatement {
+        SQLStatement(sql: "INSERT INTO batches (stream_id, batch_id, ack_id, samples, rows, last_t) VALUES (?, ?, ?, ?, ?, ?)",
+                     values: [.text(stream), .text(batchID), .text(ack.ackID), .int(ack.samples), .int(ack.rows), .double(lastTime)])
     }
 
     static func addRows(_ n: Int, cycle: String) -> SQLStatement {

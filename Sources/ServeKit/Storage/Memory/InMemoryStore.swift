@@ -16,6 +16,9 @@ actor InMemoryStore: Store {
 
     private var streamsByID: [String: StreamRecord] = [:]
     private var batches: [String: [String: BatchAck]] = [:]
+    /// The time of each batch's last row (retention).
+    private var batchTimes: [String: [String: Double]] = [:]
+    private var aggregates: [String: [Double: SecondAggregate]] = [:]
     /// Per stream, the first and last time of every stored chunk.
     private var spans: [String: [(first: Double, last: Double)]] = [:]
     /// Rows by stream, then by time (the samples table's primary key).
@@ -85,7 +88,10 @@ actor InMemoryStore: Store {
         guard var stored = streamsByID[stream.id] else { throw UnknownStream(id: stream.id) }
         for r in new { rows[stream.id, default: [:]][r.time] = r }
         spans[stream.id, default: []] += chunks.map { ($0.first, $0.last) }
-        if let batchID { batches[stream.id, default: [:]][batchID] = ack }
+        if let batchID {
+            batches[stream.id, default: [:]][batchID] = ack
+            batchTimes[stream.id, default: [:]][batchID] = new.map(\.time).max()
+        }
         for r in new { if let c = r.cycleID { cyclesByID[c]?.rows += 1 } }
         (stored.lastActivity, stored.lastTimestamp, stored.filledValues) = (stream.lastActivity, stream.lastTimestamp, stream.filledValues)
         streamsByID[stream.id] = stored
@@ -280,4 +286,50 @@ actor InMemoryStore: Store {
     func awaitWriters(stream: String) {}
 }
 
-extension InMemoryStore: ClusterRepository {}
+extension InMemoryStore: ClusterRepository {
+    // MARK: Retention
+
+    func rollUpSamples(stream: String, before cutoff: Double, limit: Int) -> Int {
+        let chunks = (spans[stream] ?? []).filter { $0.last < cutoff }.sorted { $0.first < $1.first }.prefix(limit)
+        guard !chunks.isEmpty else { return 0 }
+        let taken = (rows[stream] ?? [:]).values.filter { r in chunks.contains { $0.first <= r.time && r.time <= $0.last } }
+        let lo = taken.map(\.time).min()?.rounded(.down) ?? 0, hi = taken.map(\.time).max()?.rounded(.down) ?? 0
+        let stored = (aggregates[stream] ?? [:]).values.filter { $0.time >= lo && $0.time <= hi }
+        for a in SecondAggregate.seconds(of: taken.sorted { $0.time < $1.time }, stored: Array(stored)) { aggregates[stream, default: [:]][a.time] = a }
+        for r in taken { rows[stream]?[r.time] = nil }
+        spans[stream]?.removeAll { s in chunks.contains { $0.first == s.first } }
+        return chunks.count
+    }
+
+    func deleteAggregates(stream: String, before cutoff: Double, limit: Int) -> Int {
+        let old = (aggregates[stream] ?? [:]).keys.filter { $0 < cutoff }.sorted().prefix(limit)
+        for t in old { aggregates[stream]?[t] = nil }
+        return old.count
+    }
+
+    func deleteScores(stream: String, before cutoff: Double, limit: Int) -> Int {
+        let old = (scoresByStream[stream] ?? [:]).keys.filter { $0 < cutoff }.sorted().prefix(limit)
+        for t in old { scoresByStream[stream]?[t] = nil }
+        let transitions = transitionLog.enumerated().filter { $0.element.streamID == stream && $0.element.time < cutoff }.map(\.offset).prefix(limit)
+        for k in transitions.reversed() { transitionLog.remove(at: k) }
+        return old.count + transitions.count
+    }
+
+    func deleteEvents(stream: String, before cutoff: Double, limit: Int) -> Int {
+        let old = eventsByID.values.filter { $0.stream == stream && $0.status == .resolved && $0.updatedAt < cutoff }
+            .sorted { $0.updatedAt < $1.updatedAt }.prefix(limit).map(\.id)
+        for id in old { eventsByID[id] = nil }
+        notes.removeAll { old.contains($0.eventID) }
+        return old.count
+    }
+
+    func deleteBatchAcks(stream: String, before cutoff: Double, limit: Int) -> Int {
+        let old = (batchTimes[stream] ?? [:]).filter { $0.value < cutoff }.sorted { $0.value < $1.value }.prefix(limit).map(\.key)
+        for id in old { batches[stream]?[id] = nil; batchTimes[stream]?[id] = nil }
+        return old.count
+    }
+
+    func secondAggregates(stream: String, from: Double, to: Double) -> [SecondAggregate] {
+        (aggregates[stream] ?? [:]).values.filter { $0.time >= from && $0.time <= to }.sorted { $0.time < $1.time }
+    }
+}

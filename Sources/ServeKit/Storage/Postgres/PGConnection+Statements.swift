@@ -6,6 +6,7 @@ extension SQLValue {
         case .double(let v): v.map { "\($0)" }
         case .int(let v): v.map { "\($0)" }
         case .bool(let v): v.map { $0 ? "true" : "false" }
+        case .floats(let v): PostgresStore.array(v)
         }
     }
 }

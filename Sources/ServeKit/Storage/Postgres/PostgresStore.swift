@@ -139,7 +139,7 @@ final class PostgresStore: Store {
                     }
                 }
                 if !lines.isEmpty { try c.copy("COPY sample_chunks (stream_id, t_first, t_last, cycle_id, n, times, vals) FROM STDIN", lines: lines) }
-                if let batchID { try c.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack)) }
+                if let batchID { try c.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack, lastTime: rows.map(\.time).max())) }
                 for (cycle, n) in perCycle { try c.execute(StoreStatements.addRows(n, cycle: cycle)) }
                 guard try c.query(progress.numbered + " RETURNING id", progress.values.map(\.text)).rows.count == 1 else {
                     if fences != nil, try c.query("SELECT id FROM streams WHERE id = $1", [stream.id]).rows.count == 1 {

@@ -8,6 +8,7 @@ extension SQLValue {
         case .double(let v): v
         case .int(let v): v
         case .bool(let v): v
+        case .floats(let v): SQLiteStore.blob(v)
         }
     }
 }

@@ -63,6 +63,11 @@ final class SQLiteStore: Store {
 
     deinit { checkpoints.cancel() }
 
+    /// Copies the whole WAL into the database file now (tests that measure the file).
+    func checkpointNow() async throws {
+        _ = try await checkpointer.writeWithoutTransaction { try Row.fetchOne($0, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
     /// The shared ``Schema``, in SQLite's dialect; GRDB records applied ids in `grdb_migrations`.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -116,7 +121,7 @@ final class SQLiteStore: Store {
                 }
                 try insert.execute(arguments: [stream.id, c.first, c.last, c.cycleID, c.count, Self.blob(c.times), Self.blob(c.values)])
             }
-            if let batchID { try db.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack)) }
+            if let batchID { try db.execute(StoreStatements.insertBatch(stream: stream.id, batchID: batchID, ack: ack, lastTime: rows.map(\.time).max())) }
             var perCycle: [String: Int] = [:]
             for r in rows { if let c = r.cycleID { perCycle[c, default: 0] += 1 } }
             for (c, n) in perCycle { try db.execute(StoreStatements.addRows(n, cycle: c)) }
