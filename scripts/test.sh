@@ -27,6 +27,8 @@ if [ $# -eq 0 ]; then
     scripts/cluster.sh --once
     # The shipped alert rules (promtool), the Grafana dashboard and a real server's /metrics (README "Prometheus and Grafana").
     scripts/check-monitoring.sh
+    # The Debian package: built, checked by lintian and systemd-analyze, unpacked and started (README "Installing from a package").
+    scripts/package.sh --out "$(mktemp -d)"
     # The HTTP API against docs/openapi.json: schemathesis with each token scope (README "HTTP API").
     scripts/api-contract.sh
     # The dashboard in Debian's chromium through selenium, against a server fed with simulated data.
