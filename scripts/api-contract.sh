@@ -20,7 +20,7 @@ N=40
 .venv-py/bin/python -c "import json, openapi_spec_validator as v; v.validate(json.load(open('docs/openapi.json')))"
 echo "docs/openapi.json: a valid OpenAPI 3.1 document"
 
-swift build -c release 2>&1 | tail -n 1
+swift build -c release --static-swift-stdlib 2>&1 | tail -n 1
 bin=$PWD/.build/release
 work=$(mktemp -d)
 port=8420

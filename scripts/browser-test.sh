@@ -20,7 +20,7 @@ fi
 .venv-py/bin/python -c "import selenium" 2> /dev/null || .venv-py/bin/pip install -q selenium
 
 echo "== building (release)"
-swift build -c release 2>&1 | tail -n 1
+swift build -c release --static-swift-stdlib 2>&1 | tail -n 1
 bin=$PWD/.build/release
 
 rm -rf "$art" && mkdir -p "$art/data"

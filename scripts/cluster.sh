@@ -45,9 +45,9 @@ dir=${VERTAC_CLUSTER_DIR:-/tmp/vertac-cluster}
 rm -rf "$dir" && mkdir -p "$dir"
 if [ "$build" -eq 1 ]; then
     echo "== building (release)"
-    for product in vertac-serve vertac-edge vertac-train; do swift build -c release --product "$product" 2>&1 | tail -n 1; done
+    for product in vertac-serve vertac-edge vertac-train; do swift build -c release --static-swift-stdlib --product "$product" 2>&1 | tail -n 1; done
 fi
-bin=$(swift build -c release --show-bin-path)
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 
 pids=()
 pg_dir=""

@@ -16,7 +16,7 @@ speed=${VERTAC_DEMO_SPEED:-20}
 
 scripts/install-deps.sh
 echo "== building (release)"
-swift build -c release 2>&1 | tail -n 1
+swift build -c release --static-swift-stdlib 2>&1 | tail -n 1
 bin=.build/release
 
 # A fresh data directory each run, and a free port.

@@ -4,7 +4,8 @@
 #   scripts/package.sh [--out DIR] [--no-check]
 #
 # The package (vertac_VERSION_ARCH.deb in DIR, default ./dist): vertac-serve, vertac-edge and
-# vertac-train built with the Swift standard library linked in (--static-swift-stdlib; the C
+# vertac-train built with the Swift standard library linked in (--static-swift-stdlib, as every
+# script's release build; the C
 # libraries they use — OpenBLAS, HDF5, libpq, SQLite, zlib — come from Debian, as dpkg-shlibdeps
 # finds them), the dashboard in /usr/share/vertac/dashboard, the shipped pump model, a systemd unit
 # running as the vertac user with StateDirectory=vertac (/var/lib/vertac), a default config in
@@ -33,10 +34,10 @@ VERSION=$(sed -n 's/.*version: "\([0-9.]*\)".*/\1/p' Sources/Serve/VertacServe.s
 ARCH=$(dpkg --print-architecture)
 products=(vertac-serve vertac-edge vertac-train)
 
-# A build folder of its own: --static-swift-stdlib compiles every module differently, and sharing
-# .build with the other scripts' release builds would rebuild everything at each switch.
-echo "== building (release, static Swift standard library, in .build-static)"
-static=(-c release --static-swift-stdlib --scratch-path .build-static)
+# As every script builds for release (--static-swift-stdlib compiles every module differently:
+# a release build without it, or one in the same folder with it, rebuilds everything).
+echo "== building (release, static Swift standard library)"
+static=(-c release --static-swift-stdlib)
 for p in "${products[@]}"; do swift build "${static[@]}" --product "$p" 2>&1 | tail -n 1; done
 bin=$(swift build "${static[@]}" --show-bin-path)
 # swift-argument-parser's manual generator, run on the built programs (its package plugin would
@@ -57,7 +58,7 @@ cp -r Sources/ServeKit/Dashboard "$root/usr/share/vertac/dashboard"
 install -m 0644 models/pump-default.h5 "$root/usr/share/vertac/pump-default.h5"
 # The default config: every key with its default, the data and dashboard where the package puts them.
 "$bin/vertac-serve" config sample \
-    | sed -e 's#^data_dir: .*#data_dir: "/var/lib/vertac"#' -e 's#^\# dashboard_dir:.*#dashboard_dir: "/usr/share/vertac/dashboard"#' \
+    | sed -e 's#^data_dir: .*#data_dir: "/var/lib/vertac"#' -e 's#^\# dashboard_dir:.*#dashboard_dir: "/usr/share/vertac/dashboard"#' -e 's#^\# model:$#\# model: "/usr/share/vertac/pump-default.h5"  (the shipped model of the simulated pump)#' \
     > "$root/etc/vertac/vertac.yaml"
 grep -q '^dashboard_dir: "/usr/share/vertac/dashboard"' "$root/etc/vertac/vertac.yaml"
 install -m 0644 deploy/debian/vertac-serve.service "$root/lib/systemd/system/vertac-serve.service"
@@ -86,7 +87,8 @@ find "$root" -type d -exec chmod 0755 {} \;
 # Dependencies: the shared libraries the programs load, as Debian's packages.
 mkdir -p "$work/src/debian"
 printf 'Source: vertac\n\nPackage: vertac\nArchitecture: any\n' > "$work/src/debian/control"
-deps=$(cd "$work/src" && dpkg-shlibdeps -O "${products[@]/#/$root/usr/bin/}" 2> /dev/null | sed -n 's/^shlibs:Depends=//p')
+deps=$(cd "$work/src" && dpkg-shlibdeps -O "${products[@]/#/$root/usr/bin/}" | sed -n 's/^shlibs:Depends=//p')
+[ -n "$deps" ] || { echo "package.sh: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 cat > "$root/DEBIAN/control" << CONTROL
 Package: vertac
@@ -117,8 +119,8 @@ echo "package: $deb ($(du -h "$deb" | cut -f1)); depends: $deps, adduser"
 [ "$CHECK" = 1 ] || exit 0
 
 echo "== lintian"
-lintian --fail-on error "$deb" | tee "$work/lintian.txt"
-echo "lintian: no errors ($(grep -c '^W:' "$work/lintian.txt" || true) warnings)"
+lintian --fail-on error,warning "$deb" | tee "$work/lintian.txt"
+echo "lintian: no errors, no warnings"
 
 echo "== systemd-analyze verify"
 unit=$work/verify/vertac-serve.service
@@ -136,7 +138,7 @@ while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2> /dev/null; do port=$((port + 1)); 
 sed -e "s#^data_dir: .*#data_dir: \"$work/state\"#" -e "s#^dashboard_dir: .*#dashboard_dir: \"$inst/usr/share/vertac/dashboard\"#" \
     -e "s#^port: .*#port: $port#" "$inst/etc/vertac/vertac.yaml" > "$work/vertac.yaml"
 "$inst/usr/bin/vertac-serve" --version
-(cd /tmp && "$inst/usr/bin/vertac-serve" --config "$work/vertac.yaml" --model "$inst/usr/share/vertac/pump-default.h5" > "$work/serve.log" 2>&1) &
+(cd /tmp && exec "$inst/usr/bin/vertac-serve" --config "$work/vertac.yaml" --model "$inst/usr/share/vertac/pump-default.h5" > "$work/serve.log" 2>&1) &
 pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/health" > /dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$port/api/health" || { cat "$work/serve.log" >&2; exit 1; }

@@ -44,7 +44,7 @@ if [ "${PROBE_SKIP_BUILD:-0}" != 1 ]; then
     done
     echo "== building (release)" >&2
     log=$(mktemp)
-    if ! swift build -c release > "$log" 2>&1; then
+    if ! swift build -c release --static-swift-stdlib > "$log" 2>&1; then
         tail -n 40 "$log" >&2; rm -f "$log"
         echo "release build failed" >&2
         exit 2

@@ -289,7 +289,7 @@ public func buildApplication(_ s: ServerSettings, parts: ServerParts, logger: Lo
         // Graceful shutdown runs in reverse order: scoring finishes before the node leaves.
         services: s.backgroundServices ? (parts.cluster.map { [ClusterService(node: $0, follow: parts.follow, hub: parts.hub, logger: logger) as any Service] } ?? [])
             + [ClockService(live: live, interval: s.tickInterval, logger: logger), ScoringService(pipeline: parts.pipeline, logger: logger),
-               RetentionService(retention: Retention(store: parts.store, live: live, settings: s.retention, metrics: parts.metrics),
+               RetentionService(retention: Retention(store: parts.store, live: live, settings: s.retention, metrics: parts.metrics, clock: s.clock),
                                 logger: logger)] : [],
         logger: logger
     )

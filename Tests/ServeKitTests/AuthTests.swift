@@ -122,4 +122,38 @@ import Testing
         #expect(try await TokenAdministration.revoke(id: ingestID, dataDirectory: dir.path, databaseURL: nil, now: 5) == "revoked ingest token \(ingestID) (press-3)")
         #expect(try await TokenAdministration.list(dataDirectory: dir.path, databaseURL: nil).contains("1970-01-01T00:00:05Z"))
     }
+
+    /// An open socket whose token is revoked is closed: a stream socket at its next message, a
+    /// review feed that only receives within a second or two.
+    @Test func openSocketsCloseWhenTheirTokenIsRevoked() async throws {
+        let dir = DataDir()
+        var s = settings(dir)
+        s.port = 0
+        let parts = try await makeServerParts(s, logger: .init(label: "test"))
+        let stream = try await parts.live.register(json: registerBody).streamID
+        let (ingest, edge) = try await Tokens.create(in: parts.store, scope: .ingest, name: "edge", now: 0)
+        let (engineer, ana) = try await Tokens.create(in: parts.store, scope: .engineer, name: "ana", now: 0)
+        let app = try await buildApplication(s, parts: parts)
+        try await testApp(app, dir, .live) { client in
+            try await client.ws("/api/live/ws/stream/\(stream)?pushes=false", configuration: .init(additionalHeaders: [.authorization: "Bearer \(ingest)"])) { inbound, outbound, _ in
+                let messages = JSONMessages(inbound)
+                try await outbound.write(.text("ping"))
+                #expect(try await messages.next()["type"] as? String == "pong")
+                _ = try await parts.store.revokeToken(id: edge.id, at: 1)
+                await parts.verifier.forgetAll()
+                try await outbound.write(.text("ping"))
+                #expect(try await messages.next().isEmpty, "the socket of a revoked token answered")
+            }
+            try await client.ws("/api/v1/live", configuration: .init(additionalHeaders: [.authorization: "Bearer \(engineer)"])) { inbound, outbound, _ in
+                let messages = JSONMessages(inbound)
+                try await outbound.write(.text(#"{"subscribe": "*", "events": true}"#))
+                #expect(try await messages.next()["type"] as? String == "subscribed")
+                _ = try await parts.store.revokeToken(id: ana.id, at: 1)
+                await parts.verifier.forgetAll()
+                let started = Date()
+                #expect(try await messages.next().isEmpty, "the feed of a revoked token stayed open")
+                #expect(Date().timeIntervalSince(started) < 5)
+            }
+        }
+    }
 }

@@ -101,11 +101,25 @@ import Testing
             == "dashboard_dir (environment VERTAC_DASHBOARD_DIR): no index.html in /nonexistent")
     }
 
+    /// An empty variable, an empty file, a group with every key commented out and a key with no
+    /// value set nothing.
+    @Test func emptyValuesSetNothing() async throws {
+        let empty = try Self.file("# nothing yet\n")
+        let c = try await ServerConfiguration.load(file: empty, environment: ["VERTAC_DATABASE_URL": "", "VERTAC_PORT": ""])
+        #expect(c.settings.databaseURL == nil && c.settings.port == 8080)
+        let groups = try Self.file("cluster:\n  # lease_seconds: 5\nmodel:\nport: 9000\n")
+        let g = try await ServerConfiguration.load(file: groups, environment: [:]).settings
+        #expect(g.modelPath == nil && g.port == 9000)
+    }
+
     @Test func secretsAreNotPrinted() async throws {
         let c = try await ServerConfiguration.load(file: nil, environment: ["VERTAC_DATABASE_URL": "postgresql://u:hunter2@db/vertac"])
         #expect(c.settings.databaseURL == "postgresql://u:hunter2@db/vertac")
         #expect(!c.printed().contains("hunter2"))
         #expect(c.printed().contains("<secret>"))
+        let tooLong = "postgresql://u:hunter2@db/" + String(repeating: "x", count: 5_000)
+        let message = await Self.error { try await .load(file: nil, environment: ["VERTAC_DATABASE_URL": tooLong]) }
+        #expect(message?.hasPrefix("database_url (environment VERTAC_DATABASE_URL): expected text") == true && message?.contains("hunter2") == false)
     }
 
     /// The sample config shipped in the repository is the one `config sample` prints, and reading
@@ -177,7 +191,9 @@ import Testing
 
         let bad = try ServerProcess(dataDir: DataDir().path, database: nil, arguments: ["--config", path, "--set", "sensor.k_warn=0"],
                                     environment: ["VERTAC_LOG_FORMAT": "text"])
-        bad.process.waitUntilExit()
+        for _ in 0..<300 where bad.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!bad.process.isRunning, "a bad setting did not stop the server")
+        bad.terminate()
         #expect(bad.process.terminationStatus != 0)
         let message = try String(contentsOfFile: bad.log, encoding: .utf8)
         #expect(message.contains("sensor.k_warn (flag --set sensor.k_warn): expected an integer from 1 to 100000, got \"0\""), "\(message)")

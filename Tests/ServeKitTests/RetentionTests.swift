@@ -76,7 +76,7 @@ import Testing
         s.retention.scoresDays = 2
         let parts = try await makeServerParts(s, logger: .init(label: "test"))
         let stream = try await parts.live.register(json: #"{"device_name": "m", "sensors": [{"name": "x"}, {"name": "y"}, {"name": "z"}]}"#).streamID
-        var retention = Retention(store: parts.store, live: parts.live, settings: s.retention, metrics: parts.metrics)
+        var retention = Retention(store: parts.store, live: parts.live, settings: s.retention, metrics: parts.metrics, clock: { clock.time })
         retention.pause = .zero
         var sizes: [Int] = []
         var removed = RetentionPass()
@@ -105,6 +105,13 @@ import Testing
         _ = try await parts.live.ingest(json: #"{"stream_id": "\#(old)", "rows": [{"timestamp": 1, "values": [1]}, {"timestamp": 2, "values": [2]}]}"#)
         #expect(try await retention.pass().chunksRolledUp == 0)
         #expect(try await parts.store.samples(stream: old, from: 0, to: 10).count == 2)
+        // A row stamped far in the future does not make the rows of the last days old.
+        let live = try await parts.live.register(json: #"{"device_name": "clock", "sensors": [{"name": "x"}]}"#).streamID
+        let now = clock.time
+        _ = try await parts.live.ingest(json: #"{"stream_id": "\#(live)", "rows": [{"timestamp": \#(now - 3_600), "values": [1]}, {"timestamp": \#(now - 60), "values": [2]}]}"#)
+        _ = try await parts.live.ingest(json: #"{"stream_id": "\#(live)", "rows": [{"timestamp": 4102444800, "values": [3]}]}"#)
+        #expect(try await retention.pass().chunksRolledUp == 0)
+        #expect(try await parts.store.samples(stream: live, from: 0, to: .infinity).count == 3)
         // Raw rows of the last two days before the newest row (day 8's last batch ends exactly
         // two days before it, so it stays); aggregates of the day before them.
         #expect(removed.chunksRolledUp == 8 * 300 - 1 && removed.acknowledgements == 8 * 300 - 1, "\(removed)")

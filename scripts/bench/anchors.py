@@ -2,7 +2,7 @@
 """Times VerTac's LSTM autoencoder against PyTorch and ONNX Runtime on the same machine, in one run.
 
     python3 -m venv .venv-py && .venv-py/bin/pip install torch onnx onnxruntime numpy
-    swift build -c release
+    swift build -c release --static-swift-stdlib
     .venv-py/bin/python scripts/bench/anchors.py [--threads 2] [--repeats 5]
 
 Same shapes (T=30, D=10, H=64), same batch sizes, same thread count, same step (forward, MAE,

@@ -7,7 +7,7 @@ usage() { sed -n "2,$1p" "$0" | sed 's/^# \{0,1\}//'; }
 # their folder and work to a fresh temporary folder (the caller's cleanup removes it).
 build_release() {
     echo "== building (release)" >&2
-    swift build -c release 2>&1 | tail -n 1 >&2
+    swift build -c release --static-swift-stdlib 2>&1 | tail -n 1 >&2
     bin=$PWD/.build/release
     work=$(mktemp -d)
 }

@@ -52,8 +52,8 @@ TRAIN=${VERTAC_TRAIN:-$ROOT/.build/release/vertac-train}
 EDGE=${VERTAC_EDGE:-$ROOT/.build/release/vertac-edge}
 if [ ! -x "$TRAIN" ] || [ ! -x "$EDGE" ]; then
     if [ -n "${VERTAC_TRAIN:-}${VERTAC_EDGE:-}" ]; then echo "detection.sh: $TRAIN or $EDGE is missing" >&2; exit 2; fi
-    echo "== building the release binaries (swift build -c release)"
-    (cd "$ROOT" && swift build -c release)
+    echo "== building the release binaries (swift build -c release --static-swift-stdlib)"
+    (cd "$ROOT" && swift build -c release --static-swift-stdlib)
 fi
 PY=$ROOT/.venv-py/bin/python
 if ! "$PY" -c 'import numpy' 2>/dev/null; then
@@ -62,7 +62,7 @@ if ! "$PY" -c 'import numpy' 2>/dev/null; then
     "$ROOT/.venv-py/bin/pip" install -q numpy
 fi
 if ! "$TRAIN" evaluate --help 2>&1 | grep -q -- '--events'; then
-    echo "detection.sh: $TRAIN evaluate has no --cycles/--scores/--events yet; rebuild it (swift build -c release)" >&2
+    echo "detection.sh: $TRAIN evaluate has no --cycles/--scores/--events yet; rebuild it (swift build -c release --static-swift-stdlib)" >&2
     exit 2
 fi
 BENCH=$ROOT/scripts/bench

@@ -2,7 +2,7 @@
 """Times VerTac's banded DTW against dtaidistance's C implementation, same machine, same run.
 
     .venv-py/bin/pip install dtaidistance numpy
-    swift build -c release && .venv-py/bin/python scripts/bench/dtw_anchors.py
+    swift build -c release --static-swift-stdlib && .venv-py/bin/python scripts/bench/dtw_anchors.py
 
 L = 1,000, window = 100: one pair (dtw.distance, use_c=True), and 10 independent sensors
 (dtaidistance: one dtw.distance per sensor; VerTac: DTW.independent over its threads).

@@ -23,18 +23,31 @@ actor TokenVerifier {
         self.clock = clock
     }
 
+    /// Bumped by ``forgetAll()``: a lookup that was under way then is not cached (it may have
+    /// read the token before its revocation).
+    private var generation = 0
+
     /// The token's record (revoked ones too; the caller refuses them), nil when unknown.
-    func verify(_ token: String) async throws -> TokenRecord? {
-        let h = Tokens.hash(token)
+    func verify(_ token: String) async throws -> TokenRecord? { try await verify(hash: Tokens.hash(token)) }
+
+    /// Whether the token with this hash is revoked or unknown now (an open socket's check); false
+    /// when the store does not answer.
+    func isRefused(hash: String) async -> Bool {
+        do { return try await verify(hash: hash, recordUse: false)?.isRevoked ?? true } catch { return false }
+    }
+
+    func verify(hash h: String, recordUse: Bool = true) async throws -> TokenRecord? {
         let now = clock()
         let record: TokenRecord?
         if let (cached, at) = cache[h], now - at < ttl {
             record = cached
         } else {
+            let started = generation
             record = try await store.token(hash: h)
             if cache.count > 10_000 { cache.removeAll() }
-            cache[h] = (record, now)
+            if generation == started { cache[h] = (record, now) }
         }
+        guard recordUse else { return record }
         if let record, !record.isRevoked, now - (usedWritten[record.id] ?? -.infinity) >= Self.useResolution {
             usedWritten[record.id] = now
             if usedWritten.count > 10_000 { usedWritten = [record.id: now] }
@@ -46,7 +59,10 @@ actor TokenVerifier {
     }
 
     /// Forgets every cached lookup (a token was revoked).
-    func forgetAll() { cache.removeAll() }
+    func forgetAll() {
+        cache.removeAll()
+        generation += 1
+    }
 }
 
 /// Requires `Authorization: Bearer <token>` with a scope

@@ -25,7 +25,9 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private func record(_ request: Request, _ context: Context, _ status: Int, _ start: UInt64) {
         // Routes the router does not know (dashboard files, 404s) share one series each.
-        let route = context.endpointPath ?? (status == 404 ? "unmatched" : "files")
+        // Hummingbird names them "NotFound" before the file middleware answers.
+        let matched = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 }
+        let route = matched ?? (status == 404 ? "unmatched" : "files")
         metrics.request(route: route, method: request.method.rawValue, status: status, nanoseconds: ServerMetrics.now() &- start)
     }
 }

@@ -156,11 +156,28 @@ struct WebSocketController: Sendable {
         }
     }
 
-    /// Hands each message, text or binary, that the token's rate limit allows to `body`.
+    /// Hands each message, text or binary, that the token's rate limit allows to `body`. A socket
+    /// whose token is revoked is closed (1008): at its next message, and within a second when it
+    /// only receives (a review feed).
     func eachAllowedMessage(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, key: String, stream: String,
                             _ body: (WebSocketMessage) async throws -> Void) async throws {
+        let verifier = verifier
+        let revocation = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(1))
+                if await verifier.isRefused(hash: key) {
+                    try? await outbound.close(.policyViolation, reason: "token revoked")
+                    return
+                }
+            }
+        }
+        defer { revocation.cancel() }
         var refused = 0
         for try await message in inbound.messages(maxSize: Self.maxMessage) {
+            if await verifier.isRefused(hash: key) {
+                try await outbound.close(.policyViolation, reason: "token revoked")
+                return
+            }
             if let wait = await limiter?.take(key) {
                 refused += 1
                 guard refused < Self.maxRefusedInARow else {

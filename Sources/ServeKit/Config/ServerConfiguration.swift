@@ -32,23 +32,25 @@ public struct ServerConfiguration: Sendable {
         let path = file ?? environment["VERTAC_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         // Each source: its provider, its name in messages, whether its keys are VERTAC_ names, and
         // the text it gave for a setting (for messages; a file's values are typed already).
-        var sources: [(provider: any ConfigProvider, name: (Setting) -> SettingSource, prefixed: Bool, raw: (Setting) -> String?)] = []
+        var sources: [(provider: any ConfigProvider, name: (Setting) -> SettingSource, prefixed: Bool, raw: (Setting) -> String?,
+                       sets: (Setting) -> Bool)] = []
         let byEnvironmentName = Dictionary(uniqueKeysWithValues: keys.map { ($0.environmentName, $0) })
         let flagValues = Dictionary(uniqueKeysWithValues: flags.map { key, v in ("VERTAC_" + key.replacingOccurrences(of: ".", with: "_").uppercased(), v.value) })
         sources.append((EnvironmentVariablesProvider(environmentVariables: flagValues), { s in .flag(flags[s.key]?.flag ?? "--set \(s.key)") }, true,
-                        { s in flags[s.key]?.value }))
-        let known = environment.filter { byEnvironmentName[$0.key] != nil }
+                        { s in flags[s.key]?.value }, { _ in true }))
+        // An empty variable is unset (`Environment=VERTAC_DATABASE_URL=` in a unit, `-e VAR=`).
+        let known = environment.filter { byEnvironmentName[$0.key] != nil && !$0.value.isEmpty }
         sources.append((EnvironmentVariablesProvider(environmentVariables: known), { s in .environment(s.environmentName) }, true,
-                        { s in known[s.environmentName] }))
-        if let path {
-            sources.append((try await fileProvider(path, keys: keys), { _ in .file(path) }, false, { _ in nil }))
+                        { s in known[s.environmentName] }, { _ in true }))
+        if let path, let (provider, set) = try await fileProvider(path, keys: keys) {
+            sources.append((provider, { _ in .file(path) }, false, { _ in nil }, { set.contains($0.key) }))
         }
 
         var settings = ServerSettings()
         var resolved: [ResolvedSetting] = []
         for setting in keys {
             var found: (SettingValue, SettingSource)?
-            for source in sources {
+            for source in sources where source.sets(setting) {
                 let key = AbsoluteConfigKey((source.prefixed ? ["vertac"] : []) + setting.components)
                 if let value = try lookup(setting, key: key, in: source.provider, source: source.name(setting), raw: source.raw(setting)) {
                     found = (value, source.name(setting))
@@ -96,12 +98,13 @@ public struct ServerConfiguration: Sendable {
             default: return nil
             }
         } catch {
-            throw ConfigurationError(key: setting.key, source: source, message: "expected \(setting.accepts)" + (raw.map { ", got \"\($0)\"" } ?? ""))
+            throw ConfigurationError(key: setting.key, source: source, message: "expected \(setting.accepts)" + (raw.map { setting.secret ? "" : ", got \"\($0)\"" } ?? ""))
         }
     }
 
-    /// The file's provider, after checking that every key in it is a setting.
-    private static func fileProvider(_ path: String, keys: [Setting]) async throws -> any ConfigProvider {
+    /// The file's provider, after checking that every key in it is a setting; nil for a file
+    /// that sets nothing (empty, or only comments).
+    private static func fileProvider(_ path: String, keys: [Setting]) async throws -> (any ConfigProvider, Set<String>)? {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(key: "config", source: .file(path), message: "cannot read the file")
         }
@@ -117,22 +120,26 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError(key: "config", source: .file(path), message: "expected a mapping of settings at the top")
         }
         let names = Set(keys.map(\.key))
-        for key in flatKeys(tree as? [String: Any] ?? [:]) where !names.contains(key) {
+        let set = flatKeys(tree as? [String: Any] ?? [:])
+        for key in set where !names.contains(key) {
             throw ConfigurationError(key: key, source: .file(path), message: "no such setting" + suggestion(for: key))
         }
+        guard !set.isEmpty else { return nil }
         do {
-            if json { return try await FileProvider<JSONSnapshot>(filePath: FilePath(path)) }
-            return try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+            if json { return (try await FileProvider<JSONSnapshot>(filePath: FilePath(path)), Set(set)) }
+            return (try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)), Set(set))
         } catch {
             throw ConfigurationError(key: "config", source: .file(path), message: "\(error)")
         }
     }
 
-    /// The dotted keys of a file's tree: nested mappings are groups, anything else a value.
+    /// The dotted keys a file's tree sets: nested mappings are groups, anything else a value; a
+    /// key with no value (`model:`, `cluster:` with its keys commented out) sets nothing.
     private static func flatKeys(_ tree: [String: Any], prefix: String = "") -> [String] {
         tree.sorted { $0.key < $1.key }.flatMap { key, value -> [String] in
             let full = prefix.isEmpty ? key : prefix + "." + key
             if let group = value as? [String: Any] { return flatKeys(group, prefix: full) }
+            if value is NSNull { return [] }
             return [full]
         }
     }

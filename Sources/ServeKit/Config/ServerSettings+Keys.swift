@@ -122,7 +122,10 @@ extension ServerSettings {
         Setting(key: "model_reader.memory_bytes", kind: .int(64 << 20...64 << 30), defaultValue: .int(1 << 30),
                 help: "Address-space limit of the child process that reads an uploaded model file.") { s, v in s.modelReader.memoryBytes = v.integer },
         Setting(key: "model_reader.cpu_seconds", kind: .int(1...3_600), defaultValue: .int(10),
-                help: "CPU-time limit of that child process.") { s, v in s.modelReader.cpuSeconds = v.integer },
+                help: "CPU-time limit of that child process (it is killed after 1.5 times that plus 5 s, at least 15 s).") { s, v in
+            s.modelReader.cpuSeconds = v.integer
+            s.modelReader.timeout = ModelReaderSettings.timeout(forCPUSeconds: v.integer)
+        },
     ]
 }
 

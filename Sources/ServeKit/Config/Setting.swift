@@ -69,7 +69,7 @@ struct Setting: Sendable {
         case (.list(let n), .list(let v)): fits = v.count <= n
         default: fits = false
         }
-        guard fits else { return "expected \(accepts), got \"\(value)\"" }
+        guard fits else { return "expected \(accepts)" + (secret ? "" : ", got \"\(value)\"") }
         return check?(value)
     }
 }

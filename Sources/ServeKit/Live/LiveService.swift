@@ -113,6 +113,8 @@ final class LiveService: Sendable {
     func drop(_ stream: String) {
         guard let owner = owners.withLock({ $0.removeValue(forKey: stream) }) else { return }
         pipeline.queue.removeAll(of: owner)
+        // Read again from the store if the stream comes back (another server reported its cycles meanwhile).
+        context.metrics.cycleHealth.forget(stream)
     }
 
     /// Whether this server serves the stream now.

@@ -4,9 +4,10 @@ import ServiceLifecycle
 
 /// How long what the store keeps is kept (`retention.*` settings); 0 days: for ever.
 ///
-/// Days count back from each stream's newest row, not from the server's clock: for a live
-/// stream that is the same, and data recorded long ago and sent now (a replay, a recorded data
-/// set) is not deleted at the next pass. A stream that stopped sending keeps what it has.
+/// Days count back from each stream's newest row (or the server's clock, if that is earlier), not
+/// from the clock alone: for a live stream that is the same, and data recorded long ago and sent
+/// now (a replay, a recorded data set) is not deleted at the next pass. A stream that stopped
+/// sending keeps what it has.
 public struct RetentionSettings: Sendable, Equatable {
     /// Raw samples; past it they are rolled up into per-second aggregates, and the
     /// acknowledgements of their batches go.
@@ -38,6 +39,7 @@ struct Retention: Sendable {
     let live: LiveService
     let settings: RetentionSettings
     let metrics: ServerMetrics
+    let clock: @Sendable () -> Double
     /// Between transactions (tests: zero).
     var pause: Duration = .milliseconds(5)
 
@@ -45,7 +47,10 @@ struct Retention: Sendable {
     func pass() async throws -> RetentionPass {
         var done = RetentionPass()
         for stream in live.servedStreams.sorted() {
-            guard let newest = try await store.stream(stream)?.lastTimestamp else { continue }
+            // Never past the server's clock: a row stamped in the future (milliseconds taken for
+            // seconds, an edge with a wrong clock) must not make everything before it old.
+            guard let last = try await store.stream(stream)?.lastTimestamp else { continue }
+            let newest = min(last, clock())
             func cutoff(_ days: Double) -> Double? { days > 0 ? newest - days * 86_400 : nil }
             if let c = cutoff(settings.samplesDays) {
                 done.chunksRolledUp += try await repeatUntilDone { try await store.rollUpSamples(stream: stream, before: c, limit: settings.limit) }

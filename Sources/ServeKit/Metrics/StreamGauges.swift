@@ -64,6 +64,11 @@ final class CycleHealthBook: Sendable {
     private let health = Mutex<[String: Double]>([:])
     private let looked = Mutex<Set<String>>([])
 
+    func forget(_ stream: String) {
+        health.withLock { $0[stream] = nil }
+        looked.withLock { _ = $0.remove(stream) }
+    }
+
     func record(_ value: Double, stream: String) {
         health.withLock { $0[stream] = value }
         looked.withLock { _ = $0.insert(stream) }
@@ -73,7 +78,10 @@ final class CycleHealthBook: Sendable {
     func values(for streams: [String], lookUp: (String) async throws -> Double?) async -> [String: Double] {
         let missing = looked.withLock { seen in streams.filter { !seen.contains($0) } }
         for s in missing {
-            if let v = try? await lookUp(s) { health.withLock { if $0[s] == nil { $0[s] = v } } }
+            // A lookup that failed is tried again at the next scrape.
+            let found: Double?
+            do { found = try await lookUp(s) } catch { continue }
+            if let v = found { health.withLock { if $0[s] == nil { $0[s] = v } } }
             looked.withLock { _ = $0.insert(s) }
         }
         let all = health.withLock { $0 }

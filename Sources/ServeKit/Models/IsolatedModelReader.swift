@@ -16,8 +16,11 @@ struct ModelReaderSettings: Sendable {
     var memoryBytes = 1 << 30
     /// The child's CPU-time limit (RLIMIT_CPU).
     var cpuSeconds = 10
-    /// The child is killed after this many seconds.
+    /// The child is killed after this many seconds (the setting `model_reader.cpu_seconds` moves
+    /// it to leave the CPU limit room: ``timeout(forCPUSeconds:)``).
     var timeout = 15.0
+
+    static func timeout(forCPUSeconds cpu: Int) -> Double { max(15, Double(cpu) * 1.5 + 5) }
     /// Most bytes the child may print: a model within ``ModelFileLimits`` in base64 with room to spare.
     var maxOutputBytes = 96 << 20
     /// Where the private temporary directories go; `nil` is the system's.

@@ -72,17 +72,19 @@ protocol RetentionTransaction {
 
 /// The retention work in SQL, the same for SQLite and PostgreSQL.
 enum RetentionSQL {
+    /// The chunks are deleted first and only the rows the delete returned are aggregated: a
+    /// second server rolling up the same stream at the same moment (a stream handed over
+    /// mid-pass) finds them gone and counts nothing twice.
     static func rollUp(_ tx: some RetentionTransaction, stream: String, before cutoff: Double, limit: Int) throws -> Int {
-        let chunks = try tx.rows(SQLStatement(
-            sql: "SELECT t_first, cycle_id, n, times, vals FROM sample_chunks WHERE stream_id = ? AND t_last < ? ORDER BY t_first LIMIT ?",
-            values: [.text(stream), .double(cutoff), .int(limit)]))
+        // `t_first < cutoff` keeps the search within the (stream_id, t_first) index.
+        let chunks = try tx.rows(SQLStatement(sql: """
+            DELETE FROM sample_chunks WHERE stream_id = ? AND t_first IN (
+                SELECT t_first FROM sample_chunks WHERE stream_id = ? AND t_first < ? AND t_last < ? ORDER BY t_first LIMIT ?)
+            RETURNING t_first, cycle_id, n, times, vals
+            """, values: [.text(stream), .text(stream), .double(cutoff), .double(cutoff), .int(limit)]))
         guard !chunks.isEmpty else { return 0 }
         var rows: [SampleRow] = []
-        var lastFirst = -Double.infinity
-        for c in chunks {
-            rows += try SampleChunk.rows(c)
-            lastFirst = Swift.max(lastFirst, try c.double("t_first"))
-        }
+        for c in chunks { rows += try SampleChunk.rows(c) }
         let lo = rows.map(\.time).min()!.rounded(.down), hi = rows.map(\.time).max()!.rounded(.down)
         let stored = try aggregates(tx, stream: stream, from: lo, to: hi)
         for a in SecondAggregate.seconds(of: rows, stored: stored) {
@@ -91,9 +93,7 @@ enum RetentionSQL {
                 ON CONFLICT (stream_id, t) DO UPDATE SET n = EXCLUDED.n, mins = EXCLUDED.mins, maxs = EXCLUDED.maxs, means = EXCLUDED.means
                 """, values: [.text(stream), .double(a.time), .int(a.count), .floats(a.min), .floats(a.max), .floats(a.mean)]))
         }
-        return try tx.rows(SQLStatement(
-            sql: "DELETE FROM sample_chunks WHERE stream_id = ? AND t_first <= ? AND t_last < ? RETURNING n",
-            values: [.text(stream), .double(lastFirst), .double(cutoff)])).count
+        return chunks.count
     }
 
     static func aggregates(_ tx: some RetentionTransaction, stream: String, from: Double, to: Double) throws -> [SecondAggregate] {
