@@ -27,12 +27,7 @@ struct TokenController: Sendable {
     /// revoked cannot be revoked (nobody could manage tokens through the API any more).
     @Sendable func revoke(_ request: Request, context: VertacRequestContext) async throws -> TokenView {
         let id = try context.parameters.require("id")
-        let all = try await store.tokens()
-        guard let token = all.first(where: { $0.id == id }) else { throw ServiceError(.unknownToken, "no token \"\(id)\"") }
-        if token.scope == .admin, !token.isRevoked, all.count(where: { $0.scope == .admin && !$0.isRevoked }) == 1 {
-            throw ServiceError(.lastAdminToken, "\"\(id)\" is the last admin token; create another (vertac-serve token create --scope admin) before revoking it")
-        }
-        guard let revoked = try await store.revokeToken(id: id, at: clock()) else { throw ServiceError(.unknownToken, "no token \"\(id)\"") }
+        let (token, revoked) = try await Tokens.revoke(id: id, in: store, at: clock())
         await verifier.forgetAll()
         bus?.send(.tokens)
         if !token.isRevoked {

@@ -63,6 +63,21 @@ enum Tokens {
         return (secret, record)
     }
 
+    /// Revokes a token (one revoked before keeps its first time). The last admin token that is
+    /// not revoked is kept: nobody could manage tokens through the API any more.
+    ///
+    /// - Returns: the token before and after.
+    /// - Throws: ``ServiceError`` `unknown_token` or `last_admin_token`.
+    static func revoke(id: String, in store: any TokenRepository, at time: Double) async throws -> (before: TokenRecord, after: TokenRecord) {
+        let all = try await store.tokens()
+        guard let token = all.first(where: { $0.id == id }) else { throw ServiceError(.unknownToken, "no token \"\(id)\"") }
+        if token.scope == .admin, !token.isRevoked, all.count(where: { $0.scope == .admin && !$0.isRevoked }) == 1 {
+            throw ServiceError(.lastAdminToken, "\"\(id)\" is the last admin token; create another (vertac-serve token create --scope admin) before revoking it")
+        }
+        guard let revoked = try await store.revokeToken(id: id, at: time) else { throw ServiceError(.unknownToken, "no token \"\(id)\"") }
+        return (token, revoked)
+    }
+
     /// On a store with no token at all, creates an admin token and writes it to
     /// `<dataDir>/admin.token` with mode 0600.
     ///
@@ -115,13 +130,8 @@ public enum TokenAdministration {
     /// - Returns: a line saying what was done.
     public static func revoke(id: String, dataDirectory: String, databaseURL: String?, now: Double) async throws -> String {
         let store = try await open(dataDirectory: dataDirectory, databaseURL: databaseURL)
-        let all = try await store.tokens()
-        guard let token = all.first(where: { $0.id == id }) else { throw ServiceError(.unknownToken, "no token \"\(id)\"") }
+        let (token, _) = try await Tokens.revoke(id: id, in: store, at: now)
         if token.isRevoked { return "token \(id) (\(token.name)) was revoked already" }
-        if token.scope == .admin, all.count(where: { $0.scope == .admin && !$0.isRevoked }) == 1 {
-            throw ServiceError(.lastAdminToken, "\"\(id)\" is the last admin token; create another (token create --scope admin) before revoking it")
-        }
-        _ = try await store.revokeToken(id: id, at: now)
         if let pg = store as? PostgresStore { try await ClusterBus.announceTokens(on: pg) }
         return "revoked \(token.scope.rawValue) token \(id) (\(token.name))"
     }
